@@ -1,0 +1,1 @@
+//! Userspace BPF virtual machine.
