@@ -11,13 +11,27 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod asm;
 mod check;
+pub mod conformance;
+pub mod disasm;
 mod encode;
 mod error;
 pub mod helpers;
 mod insn;
 mod instruction;
 pub mod opcode;
+
+/// The two assembly syntaxes bpfkit reads and writes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Syntax {
+    /// LLVM / kernel syntax, as printed by `llvm-objdump`, the verifier log and
+    /// bpftool: `r0 = *(u32 *)(r1 + 0)`, `if r8 > 4 goto -159`.
+    #[default]
+    Llvm,
+    /// uBPF / bpf_conformance syntax: `mov %r0, 1`, `ldxdw %r1, [%r10-8]`.
+    Ubpf,
+}
 
 pub use check::{check, Program};
 pub use error::{CheckError, DecodeError, InsnError};

@@ -1,0 +1,1 @@
+//! The assembler: LLVM/kernel syntax and uBPF/bpf_conformance syntax to slots.

@@ -1,0 +1,1 @@
+//! The bpf_conformance test vector format (`.data` files).

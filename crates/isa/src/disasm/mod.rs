@@ -1,0 +1,1 @@
+//! The disassembler: slots to LLVM/kernel syntax (as `llvm-objdump -d`) or uBPF syntax.
