@@ -1,1 +1,212 @@
-//! Userspace BPF virtual machine.
+//! A fast, checked userspace interpreter for BPF programs with the Linux
+//! kernel's semantics.
+//!
+//! ```
+//! use bpfkit_isa::{check, Insn};
+//! use bpfkit_vm::Vm;
+//! // r0 = r2 (the input length); exit
+//! let prog = check(&[Insn::new(0xbf, 0, 2, 0, 0), Insn::new(0x95, 0, 0, 0, 0)]).unwrap();
+//! let mut vm = Vm::new(&prog).unwrap();
+//! let out = vm.run(&mut [1, 2, 3]).unwrap();
+//! assert_eq!(out.r0, 3);
+//! assert_eq!(out.insn_count, 2);
+//! ```
+//!
+//! - [`Vm::new`] decodes the program once into a compact internal form
+//!   (one 16-byte op per slot, absolute jump targets, extended immediates).
+//! - [`Vm::run`] executes it against input memory; every memory access is
+//!   checked against the regions of [`memory`] (stack frames, input, extra
+//!   [`Region`]s), so a hostile program gets a [`VmError`], never undefined
+//!   behaviour. The crate has no `unsafe` code.
+//! - Helpers are registered by kernel number ([`Helpers`]); BPF-to-BPF calls
+//!   get their own 512-byte frame, up to the kernel's 8 frames.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod alu;
+mod compile;
+mod error;
+mod helpers;
+mod interp;
+pub mod memory;
+mod op;
+
+pub use error::{Access, FaultKind, LoadError, RegionInfo, VmError};
+pub use helpers::{ContextHelperFn, HelperContext, HelperError, HelperFn, Helpers};
+pub use memory::{Region, INPUT_BASE, MAX_CALL_FRAMES, STACK_BASE, STACK_FRAME_SIZE, STACK_SIZE};
+
+use bpfkit_isa::Program;
+use memory::Memory;
+use op::{Code, Op};
+
+/// The default instruction budget: 2^26 (about 67 million) instructions.
+///
+/// Far more than any program the kernel's verifier accepts executes without
+/// loops (its limit is one million *verified* instructions), yet a runaway
+/// loop stops in well under a second at the interpreter's speed.
+pub const DEFAULT_BUDGET: u64 = 1 << 26;
+
+/// The result of a run that reached `exit` in the entry frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunOutcome {
+    /// The return value (r0).
+    pub r0: u64,
+    /// Number of instructions executed (an `lddw` counts once).
+    pub insn_count: u64,
+}
+
+/// A loaded program with its helpers and run configuration.
+///
+/// A `Vm` is reusable: its stack memory is allocated once, and a run
+/// allocates nothing.
+#[derive(Debug, Clone)]
+pub struct Vm {
+    ops: Vec<Op>,
+    helpers: Helpers,
+    /// Whether every static helper call has been resolved against `helpers`.
+    resolved: bool,
+    budget: u64,
+    clear_stack: bool,
+    stack: Box<[u8; STACK_SIZE]>,
+}
+
+impl Vm {
+    /// Loads a checked program with no helpers registered.
+    ///
+    /// Fails when the program needs what the userspace VM cannot provide
+    /// yet: map references in `lddw`, kfunc calls.
+    pub fn new(program: &Program) -> Result<Vm, LoadError> {
+        Ok(Vm {
+            ops: compile::compile(program)?,
+            helpers: Helpers::new(),
+            resolved: false,
+            budget: DEFAULT_BUDGET,
+            clear_stack: false,
+            stack: Box::new([0; STACK_SIZE]),
+        })
+    }
+
+    /// Loads a program with its helpers, failing at load time (naming the
+    /// helper and the instruction) when a `call` targets a helper that is
+    /// not registered.
+    pub fn with_helpers(program: &Program, helpers: Helpers) -> Result<Vm, LoadError> {
+        let mut vm = Vm::new(program)?;
+        vm.helpers = helpers;
+        vm.resolve_helpers()?;
+        Ok(vm)
+    }
+
+    /// Registers (or replaces) helper `id` as a plain function of r1-r5.
+    pub fn register_helper(&mut self, id: u32, f: HelperFn) {
+        self.helpers.register(id, f);
+        self.resolved = false;
+    }
+
+    /// Registers (or replaces) helper `id` as a function that can also
+    /// read and write the program's memory.
+    pub fn register_helper_with_context<F>(&mut self, id: u32, f: F)
+    where
+        F: Fn(&mut HelperContext<'_, '_, '_>, [u64; 5]) -> Result<u64, HelperError>
+            + Send
+            + Sync
+            + 'static,
+    {
+        self.helpers.register_with_context(id, f);
+        self.resolved = false;
+    }
+
+    /// The registered helpers.
+    pub fn helpers(&self) -> &Helpers {
+        &self.helpers
+    }
+
+    /// Resolves every `call` of a helper to the registered function.
+    ///
+    /// [`Vm::run`] does this itself before the first run after a change;
+    /// call it to learn about a missing helper before running.
+    pub fn resolve_helpers(&mut self) -> Result<(), LoadError> {
+        self.resolve()
+            .map_err(|(pc, id)| LoadError::UnknownHelper { pc, id })
+    }
+
+    /// Resolution proper; the error is the call's slot and helper number.
+    fn resolve(&mut self) -> Result<(), (usize, u32)> {
+        if self.resolved {
+            return Ok(());
+        }
+        for (pc, op) in self.ops.iter_mut().enumerate() {
+            if op.code == Code::CallHelper {
+                let index = self.helpers.index(op.imm).ok_or((pc, op.imm as u32))?;
+                op.aux = index as u32;
+            }
+        }
+        self.resolved = true;
+        Ok(())
+    }
+
+    /// Sets the instruction budget: a run that would execute more
+    /// instructions stops with [`VmError::BudgetExhausted`].
+    pub fn set_budget(&mut self, n: u64) {
+        self.budget = n;
+    }
+
+    /// The instruction budget ([`DEFAULT_BUDGET`] unless set).
+    pub fn budget(&self) -> u64 {
+        self.budget
+    }
+
+    /// Whether each run starts with a zeroed stack (default: no).
+    ///
+    /// As in the kernel, a run's stack holds whatever the previous run of
+    /// this `Vm` left (the first run sees zeros). The kernel's verifier
+    /// rejects reads of uninitialised stack, so a verified program cannot
+    /// tell; set this for unverified programs that must be deterministic,
+    /// at the cost of clearing 4 KiB per run.
+    pub fn set_clear_stack(&mut self, clear: bool) {
+        self.clear_stack = clear;
+    }
+
+    /// Number of instruction slots of the loaded program.
+    pub fn len(&self) -> usize {
+        self.ops.len()
+    }
+
+    /// Always false: a checked program has at least one instruction.
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+
+    /// Runs the program on `mem`, conformance-test style: r1 is the
+    /// address of `mem` ([`INPUT_BASE`], or 0 when `mem` is empty), r2 its
+    /// length, r10 the top of the stack frame. The program may read and
+    /// write `mem`.
+    pub fn run(&mut self, mem: &mut [u8]) -> Result<RunOutcome, VmError> {
+        self.run_with_regions(mem, &mut [])
+    }
+
+    /// Like [`Vm::run`], with extra memory regions the program may reach
+    /// at [`memory::region_base`]`(i)` for `regions[i]`.
+    pub fn run_with_regions(
+        &mut self,
+        mem: &mut [u8],
+        regions: &mut [Region<'_>],
+    ) -> Result<RunOutcome, VmError> {
+        if !self.resolved {
+            self.resolve()
+                .map_err(|(pc, id)| VmError::UnknownHelper { pc, id: id as u64 })?;
+        }
+        if u32::try_from(mem.len()).is_err() {
+            return Err(VmError::InputTooLarge { len: mem.len() });
+        }
+        if self.clear_stack {
+            self.stack.fill(0);
+        }
+        let (r1, r2) = if mem.is_empty() {
+            (0, 0)
+        } else {
+            (INPUT_BASE, mem.len() as u64)
+        };
+        let mut memory = Memory::new(&mut self.stack, mem, regions);
+        interp::run(&self.ops, &self.helpers, &mut memory, r1, r2, self.budget)
+    }
+}

@@ -1,0 +1,142 @@
+//! Helper functions registered by number, as the kernel numbers them.
+//!
+//! Two kinds, so the common case stays a plain function-pointer call:
+//! - [`HelperFn`]: a pure function of the five argument registers;
+//! - [`ContextHelperFn`]: a closure that also gets a [`HelperContext`] to read
+//!   and write the program's memory through the same checked regions, and
+//!   may fail the run with a [`HelperError`].
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::memory::Memory;
+
+/// A helper that only needs its arguments (r1 to r5); it returns r0.
+pub type HelperFn = fn(u64, u64, u64, u64, u64) -> u64;
+
+/// A helper with access to the program's memory; it returns r0 or stops
+/// the run with an error.
+pub type ContextHelperFn =
+    dyn Fn(&mut HelperContext<'_, '_, '_>, [u64; 5]) -> Result<u64, HelperError> + Send + Sync;
+
+/// Why a helper stopped the program.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HelperError(pub String);
+
+impl std::fmt::Display for HelperError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for HelperError {}
+
+/// What a [`ContextHelperFn`] sees of the running program: its memory,
+/// checked against the same regions as the program's own accesses.
+pub struct HelperContext<'c, 'm, 'r> {
+    mem: &'c mut Memory<'m, 'r>,
+}
+
+impl<'c, 'm, 'r> HelperContext<'c, 'm, 'r> {
+    pub(crate) fn new(mem: &'c mut Memory<'m, 'r>) -> Self {
+        HelperContext { mem }
+    }
+
+    /// The `len` bytes at the program address `addr`.
+    pub fn read(&self, addr: u64, len: usize) -> Result<&[u8], HelperError> {
+        self.mem.slice(addr, len).ok_or_else(|| {
+            HelperError(format!(
+                "read of {len} bytes at {addr:#x} is outside the program's memory"
+            ))
+        })
+    }
+
+    /// Writes `bytes` at the program address `addr`.
+    pub fn write(&mut self, addr: u64, bytes: &[u8]) -> Result<(), HelperError> {
+        let len = bytes.len();
+        let dst = self.mem.slice_mut(addr, len).ok_or_else(|| {
+            HelperError(format!(
+                "write of {len} bytes at {addr:#x} is outside the program's writable memory"
+            ))
+        })?;
+        dst.copy_from_slice(bytes);
+        Ok(())
+    }
+}
+
+/// One registered helper.
+#[derive(Clone)]
+pub(crate) enum Helper {
+    Plain(HelperFn),
+    Context(Arc<ContextHelperFn>),
+}
+
+/// The helpers a VM can call, by kernel helper number.
+///
+/// Calls in the program are resolved to a dense index once (before the
+/// first run after a change), so a call costs an array index and an
+/// indirect call.
+#[derive(Clone, Default)]
+pub struct Helpers {
+    entries: Vec<(u32, Helper)>,
+    by_id: HashMap<u32, usize>,
+}
+
+impl std::fmt::Debug for Helpers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut ids: Vec<u32> = self.entries.iter().map(|e| e.0).collect();
+        ids.sort_unstable();
+        f.debug_struct("Helpers").field("ids", &ids).finish()
+    }
+}
+
+impl Helpers {
+    /// No helpers.
+    pub fn new() -> Helpers {
+        Helpers::default()
+    }
+
+    /// Registers (or replaces) helper `id` as a plain function.
+    pub fn register(&mut self, id: u32, f: HelperFn) {
+        self.insert(id, Helper::Plain(f));
+    }
+
+    /// Registers (or replaces) helper `id` as a function with memory access.
+    pub fn register_with_context<F>(&mut self, id: u32, f: F)
+    where
+        F: Fn(&mut HelperContext<'_, '_, '_>, [u64; 5]) -> Result<u64, HelperError>
+            + Send
+            + Sync
+            + 'static,
+    {
+        self.insert(id, Helper::Context(Arc::new(f)));
+    }
+
+    fn insert(&mut self, id: u32, h: Helper) {
+        match self.by_id.get(&id) {
+            Some(&i) => self.entries[i].1 = h,
+            None => {
+                self.by_id.insert(id, self.entries.len());
+                self.entries.push((id, h));
+            }
+        }
+    }
+
+    /// Whether helper `id` is registered.
+    pub fn contains(&self, id: u32) -> bool {
+        self.by_id.contains_key(&id)
+    }
+
+    /// The dense index of helper `id`.
+    pub(crate) fn index(&self, id: u64) -> Option<usize> {
+        u32::try_from(id)
+            .ok()
+            .and_then(|id| self.by_id.get(&id).copied())
+    }
+
+    /// The helper at a dense index.
+    #[inline(always)]
+    pub(crate) fn get(&self, index: usize) -> Option<&Helper> {
+        self.entries.get(index).map(|e| &e.1)
+    }
+}

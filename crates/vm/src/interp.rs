@@ -1,0 +1,390 @@
+//! The interpreter loop: one `match` over pre-decoded [`Op`]s, registers in a
+//! local array, memory through the checked [`Memory`] regions.
+
+use crate::alu;
+use crate::compile::AtomicKind;
+use crate::error::{Access, VmError};
+use crate::helpers::{Helper, HelperContext, Helpers};
+use crate::memory::{Memory, MAX_CALL_FRAMES, STACK_BASE, STACK_FRAME_SIZE, STACK_SIZE};
+use crate::op::{Code, Op};
+use crate::RunOutcome;
+
+/// What a BPF-to-BPF call saves: where to return and the callee-saved r6-r9.
+#[derive(Clone, Copy, Default)]
+struct Frame {
+    ret: usize,
+    saved: [u64; 4],
+}
+
+/// The frame pointer (r10) of call depth `depth`.
+fn frame_pointer(depth: usize) -> u64 {
+    STACK_BASE + (STACK_SIZE - depth * STACK_FRAME_SIZE) as u64
+}
+
+/// Runs `ops` from slot 0 with r1 and r2 set, until the entry frame exits.
+/// `budget` is the number of instructions allowed to execute.
+pub(crate) fn run(
+    ops: &[Op],
+    helpers: &Helpers,
+    mem: &mut Memory<'_, '_>,
+    r1: u64,
+    r2: u64,
+    budget: u64,
+) -> Result<RunOutcome, VmError> {
+    // 16 registers so that `reg[x & 15]` needs no bounds check; only 0..=10 exist.
+    let mut reg = [0u64; 16];
+    reg[1] = r1;
+    reg[2] = r2;
+    reg[10] = frame_pointer(0);
+    let mut frames = [Frame::default(); MAX_CALL_FRAMES];
+    let mut depth = 0usize;
+    let mut remaining = budget;
+    let mut pc = 0usize;
+
+    // Leaves the current frame: returns from the program at depth 0, else
+    // restores the caller's r6-r9, r10 and pc.
+    macro_rules! exit {
+        () => {{
+            if depth == 0 {
+                return Ok(RunOutcome {
+                    r0: reg[0],
+                    insn_count: budget - remaining,
+                });
+            }
+            depth -= 1;
+            let f = frames[depth];
+            reg[6..10].copy_from_slice(&f.saved);
+            reg[10] = frame_pointer(depth);
+            mem.set_frame(depth);
+            pc = f.ret;
+        }};
+    }
+
+    loop {
+        let Some(&op) = ops.get(pc) else {
+            return Err(VmError::BadControlFlow { pc });
+        };
+        if remaining == 0 {
+            return Err(VmError::BudgetExhausted { pc, budget });
+        }
+        remaining -= 1;
+        let this = pc;
+        pc += 1;
+        let dst = (op.dst & 15) as usize;
+        let src = (op.src & 15) as usize;
+        let imm = op.imm;
+
+        macro_rules! load {
+            ($n:literal, $conv:expr) => {{
+                let addr = reg[src].wrapping_add(imm);
+                match mem.load::<$n>(addr) {
+                    Some(b) => reg[dst] = $conv(b),
+                    None => return Err(mem.fault(this, Access::Read, addr, $n)),
+                }
+            }};
+        }
+        macro_rules! store {
+            ($n:literal, $addr:expr, $bytes:expr) => {{
+                let addr = $addr;
+                if !mem.store::<$n>(addr, $bytes) {
+                    return Err(mem.fault(this, Access::Write, addr, $n));
+                }
+            }};
+        }
+        macro_rules! jump {
+            ($cond:expr) => {{
+                if $cond {
+                    pc = op.aux as usize;
+                }
+            }};
+        }
+        macro_rules! packet {
+            ($n:literal, $off:expr, $conv:expr) => {{
+                match packet_load::<$n>(mem.input(), $off) {
+                    Some(b) => reg[0] = $conv(b),
+                    None => {
+                        // The kernel's LD_ABS/LD_IND: `r0 = 0; exit` on a bad offset.
+                        reg[0] = 0;
+                        exit!();
+                    }
+                }
+            }};
+        }
+
+        match op.code {
+            Code::Add64Imm => reg[dst] = reg[dst].wrapping_add(imm),
+            Code::Add64Reg => reg[dst] = reg[dst].wrapping_add(reg[src]),
+            Code::Sub64Imm => reg[dst] = reg[dst].wrapping_sub(imm),
+            Code::Sub64Reg => reg[dst] = reg[dst].wrapping_sub(reg[src]),
+            Code::Mul64Imm => reg[dst] = reg[dst].wrapping_mul(imm),
+            Code::Mul64Reg => reg[dst] = reg[dst].wrapping_mul(reg[src]),
+            Code::Div64Imm => reg[dst] = alu::div64(reg[dst], imm),
+            Code::Div64Reg => reg[dst] = alu::div64(reg[dst], reg[src]),
+            Code::SDiv64Imm => reg[dst] = alu::sdiv64(reg[dst], imm),
+            Code::SDiv64Reg => reg[dst] = alu::sdiv64(reg[dst], reg[src]),
+            Code::Mod64Imm => reg[dst] = alu::mod64(reg[dst], imm),
+            Code::Mod64Reg => reg[dst] = alu::mod64(reg[dst], reg[src]),
+            Code::SMod64Imm => reg[dst] = alu::smod64(reg[dst], imm),
+            Code::SMod64Reg => reg[dst] = alu::smod64(reg[dst], reg[src]),
+            Code::Or64Imm => reg[dst] |= imm,
+            Code::Or64Reg => reg[dst] |= reg[src],
+            Code::And64Imm => reg[dst] &= imm,
+            Code::And64Reg => reg[dst] &= reg[src],
+            Code::Lsh64Imm => reg[dst] <<= imm & 63,
+            Code::Lsh64Reg => reg[dst] <<= reg[src] & 63,
+            Code::Rsh64Imm => reg[dst] >>= imm & 63,
+            Code::Rsh64Reg => reg[dst] >>= reg[src] & 63,
+            Code::Arsh64Imm => reg[dst] = ((reg[dst] as i64) >> (imm & 63)) as u64,
+            Code::Arsh64Reg => reg[dst] = ((reg[dst] as i64) >> (reg[src] & 63)) as u64,
+            Code::Xor64Imm => reg[dst] ^= imm,
+            Code::Xor64Reg => reg[dst] ^= reg[src],
+            Code::Mov64Imm => reg[dst] = imm,
+            Code::Mov64Reg => reg[dst] = reg[src],
+            Code::MovSx64B => reg[dst] = reg[src] as i8 as i64 as u64,
+            Code::MovSx64H => reg[dst] = reg[src] as i16 as i64 as u64,
+            Code::MovSx64W => reg[dst] = reg[src] as i32 as i64 as u64,
+            Code::Neg64 => reg[dst] = reg[dst].wrapping_neg(),
+
+            Code::Add32Imm => reg[dst] = (reg[dst] as u32).wrapping_add(imm as u32) as u64,
+            Code::Add32Reg => reg[dst] = (reg[dst] as u32).wrapping_add(reg[src] as u32) as u64,
+            Code::Sub32Imm => reg[dst] = (reg[dst] as u32).wrapping_sub(imm as u32) as u64,
+            Code::Sub32Reg => reg[dst] = (reg[dst] as u32).wrapping_sub(reg[src] as u32) as u64,
+            Code::Mul32Imm => reg[dst] = (reg[dst] as u32).wrapping_mul(imm as u32) as u64,
+            Code::Mul32Reg => reg[dst] = (reg[dst] as u32).wrapping_mul(reg[src] as u32) as u64,
+            Code::Div32Imm => reg[dst] = alu::div32(reg[dst], imm),
+            Code::Div32Reg => reg[dst] = alu::div32(reg[dst], reg[src]),
+            Code::SDiv32Imm => reg[dst] = alu::sdiv32(reg[dst], imm),
+            Code::SDiv32Reg => reg[dst] = alu::sdiv32(reg[dst], reg[src]),
+            Code::Mod32Imm => reg[dst] = alu::mod32(reg[dst], imm),
+            Code::Mod32Reg => reg[dst] = alu::mod32(reg[dst], reg[src]),
+            Code::SMod32Imm => reg[dst] = alu::smod32(reg[dst], imm),
+            Code::SMod32Reg => reg[dst] = alu::smod32(reg[dst], reg[src]),
+            Code::Or32Imm => reg[dst] = (reg[dst] as u32 | imm as u32) as u64,
+            Code::Or32Reg => reg[dst] = (reg[dst] as u32 | reg[src] as u32) as u64,
+            Code::And32Imm => reg[dst] = (reg[dst] as u32 & imm as u32) as u64,
+            Code::And32Reg => reg[dst] = (reg[dst] as u32 & reg[src] as u32) as u64,
+            Code::Lsh32Imm => reg[dst] = ((reg[dst] as u32) << (imm & 31)) as u64,
+            Code::Lsh32Reg => reg[dst] = ((reg[dst] as u32) << (reg[src] & 31)) as u64,
+            Code::Rsh32Imm => reg[dst] = ((reg[dst] as u32) >> (imm & 31)) as u64,
+            Code::Rsh32Reg => reg[dst] = ((reg[dst] as u32) >> (reg[src] & 31)) as u64,
+            Code::Arsh32Imm => reg[dst] = ((reg[dst] as i32) >> (imm & 31)) as u32 as u64,
+            Code::Arsh32Reg => reg[dst] = ((reg[dst] as i32) >> (reg[src] & 31)) as u32 as u64,
+            Code::Xor32Imm => reg[dst] = (reg[dst] as u32 ^ imm as u32) as u64,
+            Code::Xor32Reg => reg[dst] = (reg[dst] as u32 ^ reg[src] as u32) as u64,
+            Code::Mov32Imm => reg[dst] = imm as u32 as u64,
+            Code::Mov32Reg => reg[dst] = reg[src] as u32 as u64,
+            Code::MovSx32B => reg[dst] = reg[src] as i8 as i32 as u32 as u64,
+            Code::MovSx32H => reg[dst] = reg[src] as i16 as i32 as u32 as u64,
+            Code::Neg32 => reg[dst] = (reg[dst] as u32).wrapping_neg() as u64,
+
+            // The emulated machine is little-endian on every host: `le`
+            // truncates, `be` and `bswap` swap.
+            Code::Le16 => reg[dst] = reg[dst] as u16 as u64,
+            Code::Le32 => reg[dst] = reg[dst] as u32 as u64,
+            Code::Le64 => {}
+            Code::Be16 | Code::Swap16 => reg[dst] = (reg[dst] as u16).swap_bytes() as u64,
+            Code::Be32 | Code::Swap32 => reg[dst] = (reg[dst] as u32).swap_bytes() as u64,
+            Code::Be64 | Code::Swap64 => reg[dst] = reg[dst].swap_bytes(),
+
+            Code::Lddw => {
+                reg[dst] = imm;
+                pc += 1;
+            }
+            Code::LddwTail => {
+                return Err(VmError::BadControlFlow { pc: this });
+            }
+
+            Code::LdxB => load!(1, |b: [u8; 1]| b[0] as u64),
+            Code::LdxH => load!(2, |b| u16::from_le_bytes(b) as u64),
+            Code::LdxW => load!(4, |b| u32::from_le_bytes(b) as u64),
+            Code::LdxDW => load!(8, u64::from_le_bytes),
+            Code::LdsxB => load!(1, |b: [u8; 1]| b[0] as i8 as i64 as u64),
+            Code::LdsxH => load!(2, |b| i16::from_le_bytes(b) as i64 as u64),
+            Code::LdsxW => load!(4, |b| i32::from_le_bytes(b) as i64 as u64),
+
+            Code::StB => store!(1, reg[dst].wrapping_add(op.aux as i32 as u64), [imm as u8]),
+            Code::StH => store!(
+                2,
+                reg[dst].wrapping_add(op.aux as i32 as u64),
+                (imm as u16).to_le_bytes()
+            ),
+            Code::StW => store!(
+                4,
+                reg[dst].wrapping_add(op.aux as i32 as u64),
+                (imm as u32).to_le_bytes()
+            ),
+            Code::StDW => store!(
+                8,
+                reg[dst].wrapping_add(op.aux as i32 as u64),
+                imm.to_le_bytes()
+            ),
+            Code::StxB => store!(1, reg[dst].wrapping_add(imm), [reg[src] as u8]),
+            Code::StxH => store!(
+                2,
+                reg[dst].wrapping_add(imm),
+                (reg[src] as u16).to_le_bytes()
+            ),
+            Code::StxW => store!(
+                4,
+                reg[dst].wrapping_add(imm),
+                (reg[src] as u32).to_le_bytes()
+            ),
+            Code::StxDW => store!(8, reg[dst].wrapping_add(imm), reg[src].to_le_bytes()),
+
+            Code::Atomic32 | Code::Atomic64 => {
+                let addr = reg[dst].wrapping_add(imm);
+                let size = if op.code == Code::Atomic64 { 8 } else { 4 };
+                let Some(word) = mem.slice_mut(addr, size) else {
+                    return Err(mem.fault(this, Access::Write, addr, size));
+                };
+                let (old, mask) = if size == 8 {
+                    (read_le(word), u64::MAX)
+                } else {
+                    (read_le(word), u32::MAX as u64)
+                };
+                let kind = AtomicKind::from_aux(op.aux);
+                let r = alu::atomic(kind, old, reg[src] & mask, reg[0], mask);
+                word.copy_from_slice(&r.new.to_le_bytes()[..size]);
+                match r.fetch_into_r0 {
+                    Some(true) => reg[0] = old,
+                    Some(false) => reg[src] = old,
+                    None => {}
+                }
+            }
+
+            Code::LdAbsB => packet!(1, imm as u32, |b: [u8; 1]| b[0] as u64),
+            Code::LdAbsH => packet!(2, imm as u32, |b| u16::from_be_bytes(b) as u64),
+            Code::LdAbsW => packet!(4, imm as u32, |b| u32::from_be_bytes(b) as u64),
+            Code::LdIndB => packet!(
+                1,
+                (reg[src] as u32).wrapping_add(imm as u32),
+                |b: [u8; 1]| b[0] as u64
+            ),
+            Code::LdIndH => packet!(2, (reg[src] as u32).wrapping_add(imm as u32), |b| {
+                u16::from_be_bytes(b) as u64
+            }),
+            Code::LdIndW => packet!(4, (reg[src] as u32).wrapping_add(imm as u32), |b| {
+                u32::from_be_bytes(b) as u64
+            }),
+
+            Code::Ja => pc = op.aux as usize,
+            Code::Jeq64Imm => jump!(reg[dst] == imm),
+            Code::Jeq64Reg => jump!(reg[dst] == reg[src]),
+            Code::Jgt64Imm => jump!(reg[dst] > imm),
+            Code::Jgt64Reg => jump!(reg[dst] > reg[src]),
+            Code::Jge64Imm => jump!(reg[dst] >= imm),
+            Code::Jge64Reg => jump!(reg[dst] >= reg[src]),
+            Code::Jset64Imm => jump!(reg[dst] & imm != 0),
+            Code::Jset64Reg => jump!(reg[dst] & reg[src] != 0),
+            Code::Jne64Imm => jump!(reg[dst] != imm),
+            Code::Jne64Reg => jump!(reg[dst] != reg[src]),
+            Code::Jsgt64Imm => jump!((reg[dst] as i64) > imm as i64),
+            Code::Jsgt64Reg => jump!((reg[dst] as i64) > reg[src] as i64),
+            Code::Jsge64Imm => jump!((reg[dst] as i64) >= imm as i64),
+            Code::Jsge64Reg => jump!((reg[dst] as i64) >= reg[src] as i64),
+            Code::Jlt64Imm => jump!(reg[dst] < imm),
+            Code::Jlt64Reg => jump!(reg[dst] < reg[src]),
+            Code::Jle64Imm => jump!(reg[dst] <= imm),
+            Code::Jle64Reg => jump!(reg[dst] <= reg[src]),
+            Code::Jslt64Imm => jump!((reg[dst] as i64) < imm as i64),
+            Code::Jslt64Reg => jump!((reg[dst] as i64) < reg[src] as i64),
+            Code::Jsle64Imm => jump!((reg[dst] as i64) <= imm as i64),
+            Code::Jsle64Reg => jump!((reg[dst] as i64) <= reg[src] as i64),
+            Code::Jeq32Imm => jump!(reg[dst] as u32 == imm as u32),
+            Code::Jeq32Reg => jump!(reg[dst] as u32 == reg[src] as u32),
+            Code::Jgt32Imm => jump!(reg[dst] as u32 > imm as u32),
+            Code::Jgt32Reg => jump!(reg[dst] as u32 > reg[src] as u32),
+            Code::Jge32Imm => jump!(reg[dst] as u32 >= imm as u32),
+            Code::Jge32Reg => jump!(reg[dst] as u32 >= reg[src] as u32),
+            Code::Jset32Imm => jump!(reg[dst] as u32 & imm as u32 != 0),
+            Code::Jset32Reg => jump!(reg[dst] as u32 & reg[src] as u32 != 0),
+            Code::Jne32Imm => jump!(reg[dst] as u32 != imm as u32),
+            Code::Jne32Reg => jump!(reg[dst] as u32 != reg[src] as u32),
+            Code::Jsgt32Imm => jump!((reg[dst] as i32) > imm as i32),
+            Code::Jsgt32Reg => jump!((reg[dst] as i32) > reg[src] as i32),
+            Code::Jsge32Imm => jump!((reg[dst] as i32) >= imm as i32),
+            Code::Jsge32Reg => jump!((reg[dst] as i32) >= reg[src] as i32),
+            Code::Jlt32Imm => jump!((reg[dst] as u32) < imm as u32),
+            Code::Jlt32Reg => jump!((reg[dst] as u32) < reg[src] as u32),
+            Code::Jle32Imm => jump!(reg[dst] as u32 <= imm as u32),
+            Code::Jle32Reg => jump!(reg[dst] as u32 <= reg[src] as u32),
+            Code::Jslt32Imm => jump!((reg[dst] as i32) < imm as i32),
+            Code::Jslt32Reg => jump!((reg[dst] as i32) < reg[src] as i32),
+            Code::Jsle32Imm => jump!((reg[dst] as i32) <= imm as i32),
+            Code::Jsle32Reg => jump!((reg[dst] as i32) <= reg[src] as i32),
+
+            Code::CallHelper => {
+                let id = imm;
+                let Some(helper) = helpers.get(op.aux as usize) else {
+                    return Err(VmError::UnknownHelper { pc: this, id });
+                };
+                reg[0] = call_helper(helper, mem, &reg, this, id)?;
+            }
+            Code::CallReg => {
+                let id = reg[dst];
+                let Some(helper) = helpers.index(id).and_then(|i| helpers.get(i)) else {
+                    return Err(VmError::UnknownHelper { pc: this, id });
+                };
+                reg[0] = call_helper(helper, mem, &reg, this, id)?;
+            }
+            Code::CallLocal => {
+                if depth + 1 >= MAX_CALL_FRAMES {
+                    return Err(VmError::CallDepthExceeded {
+                        pc: this,
+                        max: MAX_CALL_FRAMES,
+                    });
+                }
+                frames[depth] = Frame {
+                    ret: pc,
+                    saved: [reg[6], reg[7], reg[8], reg[9]],
+                };
+                depth += 1;
+                reg[10] = frame_pointer(depth);
+                mem.set_frame(depth);
+                pc = op.aux as usize;
+            }
+            Code::Exit => exit!(),
+        }
+    }
+}
+
+/// Calls a helper with r1-r5; its result becomes r0.
+#[inline(always)]
+fn call_helper(
+    helper: &Helper,
+    mem: &mut Memory<'_, '_>,
+    reg: &[u64; 16],
+    pc: usize,
+    id: u64,
+) -> Result<u64, VmError> {
+    match helper {
+        Helper::Plain(f) => Ok(f(reg[1], reg[2], reg[3], reg[4], reg[5])),
+        Helper::Context(f) => {
+            let mut ctx = HelperContext::new(mem);
+            f(&mut ctx, [reg[1], reg[2], reg[3], reg[4], reg[5]]).map_err(|e| {
+                VmError::HelperFailed {
+                    pc,
+                    id: id as u32,
+                    message: e.0,
+                }
+            })
+        }
+    }
+}
+
+/// A little-endian word of 4 or 8 bytes.
+fn read_le(word: &[u8]) -> u64 {
+    let mut b = [0u8; 8];
+    b[..word.len()].copy_from_slice(word);
+    u64::from_le_bytes(b)
+}
+
+/// The `N` packet bytes at `off` for LD_ABS/LD_IND. The kernel takes the
+/// offset as a signed 32-bit int; negative offsets (its `SKF_NET_OFF` /
+/// `SKF_LL_OFF` ancillary areas) do not exist in a flat input and fail like
+/// any other out-of-bounds offset.
+#[inline(always)]
+fn packet_load<const N: usize>(input: &[u8], off: u32) -> Option<[u8; N]> {
+    let off = usize::try_from(off as i32).ok()?;
+    input.get(off..off.checked_add(N)?)?.try_into().ok()
+}
