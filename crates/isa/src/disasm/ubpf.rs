@@ -258,3 +258,77 @@ pub fn format(insn: &Instruction) -> String {
         Instruction::Exit => "exit".to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Insn;
+
+    fn one(code: u8, dst: u8, src: u8, off: i16, imm: i32) -> String {
+        format(
+            &Instruction::decode(&[Insn::new(code, dst, src, off, imm)])
+                .unwrap()
+                .0,
+        )
+    }
+
+    #[test]
+    fn alu_forms() {
+        assert_eq!(one(0xb7, 0, 0, 0, 1), "mov %r0, 1");
+        assert_eq!(one(0xb4, 0, 0, 0, -1), "mov32 %r0, -1");
+        assert_eq!(one(0x0c, 1, 2, 0, 0), "add32 %r1, %r2");
+        assert_eq!(one(0x3f, 1, 2, 1, 0), "sdiv %r1, %r2");
+        assert_eq!(one(0x94, 1, 0, 1, 7), "smod32 %r1, 7");
+        assert_eq!(one(0xc7, 1, 0, 0, 63), "arsh %r1, 63");
+        assert_eq!(one(0x87, 3, 0, 0, 0), "neg %r3");
+        assert_eq!(one(0x84, 3, 0, 0, 0), "neg32 %r3");
+        assert_eq!(one(0xdc, 0, 0, 0, 16), "be16 %r0");
+        assert_eq!(one(0xd4, 0, 0, 0, 64), "le64 %r0");
+        assert_eq!(one(0xd7, 0, 0, 0, 64), "swap64 %r0");
+        assert_eq!(one(0xbc, 0, 1, 8, 0), "movsx832 %r0, %r1");
+        assert_eq!(one(0xbf, 0, 1, 32, 0), "movsx3264 %r0, %r1");
+        assert_eq!(one(0x07, 1, 0, 0, i32::MIN), "add %r1, -2147483648");
+    }
+
+    #[test]
+    fn memory_forms() {
+        assert_eq!(one(0x79, 1, 10, -8, 0), "ldxdw %r1, [%r10-8]");
+        assert_eq!(one(0x71, 1, 2, 0, 0), "ldxb %r1, [%r2+0]");
+        assert_eq!(one(0x89, 1, 2, 2, 0), "ldxsh %r1, [%r2+2]");
+        assert_eq!(one(0x72, 1, 0, 2, 5), "stb [%r1+2], 5");
+        assert_eq!(one(0x7b, 10, 1, -32768, 0), "stxdw [%r10-32768], %r1");
+        assert_eq!(one(0xc3, 10, 1, -8, 0), "lock add32 [%r10-8], %r1");
+        assert_eq!(one(0xdb, 1, 2, 0, 0x01), "lock fetch add [%r1+0], %r2");
+        assert_eq!(one(0xc3, 1, 2, 0, 0x51), "lock fetch and32 [%r1+0], %r2");
+        assert_eq!(one(0xdb, 1, 2, 0, 0xe1), "lock xchg [%r1+0], %r2");
+        assert_eq!(one(0xc3, 1, 2, 4, 0xf1), "lock cmpxchg32 [%r1+4], %r2");
+        assert_eq!(one(0x30, 0, 0, 0, 3), "ldabsb 3");
+        assert_eq!(one(0x48, 0, 1, 0, 3), "ldindh %r1, 3");
+        let lddw = |src, lo, hi| {
+            format(
+                &Instruction::decode(&[Insn::new(0x18, 0, src, 0, lo), Insn::new(0, 0, 0, 0, hi)])
+                    .unwrap()
+                    .0,
+            )
+        };
+        assert_eq!(lddw(0, -1, -1), "lddw %r0, 0xffffffffffffffff");
+        assert_eq!(lddw(0, 2, 1), "lddw %r0, 0x100000002");
+        assert_eq!(lddw(1, 5, 0), "lddw %r0, 0x5 # src 1 (map_fd)");
+    }
+
+    #[test]
+    fn control_flow_forms() {
+        assert_eq!(one(0x05, 0, 0, 3, 0), "ja +3");
+        assert_eq!(one(0x05, 0, 0, -3, 0), "ja -3");
+        assert_eq!(one(0x06, 0, 0, 0, 70000), "ja32 +70000");
+        assert_eq!(one(0x5d, 0, 1, 3, 0), "jne %r0, %r1, +3");
+        assert_eq!(one(0x56, 0, 0, -1, -5), "jne32 %r0, -5, -1");
+        assert_eq!(one(0x4d, 2, 3, 0, 0), "jset %r2, %r3, +0");
+        assert_eq!(one(0x85, 0, 0, 0, 5), "call 5");
+        assert_eq!(one(0x85, 0, 1, 0, 3), "call local +3");
+        assert_eq!(one(0x85, 0, 1, 0, -4), "call local -4");
+        assert_eq!(one(0x85, 0, 2, 0, 77), "call runtime 77");
+        assert_eq!(one(0x8d, 2, 0, 0, 0), "call %r2");
+        assert_eq!(one(0x95, 0, 0, 0, 0), "exit");
+    }
+}
