@@ -170,11 +170,6 @@ impl<'a> Cursor<'a> {
         self.pos = (self.pos + n).min(self.line.len());
     }
 
-    /// The text of `span`.
-    pub fn text(&self, span: Span) -> &'a str {
-        self.line.get(span.start..span.end).unwrap_or("")
-    }
-
     pub fn skip_ws(&mut self) {
         let rest = self.rest();
         self.pos += rest.len() - rest.trim_start().len();
@@ -289,14 +284,6 @@ impl<'a> Cursor<'a> {
                 end: self.pos,
             },
         ))
-    }
-
-    /// The next identifier without consuming it.
-    pub fn peek_ident(&mut self) -> Option<&'a str> {
-        let save = self.pos;
-        let id = self.ident().map(|(s, _)| s);
-        self.pos = save;
-        id
     }
 
     /// Consumes the identifier `word` if it is next (whole word only).

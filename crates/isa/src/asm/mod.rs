@@ -13,6 +13,8 @@
 
 mod cursor;
 mod error;
+mod llvm;
+mod llvm_rhs;
 
 mod ubpf;
 
@@ -41,6 +43,8 @@ impl Parsed {
 pub(super) struct LabelRef {
     name: String,
     span: Span,
+    /// For `call name`: the helper to call when no label `name` exists.
+    helper: Option<i32>,
 }
 
 /// An instruction waiting for its label, with where it came from.
@@ -56,8 +60,10 @@ struct Pending<'a> {
 ///
 /// ```
 /// use bpfkit_isa::{asm::assemble, Insn, Syntax};
+/// let llvm = assemble("r0 = 1\nexit", Syntax::Llvm).unwrap();
 /// let ubpf = assemble("mov %r0, 1\nexit", Syntax::Ubpf).unwrap();
-/// assert_eq!(ubpf[0], Insn::new(0xb7, 0, 0, 0, 1));
+/// assert_eq!(llvm, ubpf);
+/// assert_eq!(llvm[0], Insn::new(0xb7, 0, 0, 0, 1));
 /// ```
 pub fn assemble(source: &str, syntax: Syntax) -> Result<Vec<Insn>, AsmError> {
     let mut slots: Vec<Insn> = Vec::new();
@@ -83,10 +89,7 @@ pub fn assemble(source: &str, syntax: Syntax) -> Result<Vec<Insn>, AsmError> {
             continue;
         }
         let parsed = match syntax {
-            Syntax::Llvm => fail(
-                cur.token_span(),
-                "the LLVM syntax assembler is not implemented yet (use Syntax::Ubpf)",
-            ),
+            Syntax::Llvm => llvm::parse(&mut cur),
             Syntax::Ubpf => ubpf::parse(&mut cur),
         }
         .map_err(at)?;
@@ -108,6 +111,13 @@ pub fn assemble(source: &str, syntax: Syntax) -> Result<Vec<Insn>, AsmError> {
     for p in pending {
         let target = match labels.get(p.label.name.as_str()) {
             Some(&(pc, _)) => pc,
+            None if p.label.helper.is_some() => {
+                let id = p.label.helper.unwrap_or_default();
+                slots[p.pc] = Instruction::Call(CallTarget::Helper(id))
+                    .encode()
+                    .as_slice()[0];
+                continue;
+            }
             // uBPF programs say `jne %r0, %r1, exit` for "jump to the first
             // exit" without defining the label.
             None if syntax == Syntax::Ubpf && p.label.name == "exit" && first_exit.is_some() => {

@@ -68,6 +68,7 @@ impl Opd<'_> {
                 Some(LabelRef {
                     name: name.to_string(),
                     span: *span,
+                    helper: None,
                 }),
             )),
             other => fail(other.span(), "expected a label or a relative offset"),
