@@ -137,10 +137,18 @@ pub fn listing(program: &[Insn], opts: &DisasmOptions) -> String {
 }
 
 /// [`listing`] with the section's name and symbols and objdump's decoder.
+///
+/// In uBPF syntax without raw bytes the lines are the bare instructions,
+/// which the bpf_conformance assembler (and [`crate::asm::assemble`]) read
+/// back; with raw bytes they take objdump's columns.
 pub fn listing_with(program: &[Insn], opts: &DisasmOptions, ctx: &ListingContext) -> String {
     let mut out = String::new();
     for line in lines(program, opts, ctx) {
-        out.push_str(&line.render(opts.raw_insn));
+        if opts.syntax == Syntax::Ubpf && !opts.raw_insn {
+            out.push_str(&line.text);
+        } else {
+            out.push_str(&line.render(opts.raw_insn));
+        }
         out.push('\n');
     }
     out
@@ -300,7 +308,9 @@ mod tests {
             ]
         );
         let ubpf = listing(&prog[..1], &opts(Syntax::Ubpf, false, true));
-        assert_eq!(ubpf, "       0:\tcall 1 # bpf_map_lookup_elem\n");
+        assert_eq!(ubpf, "call 1 # bpf_map_lookup_elem\n");
+        let ubpf_raw = listing(&prog[..1], &opts(Syntax::Ubpf, true, false));
+        assert_eq!(ubpf_raw, "       0:\t85 00 00 00 01 00 00 00\tcall 1\n");
     }
 
     #[test]
