@@ -18,6 +18,9 @@ mod llvm_rhs;
 
 mod ubpf;
 
+#[cfg(test)]
+mod tests;
+
 use std::collections::HashMap;
 
 use cursor::{fail, Cursor, LineError, PResult, Span};

@@ -86,6 +86,9 @@ pub(super) fn parse(cur: &mut Cursor) -> PResult<Parsed> {
         "call" | "callx" => return call(cur, mnemonic, mspan),
         _ => {}
     }
+    if !known(mnemonic) {
+        return fail(mspan, format!("unknown mnemonic `{mnemonic}`"));
+    }
     let ops = operands(cur)?;
     let insn = |i| Ok(Parsed::plain(i));
     let arity = |n: usize, usage: &str| -> PResult<()> {
@@ -225,6 +228,19 @@ pub(super) fn parse(cur: &mut Cursor) -> PResult<Parsed> {
         });
     }
     fail(mspan, format!("unknown mnemonic `{mnemonic}`"))
+}
+
+/// Whether `mnemonic` names an instruction (other than `lock` and `call`),
+/// so that an unknown one is reported before its operands are read.
+fn known(mnemonic: &str) -> bool {
+    let (base, _) = split_width(mnemonic);
+    matches!(mnemonic, "exit" | "lddw")
+        || mnemonic.starts_with("movsx")
+        || endian(mnemonic).is_some()
+        || matches!(base, "neg" | "ja")
+        || alu_op(base).is_some()
+        || cond(base).is_some()
+        || memory_mnemonic(mnemonic).is_some()
 }
 
 fn packet(mspan: Span, size: Size, src: Option<Reg>, imm: i32) -> PResult<Instruction> {
