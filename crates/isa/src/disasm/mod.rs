@@ -6,6 +6,17 @@
 //! annotated as `<sym+0xoff>`. Any slot that is not a valid instruction
 //! prints as objdump's `<unknown>`; no input makes it panic.
 //!
+//! objdump decodes BPF two ways (see [`Flavor`]): by default bpfkit mirrors
+//! `llvm-objdump -d --mcpu=v4`, whose text names every instruction exactly;
+//! [`ListingContext::flavor`] selects plain `llvm-objdump -d`, which prints
+//! `r` for the 32-bit registers of narrow loads and stores and `<unknown>`
+//! for most 32-bit atomics. Both are checked against LLVM 19's output by the
+//! golden tests in `tests/disasm_golden.rs`.
+//!
+//! Slots the kernel rejects but LLVM's lenient decoder still prints (an `exit` with
+//! a non-zero offset, say) are `<unknown>` here: bpfkit decodes as strictly
+//! as the kernel does.
+//!
 //! [`format_instruction`] is one instruction's text alone; [`lines`] gives
 //! the listing line by line (slot index, bytes, decoded instruction, text)
 //! for callers that interleave other information, such as source lines.
