@@ -9,17 +9,18 @@ use std::time::Instant;
 use bpfkit_isa::{check, Insn};
 use bpfkit_vm::Vm;
 
-const ITERS: i32 = 10_000_000;
+const ITERS: i32 = 2_000_000;
 
 fn vm(slots: &[Insn]) -> Vm {
     Vm::new(&check(slots).expect("valid program")).expect("loads")
 }
 
-/// Best of a few runs of `f`, in ns per call, with the instruction count.
+/// Best of many short runs of `f`, in ns per call, with the instruction
+/// count. The minimum filters out preemption on a busy machine.
 fn time(mut f: impl FnMut() -> u64, calls: u32) -> (f64, u64) {
     let mut best = f64::MAX;
     let mut insns = 0;
-    for _ in 0..5 {
+    for _ in 0..30 {
         let t = Instant::now();
         for _ in 0..calls {
             insns = black_box(f());
@@ -87,7 +88,7 @@ fn main() {
     let mut mem = [0u8; 16];
     let (ns, _) = time(
         || tiny.run(black_box(&mut mem)).expect("runs").insn_count,
-        10_000_000,
+        200_000,
     );
     println!("fixed cost (2-insn program)   {ns:.2} ns per run (including its 2 insns)");
 }

@@ -68,6 +68,9 @@ pub struct Vm {
     budget: u64,
     clear_stack: bool,
     stack: Box<[u8; STACK_SIZE]>,
+    /// Return addresses and saved registers of BPF-to-BPF calls, kept here
+    /// so that a run does not initialise them.
+    state: interp::State,
 }
 
 impl Vm {
@@ -83,6 +86,7 @@ impl Vm {
             budget: DEFAULT_BUDGET,
             clear_stack: false,
             stack: Box::new([0; STACK_SIZE]),
+            state: Default::default(),
         })
     }
 
@@ -207,6 +211,14 @@ impl Vm {
             (INPUT_BASE, mem.len() as u64)
         };
         let mut memory = Memory::new(&mut self.stack, mem, regions);
-        interp::run(&self.ops, &self.helpers, &mut memory, r1, r2, self.budget)
+        interp::run(
+            &self.ops,
+            &self.helpers,
+            &mut self.state,
+            &mut memory,
+            r1,
+            r2,
+            self.budget,
+        )
     }
 }

@@ -11,10 +11,10 @@
 pub(crate) struct Op {
     /// What to do.
     pub code: Code,
-    /// Destination (or base) register, 0..=10.
-    pub dst: u8,
-    /// Source register, 0..=10.
-    pub src: u8,
+    /// Destination (or base) register.
+    pub dst: R,
+    /// Source register.
+    pub src: R,
     /// Jump target (absolute slot index), store-immediate offset (as `i32`
     /// bits), or the dense helper index of a helper call.
     pub aux: u32,
@@ -28,11 +28,50 @@ impl Op {
     pub(crate) fn new(code: Code, dst: u8, src: u8, aux: u32, imm: u64) -> Op {
         Op {
             code,
-            dst,
-            src,
+            dst: R::new(dst),
+            src: R::new(src),
             aux,
             imm,
         }
+    }
+}
+
+/// A register number as a type with exactly the 11 valid values, so that
+/// indexing the register array by it needs neither a mask nor a bounds check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub(crate) enum R {
+    R0,
+    R1,
+    R2,
+    R3,
+    R4,
+    R5,
+    R6,
+    R7,
+    R8,
+    R9,
+    R10,
+}
+
+impl R {
+    /// Register `n`; `check` has proven `n <= 10`, anything else maps to r10
+    /// (never reached).
+    fn new(n: u8) -> R {
+        const ALL: [R; 11] = [
+            R::R0,
+            R::R1,
+            R::R2,
+            R::R3,
+            R::R4,
+            R::R5,
+            R::R6,
+            R::R7,
+            R::R8,
+            R::R9,
+            R::R10,
+        ];
+        ALL[(n as usize).min(10)]
     }
 }
 
