@@ -8,8 +8,10 @@
 //!
 //! The LLVM syntax also takes lines pasted from `llvm-objdump -d` or the
 //! kernel verifier log: a leading `12:` address, the raw bytes or `(b7)`
-//! opcode after it, `<sym+0x10>` annotations after jump targets, and
-//! `0000000000000000 <func>:` headers (which define the label `func`).
+//! opcode after it, `<sym+0x10>` annotations after jump targets,
+//! `0000000000000000 <func>:` headers (which define the label `func`) and the
+//! `file format` / `Disassembly of section` banners (skipped), so a whole
+//! `llvm-objdump -d` listing assembles back to its bytes.
 
 mod cursor;
 mod error;
@@ -79,6 +81,9 @@ pub fn assemble(source: &str, syntax: Syntax) -> Result<Vec<Insn>, AsmError> {
         let mut cur = Cursor::new(code);
         let at = |e: LineError| locate(e, line, text);
         if syntax == Syntax::Llvm {
+            if objdump_banner(code) {
+                continue;
+            }
             if let Some((name, span)) = objdump_header(code) {
                 define(&mut labels, name, span, slots.len(), line).map_err(at)?;
                 continue;
@@ -240,6 +245,17 @@ fn label_definition<'a>(cur: &mut Cursor<'a>) -> Option<(&'a str, Span)> {
     }
     cur.reset(save);
     None
+}
+
+/// The banner lines of `llvm-objdump -d`: `prog.o:\tfile format elf64-bpf`,
+/// `Disassembly of section .text:`, and the relocation lines of `-dr`.
+fn objdump_banner(code: &str) -> bool {
+    let t = code.trim();
+    t.starts_with("Disassembly of section ")
+        // relocation lines of `llvm-objdump -dr`
+        || t.contains("R_BPF_")
+        || t.split_once(':')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with("file format "))
 }
 
 /// `0000000000000018 <f>:`, the function header of `llvm-objdump -d`.

@@ -171,3 +171,103 @@ fn arbitrary_bytes_never_panic() {
         }
     }
 }
+
+#[test]
+fn token_soup_never_panics() {
+    // Random lines built from the syntaxes' own tokens (a fixed-seed LCG, so
+    // the test is deterministic): errors are fine, panics are not.
+    const TOKENS: &[&str] = &[
+        "r0",
+        "w1",
+        "r10",
+        "r11",
+        "%r1",
+        "%r99",
+        "%",
+        "=",
+        "+=",
+        "s>>=",
+        "-",
+        "*",
+        "(",
+        ")",
+        "[",
+        "]",
+        "u8",
+        "s32",
+        "u64",
+        "*)",
+        "skb",
+        "lock",
+        "fetch",
+        "add",
+        "add32",
+        "ldxdw",
+        "stw",
+        "call",
+        "local",
+        "pc+",
+        "goto",
+        "gotol",
+        "if",
+        "s<",
+        "&",
+        "==",
+        "0x",
+        "0xffffffff",
+        "-0x8000",
+        "99999999999999999999",
+        "+3",
+        "-",
+        "ll",
+        "exit",
+        ":",
+        "L1:",
+        "L1",
+        ",",
+        "<",
+        ">",
+        "atomic_fetch_add",
+        "xchg_64",
+        "cmpxchg32_32",
+        "be16",
+        "bswap64",
+        "(s8)",
+        "ld_pseudo",
+        "12:",
+        "(b7)",
+        "db",
+        "é",
+        "\t",
+        "#",
+        ";",
+        "movsx832",
+        "ja32",
+        "ldabsw",
+    ];
+    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = |n: usize| {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (state >> 33) as usize % n
+    };
+    for _ in 0..20_000 {
+        let mut src = String::new();
+        for _ in 0..1 + next(3) {
+            for _ in 0..1 + next(8) {
+                src.push_str(TOKENS[next(TOKENS.len())]);
+                if next(3) != 0 {
+                    src.push(' ');
+                }
+            }
+            src.push('\n');
+        }
+        for syntax in [Llvm, Ubpf] {
+            if let Err(e) = assemble(&src, syntax) {
+                assert!(e.line >= 1 && e.column >= 1 && e.len >= 1, "{src:?}: {e:?}");
+                let _ = e.render(&src, "fuzz");
+            }
+        }
+    }
+}
