@@ -1,0 +1,89 @@
+//! `bpfkit disasm FILE [--raw-insn] [--syntax llvm|ubpf] [--json]`
+
+use crate::failure::{fail, CmdResult};
+use crate::{cmd::load, SyntaxArg};
+use bpfkit_isa::disasm::{format_instruction, listing, DisasmOptions};
+use bpfkit_isa::{check, helpers, CallTarget, Instruction, Syntax};
+use serde::Serialize;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Arguments of `bpfkit disasm`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Raw bytecode file (or assembly, `.s`, to see how it assembles).
+    file: PathBuf,
+    /// Show offsets and raw bytes, as `llvm-objdump -d` does by default.
+    #[arg(long)]
+    raw_insn: bool,
+    /// Output syntax.
+    #[arg(long, value_enum, default_value_t)]
+    syntax: SyntaxArg,
+    /// Do not annotate helper calls with the helper's name (output then equals llvm-objdump's).
+    #[arg(long)]
+    no_annotate: bool,
+    /// Print a JSON array, one object per instruction.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Serialize)]
+struct JsonInsn {
+    pc: usize,
+    bytes: String,
+    text: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    helper: Option<&'static str>,
+}
+
+/// Runs `bpfkit disasm`.
+pub fn run(a: Args) -> CmdResult {
+    let syntax: Syntax = a.syntax.into();
+    let slots = if load::is_assembly(&a.file) {
+        load::assemble_file(&a.file, syntax)?
+    } else {
+        load::read_bytecode(&a.file)?
+    };
+    if a.json {
+        let mut out = Vec::new();
+        let mut pc = 0;
+        while pc < slots.len() {
+            let (text, n, helper) = match Instruction::decode(&slots[pc..]) {
+                Ok((insn, n)) => {
+                    let helper = match insn {
+                        Instruction::Call(CallTarget::Helper(id)) => helpers::helper_name(id),
+                        _ => None,
+                    };
+                    (format_instruction(&insn, syntax), n, helper)
+                }
+                Err(e) => (format!("<invalid: {e}>"), 1, None),
+            };
+            let bytes = slots[pc..pc + n]
+                .iter()
+                .flat_map(|s| s.to_bytes())
+                .map(|b| format!("{b:02x}"))
+                .collect::<Vec<_>>()
+                .join(" ");
+            out.push(JsonInsn {
+                pc,
+                bytes,
+                text,
+                helper,
+            });
+            pc += n;
+        }
+        let json = serde_json::to_string_pretty(&out).map_err(fail)?;
+        println!("{json}");
+    } else {
+        let opts = DisasmOptions {
+            syntax,
+            raw_insn: a.raw_insn,
+            helper_names: !a.no_annotate,
+        };
+        print!("{}", listing(&slots, &opts));
+    }
+    if let Err(e) = check(&slots) {
+        eprintln!("warning: {}: {e}", a.file.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,7 @@
+//! One module per subcommand.
+
+pub mod asm;
+pub mod conformance_plugin;
+pub mod disasm;
+pub mod exec;
+pub mod load;
