@@ -150,7 +150,7 @@ fn load(cur: &mut Cursor, dst: RegTok) -> PResult<Instruction> {
 
 /// `r0 = (s8)r1`, `w0 = (s16)w1`.
 fn sign_extending_move(cur: &mut Cursor, dst: RegTok) -> PResult<Instruction> {
-    let open = cur.expect("(", "")?;
+    cur.expect("(", "")?;
     let Some((ty, tspan)) = cur.ident() else {
         return cur.unexpected("expected s8, s16 or s32");
     };
@@ -163,7 +163,6 @@ fn sign_extending_move(cur: &mut Cursor, dst: RegTok) -> PResult<Instruction> {
     };
     cur.expect(")", "after the type")?;
     let src = reg(cur, Some(dst.kind), "a sign-extending move")?;
-    let _ = open;
     Ok(Instruction::Alu {
         width: width(dst.kind),
         op: AluOp::MovSx(bits),
