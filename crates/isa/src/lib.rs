@@ -13,6 +13,7 @@
 
 pub mod asm;
 mod check;
+mod decode;
 pub mod conformance;
 pub mod disasm;
 mod encode;
