@@ -2,7 +2,7 @@
 //! both syntaxes.
 //!
 //! - A property test over random valid typed instructions: encode, print
-//!   with `format_instruction`, assemble, compare slots.
+//!   as an annotated listing line, assemble, compare slots.
 //! - The golden fixtures as whole listings (LLVM with objdump's addresses,
 //!   raw bytes and `<sym+0x..>` annotations; uBPF as bare lines).
 //! - Every bpf_conformance program (when ../shared/bpf_conformance is
@@ -13,7 +13,7 @@
 //! property test and must be the only differences in the listings.
 
 use bpfkit_isa::asm::assemble;
-use bpfkit_isa::disasm::{format_instruction, listing_with, DisasmOptions, ListingContext};
+use bpfkit_isa::disasm::{listing, listing_with, DisasmOptions, ListingContext};
 use bpfkit_isa::{
     decode_slots, AluOp, AtomicOp, ByteOrder, CallTarget, Cond, Insn, Instruction, LddwKind,
     Operand, Reg, Size, Syntax, Width,
@@ -21,11 +21,12 @@ use bpfkit_isa::{
 use proptest::prelude::*;
 use std::path::{Path, PathBuf};
 
-/// Whether `syntax` can spell `insn` exactly. LLVM's text (objdump's) drops
-/// the high half of a pseudo `lddw` (`ld_pseudo r1, src, imm`), the kind of
-/// a call (`call 0x3` for helper, local and kfunc calls alike) and the
-/// immediate of `LD_IND`. uBPF syntax has no pseudo `lddw` and no kfunc
-/// BTF-fd index.
+/// Whether `syntax` can spell `insn` exactly in annotated listings (the
+/// CLI's default). LLVM's text drops the high half of a pseudo `lddw`
+/// (`ld_pseudo r1, src, imm`) and cannot name a kfunc's call kind (`call 0x3`
+/// reads back as a helper); uBPF syntax has no pseudo `lddw` and no kfunc
+/// BTF-fd index. Local calls and `LD_IND` offsets, which objdump's text also
+/// loses, are spelled the verifier log's way when annotated.
 fn representable(insn: &Instruction, syntax: Syntax) -> bool {
     match (syntax, insn) {
         (
@@ -36,18 +37,10 @@ fn representable(insn: &Instruction, syntax: Syntax) -> bool {
             },
         ) => true,
         (Syntax::Llvm, Instruction::LoadImm64 { hi, .. }) => *hi == 0,
-        // bpfkit's assembler reads a negative `call -0x3` as a local call
-        // (that is how objdump shows clang's BPF-to-BPF calls) where llvm-mc
-        // makes it helper -3; a positive one is a helper call.
+        // Negative helper numbers do not exist; bpfkit reads `call -0x3`
+        // as a local call, as objdump shows clang's BPF-to-BPF calls.
         (Syntax::Llvm, Instruction::Call(CallTarget::Helper(id))) => *id >= 0,
-        (Syntax::Llvm, Instruction::Call(CallTarget::Local(off))) => *off < 0,
         (Syntax::Llvm, Instruction::Call(CallTarget::Kfunc { .. })) => false,
-        (
-            Syntax::Llvm,
-            Instruction::LoadPacket {
-                src: Some(_), imm, ..
-            },
-        ) => *imm == 0,
         (Syntax::Ubpf, Instruction::LoadImm64 { kind, .. }) => *kind == LddwKind::Imm64,
         (Syntax::Ubpf, Instruction::Call(CallTarget::Kfunc { off, .. })) => *off == 0,
         _ => true,
@@ -244,10 +237,15 @@ fn instruction() -> impl Strategy<Value = Instruction> {
 }
 
 fn round_trip(insn: &Instruction, syntax: Syntax) -> Result<(), TestCaseError> {
-    let text = format_instruction(insn, syntax);
+    let expected = insn.encode();
+    let opts = DisasmOptions {
+        syntax,
+        raw_insn: false,
+        helper_names: true,
+    };
+    let text = listing(expected.as_slice(), &opts);
     let slots = assemble(&text, syntax)
         .map_err(|e| TestCaseError::fail(format!("{syntax:?} `{text}` does not assemble: {e}")))?;
-    let expected = insn.encode();
     prop_assert_eq!(
         slots.as_slice(),
         expected.as_slice(),

@@ -36,7 +36,10 @@ pub struct DisasmOptions {
     /// Print the slot index and raw bytes of each instruction, as objdump
     /// does by default (off: as `llvm-objdump -d --no-show-raw-insn`).
     pub raw_insn: bool,
-    /// Annotate helper calls with the helper's name: `call 0x1 # bpf_map_lookup_elem`.
+    /// Annotate calls: a helper call gets the helper's name,
+    /// `call 0x1 # bpf_map_lookup_elem`, and a local (BPF-to-BPF) call prints
+    /// as the verifier log prints it, `call pc+2`, because objdump's
+    /// `call 0x2` would read back as helper 2.
     /// `#` starts a comment for llvm-mc and the conformance assembler alike
     /// (llvm-mc reads `;` as a statement separator), so annotated text still
     /// assembles. Off, the LLVM output is byte for byte objdump's.
@@ -173,9 +176,12 @@ pub fn lines(program: &[Insn], opts: &DisasmOptions, ctx: &ListingContext) -> Ve
         match Instruction::decode(&program[pc..]) {
             Ok((insn, n)) => {
                 let text = match opts.syntax {
-                    Syntax::Llvm => match llvm::format(&insn, ctx.flavor) {
-                        Some(t) => t + &jump_target(&insn, pc, ctx),
-                        None => llvm::UNKNOWN.to_string(),
+                    Syntax::Llvm => match llvm_annotated(&insn).filter(|_| opts.helper_names) {
+                        Some(t) => t,
+                        None => match llvm::format(&insn, ctx.flavor) {
+                            Some(t) => t + &jump_target(&insn, pc, ctx),
+                            None => llvm::UNKNOWN.to_string(),
+                        },
                     },
                     Syntax::Ubpf => ubpf::format(&insn),
                 };
@@ -213,6 +219,30 @@ pub fn lines(program: &[Insn], opts: &DisasmOptions, ctx: &ListingContext) -> Ve
         }
     }
     out
+}
+
+/// The verifier log's spelling of the instructions whose objdump text loses
+/// information, used in annotated output so that it assembles back to the
+/// same bytes: a local call (objdump's `call 0x2` reads back as helper 2) and
+/// an `LD_IND` with an offset (objdump drops it).
+fn llvm_annotated(insn: &Instruction) -> Option<String> {
+    match *insn {
+        Instruction::Call(CallTarget::Local(off)) => Some(format!("call pc{off:+}")),
+        Instruction::LoadPacket {
+            size,
+            src: Some(r),
+            imm,
+        } if imm != 0 => {
+            let sign = if imm < 0 { '-' } else { '+' };
+            Some(format!(
+                "r0 = *(u{} *)skb[r{} {sign} {:#x}]",
+                size.bits(),
+                r.num(),
+                imm.unsigned_abs()
+            ))
+        }
+        _ => None,
+    }
 }
 
 /// ` # bpf_map_lookup_elem` for a call of a known helper, when asked for.
@@ -301,21 +331,26 @@ mod tests {
     }
 
     #[test]
-    fn helper_calls_are_annotated_only_when_asked() {
+    fn calls_are_annotated_only_when_asked() {
         let prog = [
             Insn::new(0x85, 0, 0, 0, 1),
             Insn::new(0x85, 0, 1, 0, 1), // a local call is not a helper
             Insn::new(0x85, 0, 0, 0, 100_000),
+            Insn::new(0x95, 0, 0, 0, 0),
+            Insn::new(0x85, 0, 1, 0, -5),
         ];
         let plain = listing(&prog, &opts(Syntax::Llvm, false, false));
         assert!(!plain.contains('#'));
+        assert!(plain.ends_with("       1:\tcall 0x1\n       2:\tcall 0x186a0\n       3:\texit\n       4:\tcall -0x5\n"), "{plain}");
         let named = listing(&prog, &opts(Syntax::Llvm, true, true));
         assert_eq!(
             named.lines().collect::<Vec<_>>(),
             [
                 "       0:\t85 00 00 00 01 00 00 00\tcall 0x1 # bpf_map_lookup_elem",
-                "       1:\t85 10 00 00 01 00 00 00\tcall 0x1",
+                "       1:\t85 10 00 00 01 00 00 00\tcall pc+1",
                 "       2:\t85 00 00 00 a0 86 01 00\tcall 0x186a0",
+                "       3:\t95 00 00 00 00 00 00 00\texit",
+                "       4:\t85 10 00 00 fb ff ff ff\tcall pc-5",
             ]
         );
         let ubpf = listing(&prog[..1], &opts(Syntax::Ubpf, false, true));
