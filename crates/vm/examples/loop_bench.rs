@@ -83,6 +83,25 @@ fn main() {
     ];
     report("input loop (7 insns/iter)", &input_loop, &mut [1u8; 64]);
 
+    // A longer block of mixed ALU work on several registers (10 insns/iter),
+    // closer to compiled code than the 3-instruction loop.
+    let mixed_loop = [
+        Insn::new(0xb7, 1, 0, 0, 0),       // r1 = 0
+        Insn::new(0x0f, 2, 1, 0, 0),       // loop: r2 += r1
+        Insn::new(0xaf, 3, 2, 0, 0),       // r3 ^= r2
+        Insn::new(0xbf, 4, 3, 0, 0),       // r4 = r3
+        Insn::new(0x67, 4, 0, 0, 3),       // r4 <<= 3
+        Insn::new(0x0f, 5, 4, 0, 0),       // r5 += r4
+        Insn::new(0xbf, 6, 5, 0, 0),       // r6 = r5
+        Insn::new(0x77, 6, 0, 0, 7),       // r6 >>= 7
+        Insn::new(0xaf, 2, 6, 0, 0),       // r2 ^= r6
+        Insn::new(0x07, 1, 0, 0, 1),       // r1 += 1
+        Insn::new(0xa5, 1, 0, -10, ITERS), // if r1 < N goto loop
+        Insn::new(0xbf, 0, 2, 0, 0),
+        Insn::new(0x95, 0, 0, 0, 0),
+    ];
+    report("mixed loop (10 insns/iter)", &mixed_loop, &mut []);
+
     // Fixed cost: r0 = 1; exit, run many times.
     let mut tiny = vm(&[Insn::new(0xb7, 0, 0, 0, 1), Insn::new(0x95, 0, 0, 0, 0)]);
     let mut mem = [0u8; 16];

@@ -86,6 +86,7 @@ fn frame_pointer(depth: usize) -> u64 {
 
 /// Runs `ops` from slot 0 with r1 and r2 set, until the entry frame exits.
 /// `budget` is the number of instructions allowed to execute.
+#[inline]
 pub(crate) fn run(
     ops: &[Op],
     helpers: &Helpers,

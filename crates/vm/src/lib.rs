@@ -20,6 +20,26 @@
 //!   behaviour. The crate has no `unsafe` code.
 //! - Helpers are registered by kernel number ([`Helpers`]); BPF-to-BPF calls
 //!   get their own 512-byte frame, up to the kernel's 8 frames.
+//!
+//! # Semantics, as the kernel defines them
+//!
+//! - Division by zero yields 0; modulo by zero leaves dst unchanged (its low
+//!   32 bits, zero-extended, for the 32-bit form). Signed `INT_MIN / -1` is
+//!   `INT_MIN`, `INT_MIN % -1` is 0. All arithmetic wraps.
+//! - Shift amounts are masked to 5 or 6 bits; 32-bit results zero-extend.
+//! - The emulated machine is little-endian on every host: `le16/32` truncate,
+//!   `be*` and `bswap*` swap.
+//! - 32-bit atomics zero-extend the fetched value; `cmpxchg` compares with
+//!   (the low half of) r0 and always loads the old value into r0.
+//! - `LD_ABS`/`LD_IND` read the input memory big-endian into r0. An offset
+//!   outside it (computed in 32 bits and taken as signed, as the kernel
+//!   does) behaves like the kernel's rewrite `r0 = 0; exit`: the current
+//!   function returns 0 (in the entry function, the program does).
+//! - A call to a BPF function gets a fresh 512-byte frame and r10; r6-r9 are
+//!   restored when it returns; a call that would need a ninth frame fails
+//!   ([`VmError::CallDepthExceeded`]). Helpers do not clobber r1-r5 (the
+//!   verifier forbids reading them after a call, so no program can tell).
+//! - Every run is limited by an instruction budget ([`DEFAULT_BUDGET`]).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
