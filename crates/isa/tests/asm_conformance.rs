@@ -12,6 +12,15 @@ use bpfkit_isa::asm::assemble;
 use bpfkit_isa::conformance::parse_vector;
 use bpfkit_isa::{check, encode_slots, Syntax};
 
+/// Writes a summary line straight to stderr, past the test harness's output
+/// capture, so `cargo test` shows how many vectors ran (or that they were skipped).
+macro_rules! report {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 fn vector_dir() -> PathBuf {
     match std::env::var_os("BPF_CONFORMANCE_DIR") {
         Some(dir) => PathBuf::from(dir),
@@ -25,7 +34,7 @@ fn vector_dir() -> PathBuf {
 fn every_conformance_vector_assembles_and_checks() {
     let dir = vector_dir();
     let Ok(entries) = std::fs::read_dir(&dir) else {
-        println!("skipped: {} not found", dir.display());
+        report!("skipped: {} not found", dir.display());
         return;
     };
     let mut files: Vec<PathBuf> = entries
@@ -73,7 +82,7 @@ fn every_conformance_vector_assembles_and_checks() {
             }
         }
     }
-    println!(
+    report!(
         "{assembled} of {} vectors assembled and checked; {compared} matched their -- raw section",
         files.len()
     );

@@ -13,6 +13,15 @@ use bpfkit_isa::asm::assemble;
 use bpfkit_isa::conformance::parse_vector;
 use bpfkit_isa::{check, decode_slots, Syntax};
 
+/// Writes a summary line straight to stderr, past the test harness's output
+/// capture, so `cargo test` shows how many vectors ran (or that they were skipped).
+macro_rules! report {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 /// Negative vectors that are valid programs statically: only running them
 /// (or a runner-specific policy) shows what is wrong.
 const NEEDS_RUN: &[(&str, &str)] = &[
@@ -71,7 +80,7 @@ fn static_rejection(name: &str, text: &str) -> Option<String> {
 fn every_negative_vector_is_rejected() {
     let dir = negative_dir();
     let Ok(entries) = std::fs::read_dir(&dir) else {
-        println!("skipped: {} not found", dir.display());
+        report!("skipped: {} not found", dir.display());
         return;
     };
     let mut files: Vec<PathBuf> = entries
@@ -103,7 +112,7 @@ fn every_negative_vector_is_rejected() {
             problems.push(format!("{n} is listed in NEEDS_RUN but does not exist"));
         }
     }
-    println!(
+    report!(
         "{rejected} of {} negative vectors rejected statically; {} left to execution",
         files.len(),
         NEEDS_RUN.len()

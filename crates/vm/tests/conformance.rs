@@ -14,6 +14,15 @@ use bpfkit_isa::conformance::parse_vector;
 use bpfkit_isa::{check, decode_slots, Syntax};
 use bpfkit_vm::Vm;
 
+/// Writes a summary line straight to stderr, past the test harness's output
+/// capture, so `cargo test` shows how many vectors ran (or that they were skipped).
+macro_rules! report {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 fn positive_dir() -> PathBuf {
     match std::env::var_os("BPF_CONFORMANCE_DIR") {
         Some(dir) => PathBuf::from(dir),
@@ -77,7 +86,7 @@ fn evaluate(text: &str) -> Result<(), String> {
 fn conformance_vectors_pass() {
     let dir = positive_dir();
     if !dir.is_dir() {
-        println!("skipped: {} not found", dir.display());
+        report!("skipped: {} not found", dir.display());
         return;
     }
     let files = vectors(&dir);
@@ -98,14 +107,14 @@ fn conformance_vectors_pass() {
         failures.join("\n")
     );
     assert!(!files.is_empty(), "no vectors in {}", dir.display());
-    println!("conformance: {} vectors passed", files.len());
+    report!("conformance: {} vectors passed", files.len());
 }
 
 #[test]
 fn negative_vectors_are_rejected() {
     let dir = positive_dir().join("../negative");
     if !dir.is_dir() {
-        println!("skipped: {} not found", dir.display());
+        report!("skipped: {} not found", dir.display());
         return;
     }
     let files = vectors(&dir);
@@ -128,5 +137,5 @@ fn negative_vectors_are_rejected() {
         "negative vectors that passed: {accepted:?}"
     );
     assert!(!files.is_empty(), "no vectors in {}", dir.display());
-    println!("negative: {} vectors rejected", files.len());
+    report!("negative: {} vectors rejected", files.len());
 }
