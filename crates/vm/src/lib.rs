@@ -56,6 +56,11 @@ pub use helpers::{ContextHelperFn, HelperContext, HelperError, HelperFn, Helpers
 pub use memory::{Region, INPUT_BASE, MAX_CALL_FRAMES, STACK_BASE, STACK_FRAME_SIZE, STACK_SIZE};
 
 use bpfkit_isa::Program;
+
+/// The README's Rust examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeExamples;
 use memory::Memory;
 use op::{Code, Op};
 
