@@ -1,0 +1,1 @@
+//! The BPF Type Format (BTF): parsing, type graph and dumps.

@@ -1,0 +1,1 @@
+//! CO-RE (compile once, run everywhere) relocations against a target BTF.

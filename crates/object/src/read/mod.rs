@@ -1,0 +1,1 @@
+//! Reading BPF ELF objects: programs, maps, global data and relocations.

@@ -1,0 +1,1 @@
+//! Writing BPF ELF objects.
