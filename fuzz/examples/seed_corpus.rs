@@ -88,7 +88,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let opts = DisasmOptions {
                 syntax: Syntax::Llvm,
                 raw_insn,
-                helper_names: true,
+                annotate: true,
             };
             asm_llvm.add(
                 &format!("{stem}.{suffix}"),
@@ -118,7 +118,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 let opts = DisasmOptions {
                     syntax,
                     raw_insn: syntax == Syntax::Llvm,
-                    helper_names: false,
+                    annotate: false,
                 };
                 let text = listing(&slots, &opts);
                 match syntax {

@@ -13,7 +13,7 @@ fuzz_target!(|text: &str| {
             let opts = DisasmOptions {
                 syntax,
                 raw_insn: true,
-                helper_names: true,
+                annotate: true,
             };
             let _ = listing(&slots, &opts);
         }

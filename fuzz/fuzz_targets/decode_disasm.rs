@@ -17,11 +17,11 @@ fuzz_target!(|data: &[u8]| {
     };
     for syntax in [Syntax::Llvm, Syntax::Ubpf] {
         for raw_insn in [false, true] {
-            for helper_names in [false, true] {
+            for annotate in [false, true] {
                 let opts = DisasmOptions {
                     syntax,
                     raw_insn,
-                    helper_names,
+                    annotate,
                 };
                 let _ = listing(&slots, &opts);
             }

@@ -46,7 +46,7 @@ fuzz_target!(|data: &[u8]| {
         let opts = DisasmOptions {
             syntax,
             raw_insn: syntax == Syntax::Llvm,
-            helper_names: true,
+            annotate: true,
         };
         let text = listing(&slots, &opts);
         match assemble(&text, syntax) {

@@ -66,7 +66,7 @@ fn check(name: &str, objdump_file: &str, flavor: Flavor, raw_insn: bool) -> usiz
     let opts = DisasmOptions {
         syntax: Syntax::Llvm,
         raw_insn,
-        helper_names: false,
+        annotate: false,
     };
     let ours_text = listing_with(&slots(name), &opts, &ctx);
     let ours: Vec<&str> = ours_text.lines().collect();

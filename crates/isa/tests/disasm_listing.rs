@@ -45,7 +45,7 @@ fn all_options() -> Vec<(DisasmOptions, ListingContext)> {
                     DisasmOptions {
                         syntax,
                         raw_insn,
-                        helper_names: true,
+                        annotate: true,
                     },
                     ListingContext {
                         flavor,
@@ -96,7 +96,7 @@ fn every_helper_call_is_annotated_with_its_name() {
             let opts = DisasmOptions {
                 syntax,
                 raw_insn: false,
-                helper_names: true,
+                annotate: true,
             };
             let text = listing(&prog, &opts);
             match helpers::helper_name(id) {

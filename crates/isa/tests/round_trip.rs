@@ -250,7 +250,7 @@ fn round_trip(insn: &Instruction, syntax: Syntax) -> Result<(), TestCaseError> {
     let opts = DisasmOptions {
         syntax,
         raw_insn: false,
-        helper_names: true,
+        annotate: true,
     };
     let text = listing(expected.as_slice(), &opts);
     let slots = assemble(&text, syntax)
@@ -293,7 +293,7 @@ fn listing_round_trip(name: &str, slots: &[Insn], syntax: Syntax, raw_insn: bool
     let opts = DisasmOptions {
         syntax,
         raw_insn,
-        helper_names: true,
+        annotate: true,
     };
     let text = listing_with(slots, &opts, &ListingContext::default());
     let back = assemble(&text, syntax)

@@ -2,7 +2,7 @@
 
 use crate::failure::{fail, CmdResult};
 use crate::{cmd::load, SyntaxArg};
-use bpfkit_isa::disasm::{format_instruction, listing, DisasmOptions};
+use bpfkit_isa::disasm::{format_instruction, listing_with, DisasmOptions, Flavor, ListingContext};
 use bpfkit_isa::{check, helpers, CallTarget, Instruction, Syntax};
 use serde::Serialize;
 use std::path::PathBuf;
@@ -19,7 +19,9 @@ pub struct Args {
     /// Output syntax.
     #[arg(long, value_enum, default_value_t)]
     syntax: SyntaxArg,
-    /// Do not annotate helper calls with the helper's name (output then equals llvm-objdump's).
+    /// Print exactly what `llvm-objdump -d` prints: no helper names, objdump's
+    /// own spelling of local calls and narrow loads (which does not always
+    /// assemble back to the same bytes).
     #[arg(long)]
     no_annotate: bool,
     /// Print a JSON array, one object per instruction.
@@ -78,9 +80,19 @@ pub fn run(a: Args) -> CmdResult {
         let opts = DisasmOptions {
             syntax,
             raw_insn: a.raw_insn,
-            helper_names: !a.no_annotate,
+            annotate: !a.no_annotate,
         };
-        print!("{}", listing(&slots, &opts));
+        // Annotated output names every instruction exactly (objdump's
+        // `--mcpu=v4` decoder); without annotations it is plain `objdump -d`.
+        let ctx = ListingContext {
+            flavor: if a.no_annotate {
+                Flavor::NoAlu32
+            } else {
+                Flavor::Alu32
+            },
+            ..ListingContext::default()
+        };
+        print!("{}", listing_with(&slots, &opts, &ctx));
     }
     if let Err(e) = check(&slots) {
         eprintln!("warning: {}: {e}", a.file.display());

@@ -43,7 +43,7 @@ pub struct DisasmOptions {
     /// `#` starts a comment for llvm-mc and the conformance assembler alike
     /// (llvm-mc reads `;` as a statement separator), so annotated text still
     /// assembles. Off, the LLVM output is byte for byte objdump's.
-    pub helper_names: bool,
+    pub annotate: bool,
 }
 
 impl Default for DisasmOptions {
@@ -52,7 +52,7 @@ impl Default for DisasmOptions {
         DisasmOptions {
             syntax: Syntax::Llvm,
             raw_insn: true,
-            helper_names: false,
+            annotate: false,
         }
     }
 }
@@ -143,7 +143,7 @@ pub fn format_instruction(insn: &Instruction, syntax: Syntax) -> String {
 /// ```
 /// use bpfkit_isa::{disasm::{listing, DisasmOptions}, Insn, Syntax};
 /// let prog = [Insn::new(0xb7, 0, 0, 0, 1), Insn::new(0x95, 0, 0, 0, 0)];
-/// let opts = DisasmOptions { syntax: Syntax::Llvm, raw_insn: false, helper_names: false };
+/// let opts = DisasmOptions { syntax: Syntax::Llvm, raw_insn: false, annotate: false };
 /// assert_eq!(listing(&prog, &opts), "       0:\tr0 = 0x1\n       1:\texit\n");
 /// ```
 pub fn listing(program: &[Insn], opts: &DisasmOptions) -> String {
@@ -176,7 +176,7 @@ pub fn lines(program: &[Insn], opts: &DisasmOptions, ctx: &ListingContext) -> Ve
         match Instruction::decode(&program[pc..]) {
             Ok((insn, n)) => {
                 let text = match opts.syntax {
-                    Syntax::Llvm => match llvm_annotated(&insn).filter(|_| opts.helper_names) {
+                    Syntax::Llvm => match llvm_annotated(&insn).filter(|_| opts.annotate) {
                         Some(t) => t,
                         None => match llvm::format(&insn, ctx.flavor) {
                             Some(t) => t + &jump_target(&insn, pc, ctx),
@@ -248,7 +248,7 @@ fn llvm_annotated(insn: &Instruction) -> Option<String> {
 /// ` # bpf_map_lookup_elem` for a call of a known helper, when asked for.
 fn helper_note(insn: &Instruction, opts: &DisasmOptions) -> String {
     match insn {
-        Instruction::Call(CallTarget::Helper(id)) if opts.helper_names => helpers::helper_name(*id)
+        Instruction::Call(CallTarget::Helper(id)) if opts.annotate => helpers::helper_name(*id)
             .map(|name| format!(" # {name}"))
             .unwrap_or_default(),
         _ => String::new(),
@@ -288,11 +288,11 @@ fn jump_target(insn: &Instruction, pc: usize, ctx: &ListingContext) -> String {
 mod tests {
     use super::*;
 
-    fn opts(syntax: Syntax, raw_insn: bool, helper_names: bool) -> DisasmOptions {
+    fn opts(syntax: Syntax, raw_insn: bool, annotate: bool) -> DisasmOptions {
         DisasmOptions {
             syntax,
             raw_insn,
-            helper_names,
+            annotate,
         }
     }
 
