@@ -123,4 +123,39 @@ pub enum BtfError {
     /// A size computation overflowed (huge arrays).
     #[error("type [{0}]: size overflows")]
     SizeOverflow(u32),
+    /// A `.BTF.ext` info block declares a record size below the minimum
+    /// or not a multiple of 4.
+    #[error(".BTF.ext {section}: bad record size {size} at byte offset {offset}")]
+    ExtRecordSize {
+        /// "func_info", "line_info" or "core_relo".
+        section: &'static str,
+        /// The declared size.
+        size: u32,
+        /// Byte offset of the size field.
+        offset: usize,
+    },
+    /// A `.BTF.ext` record names a string not in the BTF string section.
+    #[error(".BTF.ext record at byte offset {offset}: string offset {str_off} out of range")]
+    ExtStringOffset {
+        /// Byte offset of the record (or section header) in `.BTF.ext`.
+        offset: usize,
+        /// The bad string offset.
+        str_off: u32,
+    },
+    /// A `.BTF.ext` record names a type id that does not exist.
+    #[error(".BTF.ext record at byte offset {offset}: type id {type_id} out of range")]
+    ExtTypeId {
+        /// Byte offset of the record in `.BTF.ext`.
+        offset: usize,
+        /// The bad id.
+        type_id: u32,
+    },
+    /// A CO-RE relocation record has a kind libbpf does not define.
+    #[error(".BTF.ext CO-RE record at byte offset {offset}: unknown relocation kind {kind}")]
+    UnknownCoreReloKind {
+        /// Byte offset of the record in `.BTF.ext`.
+        offset: usize,
+        /// The raw kind.
+        kind: u32,
+    },
 }

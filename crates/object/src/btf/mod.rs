@@ -6,6 +6,7 @@
 //! Parsing is strict (see [`BtfError`]) and never panics.
 
 mod error;
+pub mod ext;
 mod parse;
 mod types;
 
@@ -13,6 +14,7 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 pub use error::BtfError;
+pub use ext::{BtfExt, CoreRelo, CoreReloKind, FuncInfo, LineInfo, SectionInfo};
 pub use types::{
     int_encoding, ArrayInfo, EnumValue, IntInfo, Kind, Member, Param, Type, TypeData, VarSecinfo,
 };
