@@ -5,16 +5,20 @@
 //! a base. Type id 0 is `void`; ids of split BTF continue the base's.
 //! Parsing is strict (see [`BtfError`]) and never panics.
 
+mod dump_raw;
 mod error;
 pub mod ext;
+mod json;
 mod parse;
 mod types;
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
+pub use dump_raw::{dump_raw, dump_type as dump_raw_type};
 pub use error::BtfError;
 pub use ext::{BtfExt, CoreRelo, CoreReloKind, FuncInfo, LineInfo, SectionInfo};
+pub use json::BpftoolJson;
 pub use types::{
     int_encoding, ArrayInfo, EnumValue, IntInfo, Kind, Member, Param, Type, TypeData, VarSecinfo,
 };
