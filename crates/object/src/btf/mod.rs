@@ -5,6 +5,7 @@
 //! a base. Type id 0 is `void`; ids of split BTF continue the base's.
 //! Parsing is strict (see [`BtfError`]) and never panics.
 
+mod dump_c;
 mod dump_raw;
 mod error;
 pub mod ext;
@@ -15,6 +16,7 @@ mod types;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
+pub use dump_c::dump_c;
 pub use dump_raw::{dump_raw, dump_type as dump_raw_type};
 pub use error::BtfError;
 pub use ext::{BtfExt, CoreRelo, CoreReloKind, FuncInfo, LineInfo, SectionInfo};
@@ -67,6 +69,8 @@ pub struct Btf {
     header: Header,
     /// Name -> ids, built on first [`Btf::find_by_name`].
     names: OnceLock<HashMap<Box<str>, Vec<u32>>>,
+    /// Pointer size, found on first [`Btf::ptr_size`].
+    ptr_size: OnceLock<u32>,
 }
 
 impl Btf {
@@ -179,6 +183,10 @@ impl Btf {
     /// Pointer size of the target: the size of `long` if the BTF has it,
     /// else 8.
     pub fn ptr_size(&self) -> u32 {
+        *self.ptr_size.get_or_init(|| self.find_ptr_size())
+    }
+
+    fn find_ptr_size(&self) -> u32 {
         for name in ["long", "unsigned long", "long int", "long unsigned int"] {
             if let Some(&id) = self.find_by_name(name, Kind::Int).first() {
                 let s = self.types[id as usize].size_or_type;

@@ -185,6 +185,7 @@ pub(crate) fn parse(bytes: &[u8], base: Option<&Btf>) -> Result<Btf, BtfError> {
         first_str_off: base_str_len as u32,
         header,
         names: Default::default(),
+        ptr_size: Default::default(),
     };
     validate(&btf)?;
     Ok(btf)
