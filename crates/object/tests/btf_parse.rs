@@ -1,7 +1,7 @@
 //! Parser tests on hand-built BTF blobs (both byte orders) and on the
 //! running kernel's vmlinux BTF when it is readable.
 
-use bpfkit_object::btf::{Btf, BtfError, Endian, Kind, TypeData};
+use bpfkit_object::btf::{dump_c, dump_raw, Btf, BtfError, Endian, Kind, TypeData};
 
 /// Builds BTF blobs record by record.
 struct Builder {
@@ -355,7 +355,111 @@ fn truncated_and_flipped_blobs_never_panic() {
                     let _ = btf.size_of(id);
                     let _ = btf.resolve(id);
                 }
+                let _ = dump_c(&btf);
+                let _ = dump_raw(&btf);
             }
         }
     }
+}
+
+/// `bpftool btf dump file F` of [`every_kind`] (either byte order).
+const EVERY_KIND_RAW: &str = r#"[1] INT 'int' size=4 bits_offset=0 nr_bits=32 encoding=SIGNED
+[2] PTR '(anon)' type_id=1
+[3] ARRAY '(anon)' type_id=1 index_type_id=1 nr_elems=4
+[4] STRUCT 's' size=8 vlen=2
+	'a' type_id=1 bits_offset=0
+	'b' type_id=1 bits_offset=32 bitfield_size=3
+[5] UNION 'u' size=4 vlen=1
+	'x' type_id=1 bits_offset=0
+[6] ENUM 'e' encoding=SIGNED size=4 vlen=1
+	'M' val=-5
+[7] FWD 'f' fwd_kind=union
+[8] TYPEDEF 't' type_id=1
+[9] VOLATILE '(anon)' type_id=1
+[10] CONST '(anon)' type_id=1
+[11] RESTRICT '(anon)' type_id=2
+[12] FUNC_PROTO '(anon)' ret_type_id=1 vlen=2
+	'p' type_id=1
+	'(anon)' type_id=0
+[13] FUNC 'fn' type_id=12 linkage=global
+[14] VAR 'v' type_id=1, linkage=global
+[15] DATASEC '.data' size=4 vlen=1
+	type_id=14 offset=0 size=4 (VAR 'v')
+[16] FLOAT 'double' size=8
+[17] DECL_TAG 'tag' type_id=4 component_idx=1
+[18] TYPE_TAG 'user' type_id=1
+[19] ENUM64 'e64' encoding=UNSIGNED size=8 vlen=1
+	'BIG' val=81985529216486895ULL
+"#;
+
+/// `bpftool btf dump file F format c` of [`every_kind`].
+const EVERY_KIND_C: &str = r#"#ifndef __VMLINUX_H__
+#define __VMLINUX_H__
+
+#ifndef BPF_NO_PRESERVE_ACCESS_INDEX
+#pragma clang attribute push (__attribute__((preserve_access_index)), apply_to = record)
+#endif
+
+struct s {
+	int a;
+	int b: 3;
+};
+
+union u {
+	int x;
+};
+
+enum e {
+	M = -5,
+};
+
+union f;
+
+typedef int t;
+
+enum e64 {
+	BIG = 81985529216486895ULL,
+};
+
+#ifndef BPF_NO_PRESERVE_ACCESS_INDEX
+#pragma clang attribute pop
+#endif
+
+#endif /* __VMLINUX_H__ */
+"#;
+
+#[test]
+fn every_kind_dumps_as_bpftool_does() {
+    for big in [false, true] {
+        let btf = Btf::parse(&every_kind(big)).unwrap();
+        assert_eq!(dump_raw(&btf), EVERY_KIND_RAW);
+        assert_eq!(dump_c(&btf).unwrap(), EVERY_KIND_C);
+    }
+}
+
+#[test]
+fn unsatisfiable_cycle_is_an_error() {
+    // [1] struct a { struct b x; }  [2] struct b { struct a y; }
+    let mut b = Builder::new(false);
+    b.rec("a", 4, false, 1, 4);
+    let x = b.s("x");
+    b.w(x);
+    b.w(2);
+    b.w(0);
+    b.rec("b", 4, false, 1, 4);
+    let y = b.s("y");
+    b.w(y);
+    b.w(1);
+    b.w(0);
+    let btf = Btf::parse(&b.finish()).unwrap();
+    assert!(matches!(
+        dump_c(&btf),
+        Err(BtfError::InvalidType { type_id: 1, .. })
+    ));
+    // [1] ptr -> [2] ptr -> [1]: no panic, no stack overflow.
+    let mut b = Builder::new(false);
+    b.rec("", 2, false, 0, 2);
+    b.rec("", 2, false, 0, 1);
+    let btf = Btf::parse(&b.finish()).unwrap();
+    assert!(dump_c(&btf).is_err());
 }

@@ -10,6 +10,9 @@ use super::{CDump, MAX_DEPTH};
 use crate::btf::error::BtfError;
 use crate::btf::types::{Kind, Type, TypeData};
 
+/// Largest gap the dumper fills with padding members.
+const MAX_PADDING_BITS: u64 = 1 << 24;
+
 /// Tabs for indentation level `lvl` (libbpf caps it at 13).
 fn pfx(lvl: u32) -> &'static str {
     const TABS: &str = "\t\t\t\t\t\t\t\t\t\t\t\t\t";
@@ -65,7 +68,7 @@ impl CDump<'_> {
             }
             max_align = max_align.max(align);
             // A misaligned plain field means the struct is packed.
-            if m.bitfield_size == 0 && m.bit_offset % (8 * align) != 0 {
+            if m.bitfield_size == 0 && m.bit_offset as u64 % (8 * align as u64) != 0 {
                 return 1;
             }
         }
@@ -80,7 +83,7 @@ impl CDump<'_> {
         let mut max_align = 1;
         for m in t.members() {
             let align = self.align_of(m.ty, 0);
-            if align != 0 && m.bitfield_size == 0 && m.bit_offset % (8 * align) != 0 {
+            if align != 0 && m.bitfield_size == 0 && m.bit_offset as u64 % (8 * align as u64) != 0 {
                 return true;
             }
             max_align = max_align.max(align);
@@ -89,7 +92,14 @@ impl CDump<'_> {
     }
 
     /// Explicit `type: N;` fillers from bit `cur` to bit `next`.
-    fn emit_bit_padding(&mut self, cur: u32, next: u32, next_align: u32, in_bf: bool, lvl: u32) {
+    fn emit_bit_padding(
+        &mut self,
+        cur: u32,
+        next: u32,
+        next_align: u32,
+        in_bf: bool,
+        lvl: u32,
+    ) -> Result<(), BtfError> {
         let pads: [(&str, u32); 4] = [
             ("long", self.ptr_sz * 8),
             ("int", 32),
@@ -98,9 +108,18 @@ impl CDump<'_> {
         ];
         let (mut cur, next) = (cur as u64, next as u64);
         if cur >= next {
-            return;
+            return Ok(());
         }
-        let roundup = |x: u64, y: u64| x.div_ceil(y) * y;
+        // Real layouts never have megabytes of padding; corrupt sizes would
+        // otherwise make millions of filler lines.
+        if next - cur > MAX_PADDING_BITS {
+            return Err(BtfError::InvalidType {
+                type_id: self.current_struct,
+                reason: "padding gap larger than 2 MiB",
+            });
+        }
+        // Alignment 0 (a malformed member type) rounds like 1.
+        let roundup = |x: u64, y: u64| x.div_ceil(y.max(1)) * y.max(1);
         let (mut pad_type, mut pad_bits, mut new_off) = ("char", 8u64, 0u64);
         for (name, bits) in pads {
             pad_type = name;
@@ -139,6 +158,7 @@ impl CDump<'_> {
                 break;
             }
         }
+        Ok(())
     }
 
     pub(super) fn emit_struct_fwd(&mut self, id: u32, t: &Type) {
@@ -171,7 +191,8 @@ impl CDump<'_> {
             let m_off = m.bit_offset as u64;
             let m_align = if packed { 1 } else { self.align_of(m.ty, 0) };
             let in_bf = prev_bitfield && m_sz != 0;
-            self.emit_bit_padding(off as u32, m_off as u32, m_align, in_bf, lvl + 1);
+            self.current_struct = id;
+            self.emit_bit_padding(off as u32, m_off as u32, m_align, in_bf, lvl + 1)?;
             let _ = write!(self.out, "\n{}", pfx(lvl + 1));
             self.emit_type_decl(m.ty, fname, lvl + 1, depth)?;
             if m_sz != 0 {
@@ -187,7 +208,8 @@ impl CDump<'_> {
         }
         if is_struct {
             let end = (t.size_or_type as u64 * 8).min(u32::MAX as u64) as u32;
-            self.emit_bit_padding(off.min(u32::MAX as u64) as u32, end, align, false, lvl + 1);
+            self.current_struct = id;
+            self.emit_bit_padding(off.min(u32::MAX as u64) as u32, end, align, false, lvl + 1)?;
         }
         if t.vlen != 0 || t.size_or_type != 0 {
             let _ = write!(self.out, "\n{}}}", pfx(lvl));

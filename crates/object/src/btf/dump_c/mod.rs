@@ -81,6 +81,8 @@ pub(super) struct CDump<'a> {
     /// Occurrences of typedef and enumerator names.
     ident_names: HashMap<String, usize>,
     align_cache: Vec<Option<u32>>,
+    /// The struct whose body is being written (for errors).
+    current_struct: u32,
     out: String,
 }
 
@@ -122,6 +124,7 @@ impl<'a> CDump<'a> {
             type_names: HashMap::new(),
             ident_names: HashMap::new(),
             align_cache: vec![None; n],
+            current_struct: 0,
             out: String::new(),
         }
     }
