@@ -102,7 +102,11 @@ pub(crate) fn run(
     reg[2] = r2;
     reg[10] = frame_pointer(0);
     calls.depth = 0;
-    let mut remaining = budget;
+    // Signed, so that the per-instruction check is one decrement and a
+    // sign test. No run can execute 2^63 instructions, so clamping a larger
+    // budget changes nothing.
+    let budget = budget.min(i64::MAX as u64);
+    let mut remaining = budget as i64;
     let mut pc = 0usize;
 
     // Leaves the current frame: returns from the program at depth 0, else
@@ -112,7 +116,7 @@ pub(crate) fn run(
             if calls.depth == 0 {
                 return Ok(RunOutcome {
                     r0: reg[0],
-                    insn_count: budget - remaining,
+                    insn_count: budget - remaining as u64,
                 });
             }
             pc = calls.ret(reg, mem);
@@ -123,14 +127,15 @@ pub(crate) fn run(
         let Some(op) = ops.get(pc) else {
             return Err(VmError::BadControlFlow { pc });
         };
-        let Some(left) = remaining.checked_sub(1) else {
+        remaining -= 1;
+        if remaining < 0 {
             return Err(VmError::BudgetExhausted { pc, budget });
-        };
-        remaining = left;
+        }
         let this = pc;
         pc += 1;
         let dst = op.dst as usize;
         let src = op.src as usize;
+        let src2 = op.src2 as usize;
         let imm = op.imm;
 
         macro_rules! load {
@@ -154,6 +159,45 @@ pub(crate) fn run(
             ($cond:expr) => {{
                 if $cond {
                     pc = op.aux as usize;
+                }
+            }};
+        }
+        // The second instruction of a superinstruction (`fuse`): charged
+        // like any other; when the budget is spent, the run goes on at the
+        // second slot (`pc` is `this + 1`), which stops it there.
+        macro_rules! then {
+            ($second:expr) => {{
+                if remaining == 0 {
+                    continue;
+                }
+                remaining -= 1;
+                $second;
+            }};
+        }
+        macro_rules! mov_alu64 {
+            ($f:expr, $x:expr) => {{
+                reg[dst] = reg[src];
+                then!({
+                    reg[dst] = $f(reg[dst], $x);
+                    pc += 1;
+                })
+            }};
+        }
+        macro_rules! mov_alu32 {
+            ($f:expr, $x:expr) => {{
+                reg[dst] = reg[src] as u32 as u64;
+                then!({
+                    reg[dst] = $f(reg[dst] as u32, $x as u32) as u64;
+                    pc += 1;
+                })
+            }};
+        }
+        macro_rules! jump_else {
+            ($cond:expr) => {{
+                if $cond {
+                    pc += 1;
+                } else {
+                    then!(pc = op.aux as usize)
                 }
             }};
         }
@@ -338,6 +382,88 @@ pub(crate) fn run(
             Code::Jslt32Reg => jump!((reg[dst] as i32) < reg[src] as i32),
             Code::Jsle32Imm => jump!((reg[dst] as i32) <= imm as i32),
             Code::Jsle32Reg => jump!((reg[dst] as i32) <= reg[src] as i32),
+
+            Code::MovAdd64Imm => mov_alu64!(|a: u64, b: u64| a.wrapping_add(b), imm),
+            Code::MovAdd64Reg => mov_alu64!(|a: u64, b: u64| a.wrapping_add(b), reg[src2]),
+            Code::MovSub64Imm => mov_alu64!(|a: u64, b: u64| a.wrapping_sub(b), imm),
+            Code::MovSub64Reg => mov_alu64!(|a: u64, b: u64| a.wrapping_sub(b), reg[src2]),
+            Code::MovMul64Imm => mov_alu64!(|a: u64, b: u64| a.wrapping_mul(b), imm),
+            Code::MovMul64Reg => mov_alu64!(|a: u64, b: u64| a.wrapping_mul(b), reg[src2]),
+            Code::MovOr64Imm => mov_alu64!(|a: u64, b: u64| a | b, imm),
+            Code::MovOr64Reg => mov_alu64!(|a: u64, b: u64| a | b, reg[src2]),
+            Code::MovAnd64Imm => mov_alu64!(|a: u64, b: u64| a & b, imm),
+            Code::MovAnd64Reg => mov_alu64!(|a: u64, b: u64| a & b, reg[src2]),
+            Code::MovLsh64Imm => mov_alu64!(|a: u64, b: u64| a << (b & 63), imm),
+            Code::MovLsh64Reg => mov_alu64!(|a: u64, b: u64| a << (b & 63), reg[src2]),
+            Code::MovRsh64Imm => mov_alu64!(|a: u64, b: u64| a >> (b & 63), imm),
+            Code::MovRsh64Reg => mov_alu64!(|a: u64, b: u64| a >> (b & 63), reg[src2]),
+            Code::MovArsh64Imm => mov_alu64!(|a: u64, b: u64| ((a as i64) >> (b & 63)) as u64, imm),
+            Code::MovArsh64Reg => mov_alu64!(|a: u64, b: u64| ((a as i64) >> (b & 63)) as u64, reg[src2]),
+            Code::MovXor64Imm => mov_alu64!(|a: u64, b: u64| a ^ b, imm),
+            Code::MovXor64Reg => mov_alu64!(|a: u64, b: u64| a ^ b, reg[src2]),
+            Code::MovAdd32Imm => mov_alu32!(|a: u32, b: u32| a.wrapping_add(b), imm),
+            Code::MovAdd32Reg => mov_alu32!(|a: u32, b: u32| a.wrapping_add(b), reg[src2]),
+            Code::MovSub32Imm => mov_alu32!(|a: u32, b: u32| a.wrapping_sub(b), imm),
+            Code::MovSub32Reg => mov_alu32!(|a: u32, b: u32| a.wrapping_sub(b), reg[src2]),
+            Code::MovMul32Imm => mov_alu32!(|a: u32, b: u32| a.wrapping_mul(b), imm),
+            Code::MovMul32Reg => mov_alu32!(|a: u32, b: u32| a.wrapping_mul(b), reg[src2]),
+            Code::MovOr32Imm => mov_alu32!(|a: u32, b: u32| a | b, imm),
+            Code::MovOr32Reg => mov_alu32!(|a: u32, b: u32| a | b, reg[src2]),
+            Code::MovAnd32Imm => mov_alu32!(|a: u32, b: u32| a & b, imm),
+            Code::MovAnd32Reg => mov_alu32!(|a: u32, b: u32| a & b, reg[src2]),
+            Code::MovLsh32Imm => mov_alu32!(|a: u32, b: u32| a << (b & 31), imm),
+            Code::MovLsh32Reg => mov_alu32!(|a: u32, b: u32| a << (b & 31), reg[src2]),
+            Code::MovRsh32Imm => mov_alu32!(|a: u32, b: u32| a >> (b & 31), imm),
+            Code::MovRsh32Reg => mov_alu32!(|a: u32, b: u32| a >> (b & 31), reg[src2]),
+            Code::MovArsh32Imm => mov_alu32!(|a: u32, b: u32| ((a as i32) >> (b & 31)) as u32, imm),
+            Code::MovArsh32Reg => mov_alu32!(|a: u32, b: u32| ((a as i32) >> (b & 31)) as u32, reg[src2]),
+            Code::MovXor32Imm => mov_alu32!(|a: u32, b: u32| a ^ b, imm),
+            Code::MovXor32Reg => mov_alu32!(|a: u32, b: u32| a ^ b, reg[src2]),
+
+            Code::Jeq64ImmElse => jump_else!(reg[dst] == imm),
+            Code::Jeq64RegElse => jump_else!(reg[dst] == reg[src]),
+            Code::Jgt64ImmElse => jump_else!(reg[dst] > imm),
+            Code::Jgt64RegElse => jump_else!(reg[dst] > reg[src]),
+            Code::Jge64ImmElse => jump_else!(reg[dst] >= imm),
+            Code::Jge64RegElse => jump_else!(reg[dst] >= reg[src]),
+            Code::Jset64ImmElse => jump_else!(reg[dst] & imm != 0),
+            Code::Jset64RegElse => jump_else!(reg[dst] & reg[src] != 0),
+            Code::Jne64ImmElse => jump_else!(reg[dst] != imm),
+            Code::Jne64RegElse => jump_else!(reg[dst] != reg[src]),
+            Code::Jsgt64ImmElse => jump_else!((reg[dst] as i64) > imm as i64),
+            Code::Jsgt64RegElse => jump_else!((reg[dst] as i64) > reg[src] as i64),
+            Code::Jsge64ImmElse => jump_else!((reg[dst] as i64) >= imm as i64),
+            Code::Jsge64RegElse => jump_else!((reg[dst] as i64) >= reg[src] as i64),
+            Code::Jlt64ImmElse => jump_else!(reg[dst] < imm),
+            Code::Jlt64RegElse => jump_else!(reg[dst] < reg[src]),
+            Code::Jle64ImmElse => jump_else!(reg[dst] <= imm),
+            Code::Jle64RegElse => jump_else!(reg[dst] <= reg[src]),
+            Code::Jslt64ImmElse => jump_else!((reg[dst] as i64) < imm as i64),
+            Code::Jslt64RegElse => jump_else!((reg[dst] as i64) < reg[src] as i64),
+            Code::Jsle64ImmElse => jump_else!((reg[dst] as i64) <= imm as i64),
+            Code::Jsle64RegElse => jump_else!((reg[dst] as i64) <= reg[src] as i64),
+            Code::Jeq32ImmElse => jump_else!(reg[dst] as u32 == imm as u32),
+            Code::Jeq32RegElse => jump_else!(reg[dst] as u32 == reg[src] as u32),
+            Code::Jgt32ImmElse => jump_else!(reg[dst] as u32 > imm as u32),
+            Code::Jgt32RegElse => jump_else!(reg[dst] as u32 > reg[src] as u32),
+            Code::Jge32ImmElse => jump_else!(reg[dst] as u32 >= imm as u32),
+            Code::Jge32RegElse => jump_else!(reg[dst] as u32 >= reg[src] as u32),
+            Code::Jset32ImmElse => jump_else!(reg[dst] as u32 & imm as u32 != 0),
+            Code::Jset32RegElse => jump_else!(reg[dst] as u32 & reg[src] as u32 != 0),
+            Code::Jne32ImmElse => jump_else!(reg[dst] as u32 != imm as u32),
+            Code::Jne32RegElse => jump_else!(reg[dst] as u32 != reg[src] as u32),
+            Code::Jsgt32ImmElse => jump_else!((reg[dst] as i32) > imm as i32),
+            Code::Jsgt32RegElse => jump_else!((reg[dst] as i32) > reg[src] as i32),
+            Code::Jsge32ImmElse => jump_else!((reg[dst] as i32) >= imm as i32),
+            Code::Jsge32RegElse => jump_else!((reg[dst] as i32) >= reg[src] as i32),
+            Code::Jlt32ImmElse => jump_else!((reg[dst] as u32) < imm as u32),
+            Code::Jlt32RegElse => jump_else!((reg[dst] as u32) < reg[src] as u32),
+            Code::Jle32ImmElse => jump_else!(reg[dst] as u32 <= imm as u32),
+            Code::Jle32RegElse => jump_else!(reg[dst] as u32 <= reg[src] as u32),
+            Code::Jslt32ImmElse => jump_else!((reg[dst] as i32) < imm as i32),
+            Code::Jslt32RegElse => jump_else!((reg[dst] as i32) < reg[src] as i32),
+            Code::Jsle32ImmElse => jump_else!((reg[dst] as i32) <= imm as i32),
+            Code::Jsle32RegElse => jump_else!((reg[dst] as i32) <= reg[src] as i32),
 
             Code::CallHelper => {
                 let id = imm;

@@ -46,6 +46,7 @@
 mod alu;
 mod compile;
 mod error;
+mod fuse;
 mod helpers;
 mod interp;
 pub mod memory;

@@ -15,6 +15,8 @@ pub(crate) struct Op {
     pub dst: R,
     /// Source register.
     pub src: R,
+    /// Second source register of a fused `mov` + ALU op with a register operand.
+    pub src2: R,
     /// Jump target (absolute slot index), store-immediate offset (as `i32`
     /// bits), or the dense helper index of a helper call.
     pub aux: u32,
@@ -30,6 +32,7 @@ impl Op {
             code,
             dst: R::new(dst),
             src: R::new(src),
+            src2: R::R0,
             aux,
             imm,
         }
@@ -57,7 +60,7 @@ pub(crate) enum R {
 impl R {
     /// Register `n`; `check` has proven `n <= 10`, anything else maps to r10
     /// (never reached).
-    fn new(n: u8) -> R {
+    pub(crate) fn new(n: u8) -> R {
         const ALL: [R; 11] = [
             R::R0,
             R::R1,
@@ -231,6 +234,92 @@ pub(crate) enum Code {
     Jslt32Reg,
     Jsle32Imm,
     Jsle32Reg,
+    // Superinstructions (see `fuse`): two adjacent instructions run by one
+    // op, which counts and charges both. The second slot keeps its own op.
+    /// `dst = src` then `dst op= imm` (or `dst op= src2`), 64-bit.
+    MovAdd64Imm,
+    MovAdd64Reg,
+    MovSub64Imm,
+    MovSub64Reg,
+    MovMul64Imm,
+    MovMul64Reg,
+    MovOr64Imm,
+    MovOr64Reg,
+    MovAnd64Imm,
+    MovAnd64Reg,
+    MovLsh64Imm,
+    MovLsh64Reg,
+    MovRsh64Imm,
+    MovRsh64Reg,
+    MovArsh64Imm,
+    MovArsh64Reg,
+    MovXor64Imm,
+    MovXor64Reg,
+    /// `wdst = wsrc` then the 32-bit `dst op= imm` (or `dst op= src2`).
+    MovAdd32Imm,
+    MovAdd32Reg,
+    MovSub32Imm,
+    MovSub32Reg,
+    MovMul32Imm,
+    MovMul32Reg,
+    MovOr32Imm,
+    MovOr32Reg,
+    MovAnd32Imm,
+    MovAnd32Reg,
+    MovLsh32Imm,
+    MovLsh32Reg,
+    MovRsh32Imm,
+    MovRsh32Reg,
+    MovArsh32Imm,
+    MovArsh32Reg,
+    MovXor32Imm,
+    MovXor32Reg,
+    /// `if cond goto +1` then `goto aux`: the conditional jump that skips a
+    /// loop's back edge; the jump (`Else`) runs when the condition is false.
+    Jeq64ImmElse,
+    Jeq64RegElse,
+    Jgt64ImmElse,
+    Jgt64RegElse,
+    Jge64ImmElse,
+    Jge64RegElse,
+    Jset64ImmElse,
+    Jset64RegElse,
+    Jne64ImmElse,
+    Jne64RegElse,
+    Jsgt64ImmElse,
+    Jsgt64RegElse,
+    Jsge64ImmElse,
+    Jsge64RegElse,
+    Jlt64ImmElse,
+    Jlt64RegElse,
+    Jle64ImmElse,
+    Jle64RegElse,
+    Jslt64ImmElse,
+    Jslt64RegElse,
+    Jsle64ImmElse,
+    Jsle64RegElse,
+    Jeq32ImmElse,
+    Jeq32RegElse,
+    Jgt32ImmElse,
+    Jgt32RegElse,
+    Jge32ImmElse,
+    Jge32RegElse,
+    Jset32ImmElse,
+    Jset32RegElse,
+    Jne32ImmElse,
+    Jne32RegElse,
+    Jsgt32ImmElse,
+    Jsgt32RegElse,
+    Jsge32ImmElse,
+    Jsge32RegElse,
+    Jlt32ImmElse,
+    Jlt32RegElse,
+    Jle32ImmElse,
+    Jle32RegElse,
+    Jslt32ImmElse,
+    Jslt32RegElse,
+    Jsle32ImmElse,
+    Jsle32RegElse,
     /// Helper call: helper number in `imm`, dense table index in `aux`.
     CallHelper,
     /// Helper call through a register (`callx`): the register in `dst`.
