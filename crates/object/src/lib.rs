@@ -9,10 +9,15 @@
 //! - [`co_re`]: CO-RE relocations resolved against a target BTF with
 //!   libbpf's matching rules.
 //! - [`write`]: BPF ELF objects from assembled programs.
+//! - [`kinds`]: the kernel's program, attach and map type numbers.
+//! - [`map`]: the one map abstraction (operations, flags, error codes)
+//!   that userspace and kernel maps both implement.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod btf;
 pub mod co_re;
+pub mod kinds;
+pub mod map;
 pub mod read;
 pub mod write;
