@@ -46,7 +46,8 @@ pub fn kind_of(fd: BorrowedFd<'_>) -> Result<ObjKind> {
     Ok(match target.to_string_lossy().as_ref() {
         "anon_inode:bpf-prog" => ObjKind::Prog,
         "anon_inode:bpf-map" => ObjKind::Map,
-        "anon_inode:bpf_link" => ObjKind::Link,
+        // Older kernels name link inodes "bpf_link", newer ones "bpf-link".
+        "anon_inode:bpf_link" | "anon_inode:bpf-link" => ObjKind::Link,
         "anon_inode:btf" => ObjKind::Btf,
         _ => ObjKind::Other,
     })

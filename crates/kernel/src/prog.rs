@@ -16,9 +16,12 @@ use crate::sys::{self, IdKind, ProgLoadArgs};
 /// size the kernel asks for) each time the log comes back truncated.
 pub const DEFAULT_LOG_SIZE: usize = 64 * 1024;
 
-/// The kernel's limit on a log buffer (`UINT_MAX >> 2`); past it a
+/// The kernel's limit on a log buffer (`UINT_MAX >> 8` since 6.4); past it a
 /// truncated log is returned as it is.
-pub const MAX_LOG_SIZE: usize = (u32::MAX >> 2) as usize;
+pub const MAX_LOG_SIZE: usize = (u32::MAX >> 8) as usize;
+
+/// The smallest log buffer kernels before 6.4 accept.
+pub const MIN_LOG_SIZE: usize = 128;
 
 /// `BPF_LOG_LEVEL1`: the verifier's log of the failing path.
 pub const LOG_LEVEL_BRANCHES: u32 = 1;
@@ -144,7 +147,7 @@ pub(crate) fn with_growing_log<T>(
     let mut size = if level == 0 {
         0
     } else {
-        first_size.clamp(1, MAX_LOG_SIZE)
+        first_size.clamp(MIN_LOG_SIZE, MAX_LOG_SIZE)
     };
     let mut sizes = Vec::new();
     loop {
@@ -160,7 +163,7 @@ pub(crate) fn with_growing_log<T>(
             }
             Err(_) if size == 0 => {
                 level = LOG_LEVEL_BRANCHES;
-                size = first_size.clamp(1, MAX_LOG_SIZE);
+                size = first_size.clamp(MIN_LOG_SIZE, MAX_LOG_SIZE);
             }
             result => {
                 let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
