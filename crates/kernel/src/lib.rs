@@ -26,6 +26,7 @@ pub mod info;
 pub mod link;
 pub mod map;
 pub mod pin;
+pub mod probe;
 pub mod prog;
 pub mod stats;
 mod sys;
