@@ -1,0 +1,357 @@
+//! `bpfkit map list|show|dump|lookup|update|delete|create|pin|freeze`:
+//! kernel maps, with bpftool's selectors and argument forms.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use bpfkit_kernel::info::{self, MapInfo};
+use bpfkit_kernel::map::KernelMap;
+use bpfkit_kernel::{possible_cpus, IdKind};
+use bpfkit_object::kinds::MapType;
+use bpfkit_object::map::{entries, MapSpec, BPF_ANY};
+use serde_json::{json, Map, Value};
+
+use super::kernel_args::{bytes, map_ids, number, one, selector, update_flag, Words};
+use super::kernel_render::{hex_bytes, json_bytes, print_json};
+use crate::failure::{fail, CmdResult, Failure};
+
+/// The verbs of `bpfkit map`.
+#[derive(clap::Subcommand)]
+pub enum Command {
+    /// Show every map, or those a selector names (`id N | pinned PATH | name NAME`).
+    #[command(visible_alias = "list")]
+    Show(Args),
+    /// `dump MAP`: every element.
+    Dump(Args),
+    /// `lookup MAP key [hex] BYTES`.
+    Lookup(Args),
+    /// `update MAP key [hex] BYTES value [hex] BYTES [any|exist|noexist]`.
+    Update(Args),
+    /// `delete MAP key [hex] BYTES`.
+    Delete(Args),
+    /// `create PATH type TYPE key KEY_SIZE value VALUE_SIZE entries N name NAME [flags F]`:
+    /// create a map and pin it.
+    Create(Args),
+    /// `pin MAP FILE`.
+    Pin(Args),
+    /// `freeze MAP`: no more writes from userspace.
+    Freeze(Args),
+}
+
+/// The words after the verb, bpftool style.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Selector and arguments, as bpftool takes them.
+    words: Vec<String>,
+    /// Print JSON with bpftool's field names.
+    #[arg(long, short = 'j')]
+    json: bool,
+}
+
+/// Runs `bpfkit map ...`.
+pub fn run(c: Command) -> CmdResult {
+    match c {
+        Command::Show(a) => show(a),
+        Command::Dump(a) => dump(a),
+        Command::Lookup(a) => lookup(a),
+        Command::Update(a) => update(a),
+        Command::Delete(a) => delete(a),
+        Command::Create(a) => create(a),
+        Command::Pin(a) => pin(a),
+        Command::Freeze(a) => freeze(a),
+    }
+}
+
+fn open_one(w: &mut Words) -> Result<KernelMap, Failure> {
+    let sel = selector(w, false)?;
+    let id = one(map_ids(&sel)?, &sel)?;
+    KernelMap::from_id(id).map_err(|e| fail(format!("map id {id}: {e}")))
+}
+
+fn show(a: Args) -> CmdResult {
+    let mut w = Words::new(a.words);
+    let (ids, all) = if w.is_empty() {
+        (info::ids(IdKind::Map).map_err(fail)?, true)
+    } else {
+        (map_ids(&selector(&mut w, false)?)?, false)
+    };
+    w.finish()?;
+    let mut infos = Vec::new();
+    for id in ids {
+        let i = info::fd_by_id(IdKind::Map, id)
+            .and_then(|fd| MapInfo::of_fd(std::os::fd::AsFd::as_fd(&fd)));
+        match i {
+            Ok(i) => infos.push(i),
+            Err(_) if all => {}
+            Err(e) => return Err(fail(format!("map id {id}: {e}"))),
+        }
+    }
+    if a.json {
+        let v: Vec<Value> = infos.iter().map(map_json).collect();
+        if all || v.len() != 1 {
+            print_json(&Value::Array(v));
+        } else {
+            print_json(&v[0]);
+        }
+    } else {
+        for i in &infos {
+            print!("{}", map_text(i));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn type_name(i: &MapInfo) -> Value {
+    match i.map_type {
+        Some(t) => json!(t.name()),
+        None => json!(i.map_type_raw),
+    }
+}
+
+/// A map as `bpftool -j map show` prints it.
+pub fn map_json(i: &MapInfo) -> Value {
+    let mut m = Map::new();
+    m.insert("id".into(), json!(i.id));
+    m.insert("type".into(), type_name(i));
+    if !i.name.is_empty() {
+        m.insert("name".into(), json!(i.name));
+    }
+    m.insert("flags".into(), json!(i.map_flags));
+    m.insert("bytes_key".into(), json!(i.key_size));
+    m.insert("bytes_value".into(), json!(i.value_size));
+    m.insert("max_entries".into(), json!(i.max_entries));
+    m.insert("bytes_memlock".into(), json!(i.bytes_memlock));
+    m.insert("frozen".into(), json!(u8::from(i.frozen)));
+    if i.btf_id != 0 {
+        m.insert("btf_id".into(), json!(i.btf_id));
+    }
+    Value::Object(m)
+}
+
+/// A map as `bpftool map show` prints it.
+pub fn map_text(i: &MapInfo) -> String {
+    let mut s = format!("{}: ", i.id);
+    match i.map_type {
+        Some(t) => s.push_str(&format!("{}  ", t.name())),
+        None => s.push_str(&format!("type {}  ", i.map_type_raw)),
+    }
+    if !i.name.is_empty() {
+        s.push_str(&format!("name {}  ", i.name));
+    }
+    s.push_str(&format!("flags 0x{:x}\n", i.map_flags));
+    s.push_str(&format!(
+        "\tkey {}B  value {}B  max_entries {}  memlock {}B",
+        i.key_size, i.value_size, i.max_entries, i.bytes_memlock
+    ));
+    if i.btf_id != 0 || i.frozen {
+        s.push_str("\n\t");
+    }
+    if i.btf_id != 0 {
+        s.push_str(&format!("btf_id {}", i.btf_id));
+    }
+    if i.frozen {
+        s.push_str(if i.btf_id != 0 { "  frozen" } else { "frozen" });
+    }
+    s.push('\n');
+    s
+}
+
+fn is_per_cpu(t: MapType) -> bool {
+    matches!(
+        t,
+        MapType::PercpuHash
+            | MapType::PercpuArray
+            | MapType::LruPercpuHash
+            | MapType::PercpuCgroupStorage
+    )
+}
+
+/// One element as bpftool's JSON (`values` per CPU for per-CPU maps).
+fn entry_json(m: &KernelMap, key: &[u8], value: &[u8]) -> Result<Value, Failure> {
+    let spec = bpfkit_object::map::Map::spec(m);
+    let mut o = Map::new();
+    o.insert("key".into(), json_bytes(key));
+    if is_per_cpu(spec.map_type) {
+        let step = (spec.value_size as usize).div_ceil(8) * 8;
+        let n = possible_cpus().map_err(fail)?;
+        let per: Vec<Value> = (0..n)
+            .map(|cpu| {
+                let v = &value[cpu * step..cpu * step + spec.value_size as usize];
+                json!({"cpu": cpu, "value": json_bytes(v)})
+            })
+            .collect();
+        o.insert("values".into(), Value::Array(per));
+    } else {
+        o.insert("value".into(), json_bytes(value));
+    }
+    Ok(Value::Object(o))
+}
+
+/// One element as bpftool's text (`print_entry_plain`).
+fn entry_text(m: &KernelMap, key: &[u8], value: &[u8]) -> Result<String, Failure> {
+    let spec = bpfkit_object::map::Map::spec(m);
+    let (ks, vs) = (spec.key_size as usize, spec.value_size as usize);
+    let mut s = String::new();
+    if !is_per_cpu(spec.map_type) {
+        let break_names = ks > 16 || vs > 16;
+        let single_line = ks + vs <= 24 && !break_names;
+        let brk = if break_names { '\n' } else { ' ' };
+        if ks > 0 {
+            s.push_str(&format!("key:{brk}{}", hex_bytes(key, " ")));
+            s.push_str(if single_line { "  " } else { "\n" });
+        }
+        if vs > 0 {
+            s.push_str(&format!("value:{brk}{}", hex_bytes(value, " ")));
+        }
+        s.push('\n');
+    } else {
+        let step = vs.div_ceil(8) * 8;
+        if ks > 0 {
+            s.push_str(&format!("key:\n{}\n", hex_bytes(key, " ")));
+        }
+        for cpu in 0..possible_cpus().map_err(fail)? {
+            let v = &value[cpu * step..cpu * step + vs];
+            let brk = if vs > 16 { '\n' } else { ' ' };
+            s.push_str(&format!(
+                "value (CPU {cpu:02}):{brk}{}\n",
+                hex_bytes(v, " ")
+            ));
+        }
+    }
+    Ok(s)
+}
+
+fn dump(a: Args) -> CmdResult {
+    let mut w = Words::new(a.words);
+    let m = open_one(&mut w)?;
+    w.finish()?;
+    let all = entries(&m).map_err(|e| fail(format!("map id {}: {e}", m.id())))?;
+    if a.json {
+        let v: Result<Vec<Value>, Failure> =
+            all.iter().map(|(k, v)| entry_json(&m, k, v)).collect();
+        print_json(&Value::Array(v?));
+    } else {
+        for (k, v) in &all {
+            print!("{}", entry_text(&m, k, v)?);
+        }
+        let n = all.len();
+        println!("Found {n} element{}", if n == 1 { "" } else { "s" });
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn key_arg(w: &mut Words, stop: &[&str]) -> Result<Vec<u8>, Failure> {
+    match w.next().as_deref() {
+        Some("key") => bytes(w, "key", stop),
+        Some(other) => Err(fail(format!("expected 'key', got {other:?}"))),
+        None => Err(fail("expected 'key BYTES'")),
+    }
+}
+
+fn lookup(a: Args) -> CmdResult {
+    let mut w = Words::new(a.words);
+    let m = open_one(&mut w)?;
+    let key = key_arg(&mut w, &[])?;
+    w.finish()?;
+    match m.lookup_elem(&key, 0) {
+        Ok(v) => {
+            if a.json {
+                print_json(&entry_json(&m, &key, &v)?);
+            } else {
+                print!("{}", entry_text(&m, &key, &v)?);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) if e.errno() == Some(libc_enoent()) => {
+            Err(fail(format!("key {} not found", hex_bytes(&key, " "))))
+        }
+        Err(e) => Err(fail(e)),
+    }
+}
+
+/// `ENOENT`, without a libc dependency in the CLI.
+fn libc_enoent() -> i32 {
+    bpfkit_object::map::MapError::NotFound.errno()
+}
+
+fn update(a: Args) -> CmdResult {
+    let mut w = Words::new(a.words);
+    let m = open_one(&mut w)?;
+    let key = key_arg(&mut w, &["value"])?;
+    if !w.eat("value") {
+        return Err(fail("expected 'value BYTES' after the key"));
+    }
+    let value = bytes(&mut w, "value", &["any", "exist", "noexist"])?;
+    let flags = match w.next() {
+        None => BPF_ANY,
+        Some(f) => update_flag(&f)
+            .ok_or_else(|| fail(format!("expected any, exist or noexist, got {f:?}")))?,
+    };
+    w.finish()?;
+    m.update_elem(&key, &value, flags).map_err(fail)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn delete(a: Args) -> CmdResult {
+    let mut w = Words::new(a.words);
+    let m = open_one(&mut w)?;
+    let key = key_arg(&mut w, &[])?;
+    w.finish()?;
+    m.delete_elem(&key).map_err(fail)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn create(a: Args) -> CmdResult {
+    let mut w = Words::new(a.words);
+    let path = w.expect("the pin path")?;
+    let mut spec = MapSpec {
+        name: String::new(),
+        map_type: MapType::Unspec,
+        key_size: 0,
+        value_size: 0,
+        max_entries: 0,
+        map_flags: 0,
+    };
+    let mut have_type = false;
+    while let Some(kw) = w.next() {
+        let val = w.expect(&format!("a value after {kw:?}"))?;
+        match kw.as_str() {
+            "type" => {
+                spec.map_type = *MapType::ALL
+                    .iter()
+                    .find(|t| t.name() == val)
+                    .ok_or_else(|| fail(format!("unknown map type {val:?}")))?;
+                have_type = true;
+            }
+            "key" => spec.key_size = number(&val, "key size")?,
+            "value" => spec.value_size = number(&val, "value size")?,
+            "entries" => spec.max_entries = number(&val, "entries")?,
+            "name" => spec.name = val,
+            "flags" => spec.map_flags = number(&val, "flags")?,
+            other => return Err(fail(format!("unexpected argument {other:?}"))),
+        }
+    }
+    if !have_type {
+        return Err(fail("map create needs 'type TYPE'"));
+    }
+    let m = KernelMap::create(&spec).map_err(fail)?;
+    m.pin(Path::new(&path)).map_err(fail)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn pin(a: Args) -> CmdResult {
+    let mut w = Words::new(a.words);
+    let m = open_one(&mut w)?;
+    let path = w.expect("the pin path")?;
+    w.finish()?;
+    m.pin(Path::new(&path)).map_err(fail)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn freeze(a: Args) -> CmdResult {
+    let mut w = Words::new(a.words);
+    let m = open_one(&mut w)?;
+    w.finish()?;
+    m.freeze_map().map_err(fail)?;
+    Ok(ExitCode::SUCCESS)
+}
