@@ -102,7 +102,10 @@ mod tests {
         );
         assert_eq!(
             hex_dump(b"ABCDEFGHIJ"),
-            format!("0000000\t4142 4344 4546 4748 494a {}| ABCDEFGH IJ\n", " ".repeat(15))
+            format!(
+                "0000000\t4142 4344 4546 4748 494a {}| ABCDEFGH IJ\n",
+                " ".repeat(15)
+            )
         );
     }
 

@@ -36,8 +36,8 @@ pub enum Command {
 /// The words after the verb, bpftool style.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Selector and options, as bpftool takes them.
-    #[arg(allow_hyphen_values = true)]
+    /// Selector and options, as bpftool takes them (`-` alone is stdin
+    /// or stdout).
     words: Vec<String>,
     /// Print JSON with bpftool's field names.
     #[arg(long, short = 'j')]
@@ -219,7 +219,12 @@ fn dump(a: Args) -> CmdResult {
             annotate: true,
             ..DisasmOptions::default()
         };
-        let ls = lines(&i.xlated, &opts, &ListingContext::default());
+        let mut ls = lines(&i.xlated, &opts, &ListingContext::default());
+        for l in &mut ls {
+            if let Some(t) = map_reference(&l.bytes) {
+                l.text = t;
+            }
+        }
         if a.json {
             let v: Vec<Value> = ls
                 .iter()
@@ -253,6 +258,24 @@ fn dump(a: Args) -> CmdResult {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// An `lddw` the kernel resolved to a map, as bpftool prints it: in
+/// translated code `imm` holds the map's id (`BPF_PSEUDO_MAP_FD`, src 1)
+/// and, for a value address (`BPF_PSEUDO_MAP_VALUE`, src 2), the second
+/// slot's `imm` the offset.
+fn map_reference(bytes: &[u8]) -> Option<String> {
+    if bytes.len() != 16 || bytes[0] != 0x18 {
+        return None;
+    }
+    let dst = bytes[1] & 0x0f;
+    let id = u32::from_le_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]);
+    let off = u32::from_le_bytes([bytes[12], bytes[13], bytes[14], bytes[15]]);
+    match bytes[1] >> 4 {
+        1 => Some(format!("r{dst} = map[id:{id}]")),
+        2 => Some(format!("r{dst} = map[id:{id}][0]+{off}")),
+        _ => None,
+    }
 }
 
 fn pin(a: Args) -> CmdResult {
