@@ -27,6 +27,12 @@ pub fn ensure_bpffs() -> Result<bool> {
     Ok(true)
 }
 
+/// Mounts a bpf filesystem at `dir` (an existing directory), as
+/// `mount -t bpf bpf DIR` does.
+pub fn mount_bpffs(dir: &Path) -> Result<()> {
+    sys::mount_bpffs(dir)
+}
+
 /// Whether `path` is on bpffs.
 pub fn is_bpffs(path: &Path) -> Result<bool> {
     sys::is_bpffs(path)
