@@ -54,6 +54,7 @@ pub fn run(c: Command) -> CmdResult {
     w.finish()?;
     let sys = probe::system_config();
     let misc = probe::misc();
+    let config = probe::kernel_config::bpf_options();
     if a.json {
         let mut sc = Map::new();
         for (k, v) in [
@@ -64,6 +65,11 @@ pub fn run(c: Command) -> CmdResult {
             ("bpf_jit_limit", sys.bpf_jit_limit),
         ] {
             sc.insert(k.into(), v.map_or(json!(-1), |v| json!(v)));
+        }
+        if let Ok(options) = &config {
+            for (name, value) in options {
+                sc.insert((*name).into(), json!(value));
+            }
         }
         let mut pt = Map::new();
         let mut helpers = Map::new();
@@ -132,6 +138,17 @@ pub fn run(c: Command) -> CmdResult {
         None => out.push_str(
             "Unable to retrieve global memory limit for JIT compiler for unprivileged users\n",
         ),
+    }
+    match &config {
+        Ok(options) => {
+            for (name, value) in options {
+                match value {
+                    Some(v) => out.push_str(&format!("{name} is set to {v}\n")),
+                    None => out.push_str(&format!("{name} is not set\n")),
+                }
+            }
+        }
+        Err(why) => out.push_str(&format!("skipping kernel config: {why}\n")),
     }
     out.push_str("\nScanning system call availability...\nbpf() syscall is available\n");
     out.push_str("\nScanning eBPF program types...\n");

@@ -9,6 +9,7 @@
 
 mod btf_blob;
 mod helpers;
+pub mod kernel_config;
 mod map_types;
 mod misc;
 mod prog_types;
