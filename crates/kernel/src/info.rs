@@ -6,8 +6,8 @@ use std::os::fd::{BorrowedFd, OwnedFd};
 use bpfkit_isa::Insn;
 use bpfkit_object::kinds::{AttachType, LinkType, MapType, ProgType};
 
-use crate::error::Result;
-use crate::fd::fdinfo_u64;
+use crate::error::{Error, Result};
+use crate::fd::{fdinfo_u64, kind_of, ObjKind};
 use crate::sys::{self, attr::TAG_SIZE, IdKind, ProgInfoWant};
 
 pub use crate::sys::IdKind as ObjectKind;
@@ -16,6 +16,19 @@ pub use crate::sys::IdKind as ObjectKind;
 pub fn name_str(raw: &[u8]) -> String {
     let end = raw.iter().position(|&b| b == 0).unwrap_or(raw.len());
     String::from_utf8_lossy(&raw[..end]).into_owned()
+}
+
+/// Refuses a descriptor of another kind: the kernel would answer with that
+/// kind's info record, read here as the wrong one.
+fn expect_kind(fd: BorrowedFd<'_>, want: ObjKind) -> Result<()> {
+    match kind_of(fd)? {
+        k if k == want => Ok(()),
+        other => Err(Error::Invalid(format!(
+            "descriptor is a BPF {}, not a {}",
+            other.name(),
+            want.name()
+        ))),
+    }
 }
 
 /// Which of a program's arrays to fetch with its info.
@@ -87,6 +100,7 @@ pub struct ProgInfo {
 impl ProgInfo {
     /// The info of the program behind `fd`.
     pub fn of_fd(fd: BorrowedFd<'_>, arrays: ProgInfoArrays) -> Result<ProgInfo> {
+        expect_kind(fd, ObjKind::Prog)?;
         let want = ProgInfoWant {
             xlated: arrays.xlated,
             jited: arrays.jited,
@@ -191,6 +205,7 @@ pub struct MapInfo {
 impl MapInfo {
     /// The info of the map behind `fd`.
     pub fn of_fd(fd: BorrowedFd<'_>) -> Result<MapInfo> {
+        expect_kind(fd, ObjKind::Map)?;
         let i = sys::map_info(fd)?;
         Ok(MapInfo {
             map_type: MapType::from_raw(i.map_type),
@@ -284,6 +299,7 @@ pub struct LinkInfo {
 impl LinkInfo {
     /// The info of the link behind `fd`.
     pub fn of_fd(fd: BorrowedFd<'_>) -> Result<LinkInfo> {
+        expect_kind(fd, ObjKind::Link)?;
         let i = sys::link_info(fd)?;
         let w = i.union;
         let lo = |x: u64| x as u32;
@@ -355,6 +371,7 @@ pub struct BtfInfo {
 impl BtfInfo {
     /// The info of the BTF object behind `fd`, with its blob if `data`.
     pub fn of_fd(fd: BorrowedFd<'_>, data: bool) -> Result<BtfInfo> {
+        expect_kind(fd, ObjKind::Btf)?;
         let (i, b) = sys::btf_info(fd, data)?;
         Ok(BtfInfo {
             id: i.id,

@@ -175,6 +175,8 @@ fn info_ids_xlated_and_jited() {
         map_flags: 0,
     };
     let m = bpfkit_kernel::map::KernelMap::create(&spec).unwrap();
+    let e = ProgInfo::of_fd(m.fd(), ProgInfoArrays::default()).unwrap_err();
+    assert!(e.to_string().contains("not a program"), "{e}");
     let e = Program::from_fd(m.into_fd()).unwrap_err();
     assert!(e.to_string().contains("not a program"), "{e}");
 }
