@@ -439,3 +439,36 @@ fn bpffs_mounts_where_asked() {
     );
     bpfkit_kernel::pin::unpin(&path).unwrap();
 }
+
+#[test]
+fn raw_tracepoint_test_run_on_a_cpu() {
+    if !kernel_or_skip("raw_tracepoint_test_run_on_a_cpu") {
+        return;
+    }
+    // Returns its first argument; raw tracepoint runs take only a context
+    // (the arguments) and may be pinned to a CPU.
+    let insns = asm("r0 = *(u64 *)(r1 + 0)\nexit");
+    let p = ProgLoad::new(ProgType::RawTracepoint, &insns).load().unwrap();
+    let args = 7u64.to_ne_bytes();
+    let r = TestRun {
+        ctx_in: Some(&args),
+        ctx_size_out: Some(0),
+        flags: bpfkit_kernel::test_run::BPF_F_TEST_RUN_ON_CPU,
+        cpu: 0,
+        ..Default::default()
+    }
+    .run(p.fd())
+    .unwrap();
+    assert_eq!(r.retval, 7);
+    // A CPU that does not exist is refused.
+    let e = TestRun {
+        ctx_in: Some(&args),
+        ctx_size_out: Some(0),
+        flags: bpfkit_kernel::test_run::BPF_F_TEST_RUN_ON_CPU,
+        cpu: 1 << 20,
+        ..Default::default()
+    }
+    .run(p.fd())
+    .unwrap_err();
+    assert!(e.errno().is_some(), "{e}");
+}
