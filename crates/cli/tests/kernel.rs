@@ -562,3 +562,151 @@ fn link_and_btf_lists_match_bpftool() {
         bpftool(&["btf", "show", "id", &vid])
     );
 }
+
+/// A BTF blob built type by type: `int`, `char`, `unsigned int`,
+/// `char[8]`, `enum color`, `int *`, `struct val` (with bit fields, so
+/// kind_flag), `typedef unsigned int u32_t`.
+fn value_btf() -> (Vec<u8>, u32, u32) {
+    let mut strings = vec![0u8];
+    let mut s = |name: &str| {
+        let off = strings.len() as u32;
+        strings.extend_from_slice(name.as_bytes());
+        strings.push(0);
+        off
+    };
+    let (int, char_, uint, color, red, blue, val, a, name, flags, more, cl, p, u32_t) = (
+        s("int"),
+        s("char"),
+        s("unsigned int"),
+        s("color"),
+        s("RED"),
+        s("BLUE"),
+        s("val"),
+        s("a"),
+        s("name"),
+        s("flags"),
+        s("more"),
+        s("color"),
+        s("p"),
+        s("u32_t"),
+    );
+    let words: Vec<u32> = vec![
+        int,
+        1 << 24,
+        4,
+        (1 << 24) | 32, // [1] int
+        char_,
+        1 << 24,
+        1,
+        (1 << 24) | 8, // [2] char
+        uint,
+        1 << 24,
+        4,
+        32, // [3] unsigned int
+        0,
+        3 << 24,
+        0,
+        2,
+        3,
+        8, // [4] char[8]
+        color,
+        (6 << 24) | 2,
+        4,
+        red,
+        0,
+        blue,
+        5, // [5] enum color
+        0,
+        2 << 24,
+        1, // [6] int *
+        val,
+        (1 << 31) | (4 << 24) | 6,
+        32, // [7] struct val, kind_flag
+        a,
+        1,
+        0,
+        name,
+        4,
+        32,
+        flags,
+        3,
+        (3 << 24) | 96,
+        more,
+        3,
+        (5 << 24) | 99,
+        cl,
+        5,
+        128,
+        p,
+        6,
+        192,
+        u32_t,
+        8 << 24,
+        3, // [8] typedef u32_t
+    ];
+    let types: Vec<u8> = words.iter().flat_map(|w| w.to_ne_bytes()).collect();
+    let mut b = Vec::new();
+    b.extend_from_slice(&0xeb9fu16.to_ne_bytes());
+    b.extend_from_slice(&[1, 0]);
+    for w in [
+        24u32,
+        0,
+        types.len() as u32,
+        types.len() as u32,
+        strings.len() as u32,
+    ] {
+        b.extend_from_slice(&w.to_ne_bytes());
+    }
+    b.extend_from_slice(&types);
+    b.extend_from_slice(&strings);
+    (b, 8, 7)
+}
+
+#[test]
+fn btf_formatted_map_dump_matches_bpftool() {
+    if !kernel_or_skip("btf_formatted_map_dump_matches_bpftool") {
+        return;
+    }
+    let (blob, key_id, value_id) = value_btf();
+    let btf = bpfkit_kernel::btf::KernelBtf::load(&blob, 1).unwrap_or_else(|e| panic!("{e}"));
+    let extra = bpfkit_kernel::map::MapCreateExtra {
+        btf_fd: Some(btf.fd()),
+        btf_key_type_id: key_id,
+        btf_value_type_id: value_id,
+        ..Default::default()
+    };
+    let m = KernelMap::create_with(&spec(MapType::Hash, 4, 32, 4), &extra).unwrap();
+    let mut v = vec![0u8; 32];
+    v[..4].copy_from_slice(&(-2i32).to_ne_bytes());
+    v[4..8].copy_from_slice(b"bpf\0");
+    v[12] = 5 | (17 << 3);
+    v[16] = 5;
+    v[24..32].copy_from_slice(&0x1000u64.to_ne_bytes());
+    m.update_elem(&7u32.to_ne_bytes(), &v, 0).unwrap();
+    let mut w = vec![0u8; 32];
+    w[4..12].copy_from_slice(b"\x01notstr\0");
+    w[16] = 9;
+    m.update_elem(&8u32.to_ne_bytes(), &w, 0).unwrap();
+    let id = m.id().to_string();
+    let text = bpfkit(&["map", "dump", "id", &id]);
+    assert!(text.contains("\"name\": \"bpf\""), "{text}");
+    assert!(text.contains("\"flags\": 0x5"), "{text}");
+    assert!(text.contains("\"color\": \"BLUE\""), "{text}");
+    if !have_bpftool("btf_formatted_map_dump_matches_bpftool") {
+        return;
+    }
+    assert_eq!(text, bpftool(&["map", "dump", "id", &id]));
+    assert_eq!(
+        json(&bpfkit(&["map", "dump", "id", &id, "-j"])),
+        json(&bpftool(&["-j", "map", "dump", "id", &id]))
+    );
+    let key = ["key", "7", "0", "0", "0"];
+    let mut ours = vec!["map", "lookup", "id", &id];
+    ours.extend(key);
+    let mut theirs = vec!["map", "lookup", "id", &id];
+    theirs.extend(key);
+    assert_eq!(bpfkit(&ours), bpftool(&theirs));
+    ours.push("-j");
+    theirs.insert(0, "-j");
+    assert_eq!(json(&bpfkit(&ours)), json(&bpftool(&theirs)));
+}

@@ -4,13 +4,16 @@
 use std::path::Path;
 use std::process::ExitCode;
 
+use bpfkit_kernel::btf::KernelBtf;
 use bpfkit_kernel::info::{self, MapInfo};
 use bpfkit_kernel::map::KernelMap;
 use bpfkit_kernel::{possible_cpus, IdKind};
+use bpfkit_object::btf::Btf;
 use bpfkit_object::kinds::MapType;
 use bpfkit_object::map::{entries, MapSpec, BPF_ANY};
 use serde_json::{json, Map, Value};
 
+use super::btf_value::{self, PrettyText, Sink, ValueSink};
 use super::kernel_args::{bytes, map_ids, number, one, selector, update_flag, Words};
 use super::kernel_render::{hex_bytes, json_bytes, print_json};
 use crate::failure::{fail, CmdResult, Failure};
@@ -166,8 +169,88 @@ fn is_per_cpu(t: MapType) -> bool {
     )
 }
 
-/// One element as bpftool's JSON (`values` per CPU for per-CPU maps).
-fn entry_json(m: &KernelMap, key: &[u8], value: &[u8]) -> Result<Value, Failure> {
+/// The BTF a map's keys and values are described by, when bpftool would
+/// format them with it (not for struct_ops values, which need vmlinux).
+pub struct MapBtf {
+    btf: Btf,
+    key_type_id: u32,
+    value_type_id: u32,
+}
+
+fn map_btf(m: &KernelMap) -> Result<Option<MapBtf>, Failure> {
+    let i = m.info().map_err(fail)?;
+    if i.btf_id == 0 || i.btf_value_type_id == 0 || i.btf_vmlinux_value_type_id != 0 {
+        return Ok(None);
+    }
+    let data = KernelBtf::from_id(i.btf_id)
+        .and_then(|b| b.info(true))
+        .map_err(|e| fail(format!("map id {}: BTF id {}: {e}", i.id, i.btf_id)))?
+        .data;
+    let btf = Btf::parse(&data)
+        .map_err(|e| fail(format!("map id {}: BTF id {}: {e}", i.id, i.btf_id)))?;
+    Ok(Some(MapBtf {
+        btf,
+        key_type_id: i.btf_key_type_id,
+        value_type_id: i.btf_value_type_id,
+    }))
+}
+
+/// bpftool's `do_dump_btf`: one element through its BTF.
+fn entry_btf(
+    m: &KernelMap,
+    b: &MapBtf,
+    key: &[u8],
+    value: &[u8],
+    plain: bool,
+    s: &mut dyn Sink,
+) -> Result<(), Failure> {
+    let spec = bpfkit_object::map::Map::spec(m);
+    let ctx = |e: String| fail(format!("map id {}: {e}", m.id()));
+    s.start_object();
+    if b.key_type_id != 0 {
+        s.name("key");
+        btf_value::dump(&b.btf, b.key_type_id, key, plain, s).map_err(ctx)?;
+    }
+    if !is_per_cpu(spec.map_type) {
+        s.name("value");
+        btf_value::dump(&b.btf, b.value_type_id, value, plain, s).map_err(ctx)?;
+    } else {
+        let step = (spec.value_size as usize).div_ceil(8) * 8;
+        s.name("values");
+        s.start_array();
+        for cpu in 0..possible_cpus().map_err(fail)? {
+            s.start_object();
+            s.name("cpu");
+            s.raw(&cpu.to_string());
+            s.name("value");
+            let v = value.get(cpu * step..).unwrap_or(&[]);
+            btf_value::dump(&b.btf, b.value_type_id, v, plain, s).map_err(ctx)?;
+            s.end_object();
+        }
+        s.end_array();
+    }
+    s.end_object();
+    Ok(())
+}
+
+/// One element as bpftool's JSON (`values` per CPU for per-CPU maps, and
+/// `formatted` through the map's BTF).
+fn entry_json(
+    m: &KernelMap,
+    b: Option<&MapBtf>,
+    key: &[u8],
+    value: &[u8],
+) -> Result<Value, Failure> {
+    let mut v = entry_json_raw(m, key, value)?;
+    if let (Some(b), Value::Object(o)) = (b, &mut v) {
+        let mut sink = ValueSink::default();
+        entry_btf(m, b, key, value, false, &mut sink)?;
+        o.insert("formatted".into(), sink.done.unwrap_or(Value::Null));
+    }
+    Ok(v)
+}
+
+fn entry_json_raw(m: &KernelMap, key: &[u8], value: &[u8]) -> Result<Value, Failure> {
     let spec = bpfkit_object::map::Map::spec(m);
     let mut o = Map::new();
     o.insert("key".into(), json_bytes(key));
@@ -226,10 +309,21 @@ fn dump(a: Args) -> CmdResult {
     let m = open_one(&mut w)?;
     w.finish()?;
     let all = entries(&m).map_err(|e| fail(format!("map id {}: {e}", m.id())))?;
+    let btf = map_btf(&m)?;
     if a.json {
-        let v: Result<Vec<Value>, Failure> =
-            all.iter().map(|(k, v)| entry_json(&m, k, v)).collect();
+        let v: Result<Vec<Value>, Failure> = all
+            .iter()
+            .map(|(k, v)| entry_json(&m, btf.as_ref(), k, v))
+            .collect();
         print_json(&Value::Array(v?));
+    } else if let Some(b) = &btf {
+        let mut t = PrettyText::default();
+        t.start_array();
+        for (k, v) in &all {
+            entry_btf(&m, b, k, v, true, &mut t)?;
+        }
+        t.end_array();
+        println!("{}", t.out);
     } else {
         for (k, v) in &all {
             print!("{}", entry_text(&m, k, v)?);
@@ -255,8 +349,13 @@ fn lookup(a: Args) -> CmdResult {
     w.finish()?;
     match m.lookup_elem(&key, 0) {
         Ok(v) => {
+            let btf = map_btf(&m)?;
             if a.json {
-                print_json(&entry_json(&m, &key, &v)?);
+                print_json(&entry_json(&m, btf.as_ref(), &key, &v)?);
+            } else if let Some(b) = &btf {
+                let mut t = PrettyText::default();
+                entry_btf(&m, b, &key, &v, true, &mut t)?;
+                println!("{}", t.out);
             } else {
                 print!("{}", entry_text(&m, &key, &v)?);
             }

@@ -2,6 +2,7 @@
 
 pub mod asm;
 pub mod btf;
+mod btf_value;
 pub mod conformance_plugin;
 pub mod disasm;
 pub mod exec;
