@@ -710,3 +710,119 @@ fn btf_formatted_map_dump_matches_bpftool() {
     theirs.insert(0, "-j");
     assert_eq!(json(&bpfkit(&ours)), json(&bpftool(&theirs)));
 }
+
+#[test]
+fn map_values_that_are_programs_and_maps() {
+    if !kernel_or_skip("map_values_that_are_programs_and_maps") {
+        return;
+    }
+    let m = KernelMap::create(&spec(MapType::Array, 4, 4, 1)).unwrap();
+    let p = xdp_with_map(&m, "bpfkit_cli_t");
+    let pid = p.id().unwrap().to_string();
+    let progs = PinGuard::new("progs");
+    bpfkit(&[
+        "map",
+        "create",
+        progs.s(),
+        "type",
+        "prog_array",
+        "key",
+        "4",
+        "value",
+        "4",
+        "entries",
+        "2",
+        "name",
+        "jmp",
+    ]);
+    bpfkit(&[
+        "map",
+        "update",
+        "pinned",
+        progs.s(),
+        "key",
+        "1",
+        "0",
+        "0",
+        "0",
+        "value",
+        "id",
+        &pid,
+    ]);
+    // The kernel reads back the program's id.
+    let got = json(&bpfkit(&[
+        "map",
+        "lookup",
+        "pinned",
+        progs.s(),
+        "key",
+        "1",
+        "0",
+        "0",
+        "0",
+        "-j",
+    ]));
+    let id_bytes: Vec<Value> = p
+        .id()
+        .unwrap()
+        .to_ne_bytes()
+        .iter()
+        .map(|b| Value::String(format!("0x{b:02x}")))
+        .collect();
+    assert_eq!(got["value"], Value::Array(id_bytes));
+
+    let outer = PinGuard::new("outer");
+    let inner_id = m.id().to_string();
+    bpfkit(&[
+        "map",
+        "create",
+        outer.s(),
+        "type",
+        "array_of_maps",
+        "key",
+        "4",
+        "value",
+        "4",
+        "entries",
+        "2",
+        "name",
+        "outer",
+        "inner_map",
+        "id",
+        &inner_id,
+    ]);
+    bpfkit(&[
+        "map",
+        "update",
+        "pinned",
+        outer.s(),
+        "key",
+        "0",
+        "0",
+        "0",
+        "0",
+        "value",
+        "id",
+        &inner_id,
+    ]);
+    let text = bpfkit(&["map", "dump", "pinned", outer.s()]);
+    assert!(text.contains("Found 1 element"), "{text}");
+    if have_bpftool("map_values_that_are_programs_and_maps") {
+        assert_eq!(text, bpftool(&["map", "dump", "pinned", outer.s()]));
+        assert_eq!(
+            bpfkit(&["map", "dump", "pinned", progs.s()]),
+            bpftool(&["map", "dump", "pinned", progs.s()])
+        );
+        let ours = json(&bpfkit(&["map", "show", "pinned", progs.s(), "-j"]));
+        assert_eq!(ours["owner_prog_type"], "xdp");
+        same_fields(
+            &ours,
+            &json(&bpftool(&["-j", "map", "show", "pinned", progs.s()])),
+            "prog_array show",
+        );
+        assert_eq!(
+            normalise(&bpfkit(&["map", "show", "pinned", progs.s()])),
+            normalise(&bpftool(&["map", "show", "pinned", progs.s()]))
+        );
+    }
+}

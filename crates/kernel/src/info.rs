@@ -200,6 +200,12 @@ pub struct MapInfo {
     pub bytes_memlock: u64,
     /// Whether the map is frozen (fdinfo `frozen`).
     pub frozen: bool,
+    /// For a program array that holds or held a program: the program type
+    /// every entry must have (fdinfo `owner_prog_type`).
+    pub owner_prog_type: Option<u32>,
+    /// For such a program array: whether its programs are JITed
+    /// (fdinfo `owner_jited`).
+    pub owner_jited: Option<bool>,
 }
 
 impl MapInfo {
@@ -207,6 +213,8 @@ impl MapInfo {
     pub fn of_fd(fd: BorrowedFd<'_>) -> Result<MapInfo> {
         expect_kind(fd, ObjKind::Map)?;
         let i = sys::map_info(fd)?;
+        let fdinfo = crate::fd::fdinfo(fd)?;
+        let num = |k: &str| fdinfo.get(k).and_then(|v| v.parse::<u64>().ok());
         Ok(MapInfo {
             map_type: MapType::from_raw(i.map_type),
             map_type_raw: i.map_type,
@@ -222,8 +230,10 @@ impl MapInfo {
             btf_value_type_id: i.btf_value_type_id,
             btf_vmlinux_value_type_id: i.btf_vmlinux_value_type_id,
             map_extra: i.map_extra,
-            bytes_memlock: fdinfo_u64(fd, "memlock")?,
-            frozen: fdinfo_u64(fd, "frozen")? != 0,
+            bytes_memlock: num("memlock").unwrap_or(0),
+            frozen: num("frozen").unwrap_or(0) != 0,
+            owner_prog_type: num("owner_prog_type").map(|v| v as u32),
+            owner_jited: num("owner_jited").map(|v| v != 0),
         })
     }
 }

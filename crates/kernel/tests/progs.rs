@@ -448,7 +448,9 @@ fn raw_tracepoint_test_run_on_a_cpu() {
     // Returns its first argument; raw tracepoint runs take only a context
     // (the arguments) and may be pinned to a CPU.
     let insns = asm("r0 = *(u64 *)(r1 + 0)\nexit");
-    let p = ProgLoad::new(ProgType::RawTracepoint, &insns).load().unwrap();
+    let p = ProgLoad::new(ProgType::RawTracepoint, &insns)
+        .load()
+        .unwrap();
     let args = 7u64.to_ne_bytes();
     let r = TestRun {
         ctx_in: Some(&args),

@@ -6,7 +6,8 @@ use std::process::ExitCode;
 
 use bpfkit_kernel::btf::KernelBtf;
 use bpfkit_kernel::info::{self, MapInfo};
-use bpfkit_kernel::map::KernelMap;
+use bpfkit_kernel::map::{KernelMap, MapCreateExtra};
+use bpfkit_kernel::prog::Program;
 use bpfkit_kernel::{possible_cpus, IdKind};
 use bpfkit_object::btf::Btf;
 use bpfkit_object::kinds::MapType;
@@ -14,7 +15,7 @@ use bpfkit_object::map::{entries, MapSpec, BPF_ANY};
 use serde_json::{json, Map, Value};
 
 use super::btf_value::{self, PrettyText, Sink, ValueSink};
-use super::kernel_args::{bytes, map_ids, number, one, selector, update_flag, Words};
+use super::kernel_args::{bytes, map_ids, number, one, prog_ids, selector, update_flag, Words};
 use super::kernel_render::{hex_bytes, json_bytes, print_json};
 use crate::failure::{fail, CmdResult, Failure};
 
@@ -28,11 +29,13 @@ pub enum Command {
     Dump(Args),
     /// `lookup MAP key [hex] BYTES`.
     Lookup(Args),
-    /// `update MAP key [hex] BYTES value [hex] BYTES [any|exist|noexist]`.
+    /// `update MAP key [hex] BYTES value [hex] BYTES|PROG|MAP [any|exist|noexist]`
+    /// (a program for program arrays, a map for maps of maps).
     Update(Args),
     /// `delete MAP key [hex] BYTES`.
     Delete(Args),
-    /// `create PATH type TYPE key KEY_SIZE value VALUE_SIZE entries N name NAME [flags F]`:
+    /// `create PATH type TYPE key KEY_SIZE value VALUE_SIZE entries N name NAME
+    /// [flags F] [inner_map MAP]`:
     /// create a map and pin it.
     Create(Args),
     /// `pin MAP FILE`.
@@ -111,6 +114,13 @@ fn type_name(i: &MapInfo) -> Value {
     }
 }
 
+fn prog_type_name(raw: u32) -> Value {
+    match bpfkit_object::kinds::ProgType::from_raw(raw) {
+        Some(t) => json!(t.name()),
+        None => json!(raw),
+    }
+}
+
 /// A map as `bpftool -j map show` prints it.
 pub fn map_json(i: &MapInfo) -> Value {
     let mut m = Map::new();
@@ -124,6 +134,14 @@ pub fn map_json(i: &MapInfo) -> Value {
     m.insert("bytes_value".into(), json!(i.value_size));
     m.insert("max_entries".into(), json!(i.max_entries));
     m.insert("bytes_memlock".into(), json!(i.bytes_memlock));
+    if i.map_type == Some(MapType::ProgArray) {
+        if let Some(t) = i.owner_prog_type {
+            m.insert("owner_prog_type".into(), prog_type_name(t));
+        }
+        if let Some(j) = i.owner_jited {
+            m.insert("owner_jited".into(), json!(j));
+        }
+    }
     m.insert("frozen".into(), json!(u8::from(i.frozen)));
     if i.btf_id != 0 {
         m.insert("btf_id".into(), json!(i.btf_id));
@@ -146,6 +164,20 @@ pub fn map_text(i: &MapInfo) -> String {
         "\tkey {}B  value {}B  max_entries {}  memlock {}B",
         i.key_size, i.value_size, i.max_entries, i.bytes_memlock
     ));
+    if i.map_type == Some(MapType::ProgArray) {
+        if i.owner_prog_type.is_some() || i.owner_jited.is_some() {
+            s.push_str("\n\t");
+        }
+        if let Some(t) = i.owner_prog_type {
+            match prog_type_name(t) {
+                Value::String(n) => s.push_str(&format!("owner_prog_type {n}  ")),
+                v => s.push_str(&format!("owner_prog_type {v}  ")),
+            }
+        }
+        if let Some(j) = i.owner_jited {
+            s.push_str(if j { "owner jited" } else { "owner not jited" });
+        }
+    }
     if i.btf_id != 0 || i.frozen {
         s.push_str("\n\t");
     }
@@ -380,7 +412,28 @@ fn update(a: Args) -> CmdResult {
     if !w.eat("value") {
         return Err(fail("expected 'value BYTES' after the key"));
     }
-    let value = bytes(&mut w, "value", &["any", "exist", "noexist"])?;
+    let map_type = bpfkit_object::map::Map::spec(&m).map_type;
+    let is_selector = matches!(w.peek(), Some("id" | "pinned" | "name" | "tag"));
+    // A program array takes a program, a map of maps a map (bpftool's
+    // `value PROG` / `value MAP`): the kernel wants its descriptor, which
+    // stays open until the update is done.
+    let mut _held_prog = None;
+    let mut _held_map = None;
+    let value = if map_type == MapType::ProgArray && is_selector {
+        let sel = selector(&mut w, true)?;
+        let p = Program::from_id(one(prog_ids(&sel)?, &sel)?).map_err(fail)?;
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&p.fd()) as u32;
+        _held_prog = Some(p);
+        fd.to_ne_bytes().to_vec()
+    } else if map_type.is_map_in_map() && is_selector {
+        let sel = selector(&mut w, false)?;
+        let inner = KernelMap::from_id(one(map_ids(&sel)?, &sel)?).map_err(fail)?;
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&inner.fd()) as u32;
+        _held_map = Some(inner);
+        fd.to_ne_bytes().to_vec()
+    } else {
+        bytes(&mut w, "value", &["any", "exist", "noexist"])?
+    };
     let flags = match w.next() {
         None => BPF_ANY,
         Some(f) => update_flag(&f)
@@ -412,7 +465,13 @@ fn create(a: Args) -> CmdResult {
         map_flags: 0,
     };
     let mut have_type = false;
+    let mut inner = None;
     while let Some(kw) = w.next() {
+        if kw == "inner_map" {
+            let sel = selector(&mut w, false)?;
+            inner = Some(KernelMap::from_id(one(map_ids(&sel)?, &sel)?).map_err(fail)?);
+            continue;
+        }
         let val = w.expect(&format!("a value after {kw:?}"))?;
         match kw.as_str() {
             "type" => {
@@ -433,7 +492,11 @@ fn create(a: Args) -> CmdResult {
     if !have_type {
         return Err(fail("map create needs 'type TYPE'"));
     }
-    let m = KernelMap::create(&spec).map_err(fail)?;
+    let extra = MapCreateExtra {
+        inner_map_fd: inner.as_ref().map(|m| m.fd()),
+        ..Default::default()
+    };
+    let m = KernelMap::create_with(&spec, &extra).map_err(fail)?;
     m.pin(Path::new(&path)).map_err(fail)?;
     Ok(ExitCode::SUCCESS)
 }
