@@ -218,6 +218,21 @@ fn prog_show_and_list_match_bpftool() {
         normalise(&bpftool(&["prog", "show", "id", &id]))
     );
     eprintln!("prog show: {n} fields equal to bpftool's");
+
+    // With run-time statistics on, both show run_time_ns and run_cnt.
+    let stats = bpfkit_kernel::stats::enable_run_time_stats().unwrap();
+    bpfkit_kernel::test_run::TestRun {
+        data_in: &[0u8; 64],
+        repeat: 4,
+        ..Default::default()
+    }
+    .run(p.fd())
+    .unwrap();
+    let ours = json(&bpfkit(&["prog", "show", "id", &id, "--json"]));
+    let theirs = json(&bpftool(&["-j", "prog", "show", "id", &id]));
+    drop(stats);
+    assert!(ours["run_cnt"].as_u64().unwrap() >= 4, "{ours}");
+    same_fields(&ours, &theirs, "prog show with stats");
 }
 
 #[test]
