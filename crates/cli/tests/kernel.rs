@@ -297,6 +297,19 @@ fn prog_run_and_dump() {
         };
         assert_eq!(body(&out), body(&theirs));
         assert!(theirs.contains("Return value: 2, duration"), "{theirs}");
+        // JSON, with a context too: the same members, equal but the time.
+        let ctx = dir.join("ctx");
+        std::fs::write(&ctx, [0u8; 24]).unwrap();
+        let ctx = ctx.to_str().unwrap();
+        let args = [
+            "prog", "run", "id", &id, "data_in", pkt, "data_out", "-", "ctx_in", ctx, "ctx_out",
+            "-",
+        ];
+        let mut ours = json(&bpfkit(&[&args[..], &["-j"]].concat()));
+        let mut theirs = json(&bpftool(&[&["-j"], &args[..]].concat()));
+        ours["duration"] = Value::Null;
+        theirs["duration"] = Value::Null;
+        assert_eq!(ours, theirs);
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
