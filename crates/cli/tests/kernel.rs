@@ -854,3 +854,24 @@ fn map_values_that_are_programs_and_maps() {
         );
     }
 }
+
+#[test]
+fn dump_shows_failed_lookups_as_bpftool() {
+    if !kernel_or_skip("dump_shows_failed_lookups_as_bpftool") {
+        return;
+    }
+    // A perf event array cannot be read from userspace: each key's lookup
+    // fails, and both tools say so in place of the value.
+    let m = KernelMap::create(&spec(MapType::PerfEventArray, 4, 4, 2)).unwrap();
+    let id = m.id().to_string();
+    let text = bpfkit(&["map", "dump", "id", &id]);
+    assert!(text.ends_with("Found 0 elements\n"), "{text}");
+    assert!(text.contains("value:"), "{text}");
+    if have_bpftool("dump_shows_failed_lookups_as_bpftool") {
+        assert_eq!(text, bpftool(&["map", "dump", "id", &id]));
+        assert_eq!(
+            json(&bpfkit(&["map", "dump", "id", &id, "-j"])),
+            json(&bpftool(&["-j", "map", "dump", "id", &id]))
+        );
+    }
+}

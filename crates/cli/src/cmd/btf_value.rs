@@ -220,8 +220,10 @@ fn dump_at(
                 return Ok(());
             }
             let size = btf.size_of(a.elem).map_err(|e| e.to_string())? as usize;
+            // Elements of no size (empty structs) hold nothing to show.
+            let n = if size == 0 { 0 } else { a.nelems as usize };
             s.start_array();
-            for i in 0..a.nelems as usize {
+            for i in 0..n {
                 let at = data
                     .get(i * size..)
                     .ok_or("array past the end of the value")?;
@@ -358,6 +360,9 @@ fn int(
         return Err("int without its encoding".to_string());
     };
     let bits = u32::from(info.bits);
+    if bits == 0 {
+        return Err("int of 0 bits".to_string());
+    }
     if bit_offset != 0 || info.offset != 0 || bits % 8 != 0 {
         let total = bit_offset + u32::from(info.offset);
         let rest = data

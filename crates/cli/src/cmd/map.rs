@@ -11,7 +11,7 @@ use bpfkit_kernel::prog::Program;
 use bpfkit_kernel::{possible_cpus, IdKind};
 use bpfkit_object::btf::Btf;
 use bpfkit_object::kinds::MapType;
-use bpfkit_object::map::{entries, MapSpec, BPF_ANY};
+use bpfkit_object::map::{MapSpec, BPF_ANY};
 use serde_json::{json, Map, Value};
 
 use super::btf_value::{self, PrettyText, Sink, ValueSink};
@@ -336,31 +336,129 @@ fn entry_text(m: &KernelMap, key: &[u8], value: &[u8]) -> Result<String, Failure
     Ok(s)
 }
 
+/// One element as a dump walks it: its value, or the errno its lookup
+/// returned (bpftool prints those in place of the value).
+enum Elem {
+    Value(Vec<u8>, Vec<u8>),
+    Error(Vec<u8>, i32),
+}
+
+/// Every key in iteration order with its lookup's outcome. Bounded, so a
+/// map whose keys change under the walk (restarting `get_next_key`)
+/// cannot keep it going forever.
+fn walk(m: &KernelMap) -> Result<Vec<Elem>, Failure> {
+    let spec = bpfkit_object::map::Map::spec(m);
+    let limit = (spec.max_entries as usize)
+        .saturating_mul(2)
+        .saturating_add(2);
+    let mut out = Vec::new();
+    let mut key: Option<Vec<u8>> = None;
+    while out.len() < limit {
+        let next = match m.get_next_key(key.as_deref()) {
+            Ok(Some(k)) => k,
+            Ok(None) => break,
+            Err(e) => return Err(fail(format!("map id {}: {e}", m.id()))),
+        };
+        match m.lookup_elem(&next, 0) {
+            Ok(v) => out.push(Elem::Value(next.clone(), v)),
+            Err(e) => match e.errno() {
+                Some(errno) => out.push(Elem::Error(next.clone(), errno)),
+                None => return Err(fail(format!("map id {}: {e}", m.id()))),
+            },
+        }
+        key = Some(next);
+    }
+    Ok(out)
+}
+
+/// The C library's text for an errno, as bpftool prints it.
+fn strerror(errno: i32) -> String {
+    let t = std::io::Error::from_raw_os_error(errno).to_string();
+    t.split(" (os error").next().unwrap_or("").to_string()
+}
+
+/// A failed lookup as bpftool shows it; `None` where bpftool is silent
+/// (an empty slot of a program array or map of maps).
+fn entry_error(
+    m: &KernelMap,
+    key: &[u8],
+    errno: i32,
+    json_out: bool,
+) -> Option<Result<Value, String>> {
+    let spec = bpfkit_object::map::Map::spec(m);
+    let t = spec.map_type;
+    let enoent = bpfkit_object::map::MapError::NotFound.errno();
+    if errno == enoent && (t.is_map_in_map() || t == MapType::ProgArray) {
+        return None;
+    }
+    if json_out {
+        return Some(Ok(
+            json!({"key": json_bytes(key), "value": {"error": strerror(errno)}}),
+        ));
+    }
+    let msg = if errno == enoent {
+        "<no entry>".to_string()
+    } else {
+        strerror(errno)
+    };
+    let ks = spec.key_size as usize;
+    let break_names = ks > 16 || msg.len() > 16;
+    let single_line = ks + msg.len() <= 24 && !break_names;
+    let brk = if break_names { '\n' } else { ' ' };
+    Some(Err(format!(
+        "key:{brk}{}{}value:{brk}{msg}\n",
+        hex_bytes(key, " "),
+        if single_line { "  " } else { "\n" }
+    )))
+}
+
 fn dump(a: Args) -> CmdResult {
     let mut w = Words::new(a.words);
     let m = open_one(&mut w)?;
     w.finish()?;
-    let all = entries(&m).map_err(|e| fail(format!("map id {}: {e}", m.id())))?;
+    let all = walk(&m)?;
     let btf = map_btf(&m)?;
     if a.json {
-        let v: Result<Vec<Value>, Failure> = all
-            .iter()
-            .map(|(k, v)| entry_json(&m, btf.as_ref(), k, v))
-            .collect();
-        print_json(&Value::Array(v?));
-    } else if let Some(b) = &btf {
-        let mut t = PrettyText::default();
-        t.start_array();
-        for (k, v) in &all {
-            entry_btf(&m, b, k, v, true, &mut t)?;
+        let mut v = Vec::new();
+        for e in &all {
+            match e {
+                Elem::Value(k, val) => v.push(entry_json(&m, btf.as_ref(), k, val)?),
+                Elem::Error(k, errno) => {
+                    if let Some(Ok(j)) = entry_error(&m, k, *errno, true) {
+                        v.push(j);
+                    }
+                }
+            }
         }
+        print_json(&Value::Array(v));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut t = PrettyText::default();
+    if btf.is_some() {
+        t.start_array();
+    }
+    let mut n = 0;
+    for e in &all {
+        match (e, &btf) {
+            (Elem::Value(k, v), Some(b)) => {
+                entry_btf(&m, b, k, v, true, &mut t)?;
+                n += 1;
+            }
+            (Elem::Value(k, v), None) => {
+                print!("{}", entry_text(&m, k, v)?);
+                n += 1;
+            }
+            (Elem::Error(k, errno), _) => {
+                if let Some(Err(text)) = entry_error(&m, k, *errno, false) {
+                    print!("{text}");
+                }
+            }
+        }
+    }
+    if btf.is_some() {
         t.end_array();
         println!("{}", t.out);
     } else {
-        for (k, v) in &all {
-            print!("{}", entry_text(&m, k, v)?);
-        }
-        let n = all.len();
         println!("Found {n} element{}", if n == 1 { "" } else { "s" });
     }
     Ok(ExitCode::SUCCESS)
