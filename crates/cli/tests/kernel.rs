@@ -243,7 +243,15 @@ fn prog_run_and_dump() {
     let m = KernelMap::create(&spec(MapType::Array, 4, 4, 1)).unwrap();
     let p = xdp_with_map(&m, "bpfkit_cli_r");
     let id = p.id().unwrap().to_string();
-    let dir = std::env::temp_dir().join(format!("bpfkit-kernel-cli-{}", std::process::id()));
+    struct TmpDir(PathBuf);
+    impl Drop for TmpDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+    let tmp =
+        TmpDir(std::env::temp_dir().join(format!("bpfkit-kernel-cli-{}", std::process::id())));
+    let dir = tmp.0.clone();
     std::fs::create_dir_all(&dir).unwrap();
     let pkt = dir.join("pkt");
     std::fs::write(&pkt, (0u8..40).collect::<Vec<_>>()).unwrap();
@@ -311,7 +319,6 @@ fn prog_run_and_dump() {
         theirs["duration"] = Value::Null;
         assert_eq!(ours, theirs);
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

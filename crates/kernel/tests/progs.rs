@@ -426,8 +426,8 @@ fn bpffs_mounts_where_asked() {
     }
     let dir = std::env::temp_dir().join(format!("bpfkit-bpffs-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    assert!(!bpfkit_kernel::pin::is_bpffs(&dir).unwrap());
     let m = Mounted(dir.clone());
+    assert!(!bpfkit_kernel::pin::is_bpffs(&dir).unwrap());
     bpfkit_kernel::pin::mount_bpffs(&m.0).unwrap();
     assert!(bpfkit_kernel::pin::is_bpffs(&m.0).unwrap());
     let p = load_xdp("bpfkit_fs");
