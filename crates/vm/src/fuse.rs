@@ -4,7 +4,11 @@
 //! - `rD = rS; rD op= X` (a copy then an ALU operation on the copy, same
 //!   width) becomes one three-operand op;
 //! - `if cond goto +1; goto L` (the back edge of a loop) becomes one
-//!   conditional jump with two targets.
+//!   conditional jump with two targets;
+//! - `rD = rS; rD += rT; rD = *(uN *)(rD + off)` (the indexed load `p[i]`)
+//!   becomes one op, and so does its tail `rD += rT; rD = *(uN *)(rD + off)`;
+//! - `rD += imm; if rD cmp X goto L` (a loop counter's step and test, at one
+//!   width) becomes one op.
 //!
 //! A fused op replaces only the first slot's op: the second slot keeps its
 //! own, so a jump to it runs it alone. The fused op counts and charges both
@@ -14,14 +18,42 @@
 
 use crate::op::{Code, Op};
 
-/// Fuses every pair the interpreter has a superinstruction for, in place.
+/// Fuses every group the interpreter has a superinstruction for, in place.
+/// Groups are found in the original ops, so a slot inside one group still
+/// starts its own (shorter) group.
 pub(crate) fn fuse(ops: &mut [Op]) {
-    for pc in 0..ops.len().saturating_sub(1) {
-        // `ops[pc + 1]` is still the original op: only `ops[pc]` changes here.
-        if let Some(op) = pair(pc, ops[pc], ops[pc + 1]) {
+    let original = ops.to_vec();
+    for pc in 0..ops.len() {
+        let next = |k: usize| original.get(pc + k).copied();
+        let fused = match (next(1), next(2)) {
+            (Some(second), Some(third)) => triple(original[pc], second, third),
+            _ => None,
+        }
+        .or_else(|| pair(pc, original[pc], next(1)?));
+        if let Some(op) = fused {
             ops[pc] = op;
         }
     }
+}
+
+/// The superinstruction for three instructions in a row, if any.
+fn triple(first: Op, second: Op, third: Op) -> Option<Op> {
+    if first.code != Code::Mov64Reg {
+        return None;
+    }
+    let tail = pair(0, second, third)?;
+    let code = match tail.code {
+        Code::AddLdxB => Code::MovAddLdxB,
+        Code::AddLdxH => Code::MovAddLdxH,
+        Code::AddLdxW => Code::MovAddLdxW,
+        Code::AddLdxDW => Code::MovAddLdxDW,
+        _ => return None,
+    };
+    (tail.dst == first.dst).then_some(Op {
+        code,
+        src: first.src,
+        ..tail
+    })
 }
 
 /// The superinstruction for `first` (at `pc`) followed by `second`, if any.
@@ -37,6 +69,34 @@ fn pair(pc: usize, first: Op, second: Op) -> Option<Op> {
                 src2: second.src,
                 aux: 0,
                 imm: second.imm,
+            })
+        }
+        Code::Add64Reg if second.dst == first.dst && second.src == first.dst => {
+            let code = match second.code {
+                Code::LdxB => Code::AddLdxB,
+                Code::LdxH => Code::AddLdxH,
+                Code::LdxW => Code::AddLdxW,
+                Code::LdxDW => Code::AddLdxDW,
+                _ => return None,
+            };
+            Some(Op {
+                code,
+                dst: first.dst,
+                src: first.dst,
+                src2: first.src,
+                aux: 0,
+                imm: second.imm,
+            })
+        }
+        Code::Add64Imm | Code::Add32Imm if second.dst == first.dst => {
+            let (code, wide) = add_then_jump(second.code)?;
+            (wide == (first.code == Code::Add64Imm)).then_some(Op {
+                code,
+                dst: first.dst,
+                src: second.src,
+                src2: first.src,
+                aux: second.aux,
+                imm: (second.imm as u32 as u64) << 32 | first.imm as u32 as u64,
             })
         }
         _ if first.aux as usize == pc + 2 && second.code == Code::Ja => {
@@ -173,6 +233,59 @@ fn jump_else(jump: Code) -> Option<Code> {
     })
 }
 
+/// The fused add-then-jump code of a conditional jump code, and whether it
+/// is a 64-bit comparison (the add must have the same width).
+fn add_then_jump(jump: Code) -> Option<(Code, bool)> {
+    use Code::*;
+    Some(match jump {
+        Jeq64Imm => (AddJeq64Imm, true),
+        Jeq64Reg => (AddJeq64Reg, true),
+        Jgt64Imm => (AddJgt64Imm, true),
+        Jgt64Reg => (AddJgt64Reg, true),
+        Jge64Imm => (AddJge64Imm, true),
+        Jge64Reg => (AddJge64Reg, true),
+        Jset64Imm => (AddJset64Imm, true),
+        Jset64Reg => (AddJset64Reg, true),
+        Jne64Imm => (AddJne64Imm, true),
+        Jne64Reg => (AddJne64Reg, true),
+        Jsgt64Imm => (AddJsgt64Imm, true),
+        Jsgt64Reg => (AddJsgt64Reg, true),
+        Jsge64Imm => (AddJsge64Imm, true),
+        Jsge64Reg => (AddJsge64Reg, true),
+        Jlt64Imm => (AddJlt64Imm, true),
+        Jlt64Reg => (AddJlt64Reg, true),
+        Jle64Imm => (AddJle64Imm, true),
+        Jle64Reg => (AddJle64Reg, true),
+        Jslt64Imm => (AddJslt64Imm, true),
+        Jslt64Reg => (AddJslt64Reg, true),
+        Jsle64Imm => (AddJsle64Imm, true),
+        Jsle64Reg => (AddJsle64Reg, true),
+        Jeq32Imm => (AddJeq32Imm, false),
+        Jeq32Reg => (AddJeq32Reg, false),
+        Jgt32Imm => (AddJgt32Imm, false),
+        Jgt32Reg => (AddJgt32Reg, false),
+        Jge32Imm => (AddJge32Imm, false),
+        Jge32Reg => (AddJge32Reg, false),
+        Jset32Imm => (AddJset32Imm, false),
+        Jset32Reg => (AddJset32Reg, false),
+        Jne32Imm => (AddJne32Imm, false),
+        Jne32Reg => (AddJne32Reg, false),
+        Jsgt32Imm => (AddJsgt32Imm, false),
+        Jsgt32Reg => (AddJsgt32Reg, false),
+        Jsge32Imm => (AddJsge32Imm, false),
+        Jsge32Reg => (AddJsge32Reg, false),
+        Jlt32Imm => (AddJlt32Imm, false),
+        Jlt32Reg => (AddJlt32Reg, false),
+        Jle32Imm => (AddJle32Imm, false),
+        Jle32Reg => (AddJle32Reg, false),
+        Jslt32Imm => (AddJslt32Imm, false),
+        Jslt32Reg => (AddJslt32Reg, false),
+        Jsle32Imm => (AddJsle32Imm, false),
+        Jsle32Reg => (AddJsle32Reg, false),
+        _ => return None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use bpfkit_isa::{check, Insn};
@@ -211,7 +324,56 @@ mod tests {
                 Exit
             ]
         );
-        assert_eq!((ops[0].dst, ops[0].src, ops[0].imm), (ops[1].dst, ops[0].src, 5));
+        assert_eq!(
+            (ops[0].dst, ops[0].src, ops[0].imm),
+            (ops[1].dst, ops[0].src, 5)
+        );
         assert_eq!((ops[6].aux, ops[6].imm), (0, 9));
+    }
+}
+
+#[cfg(test)]
+mod group_tests {
+    use bpfkit_isa::{check, Insn};
+
+    use crate::compile::compile;
+    use crate::op::{Code, R};
+
+    #[test]
+    fn indexed_loads_and_counter_tests_are_fused() {
+        let prog = check(&[
+            Insn::new(0xbf, 5, 1, 0, 0),  // 0: r5 = r1
+            Insn::new(0x0f, 5, 2, 0, 0),  // 1: r5 += r2
+            Insn::new(0x71, 5, 5, 1, 0),  // 2: r5 = *(u8 *)(r5 + 1)
+            Insn::new(0x07, 2, 0, 0, 1),  // 3: r2 += 1
+            Insn::new(0x55, 2, 0, -5, 8), // 4: if r2 != 8 goto 0
+            Insn::new(0x04, 4, 0, 0, 1),  // 5: w4 += 1
+            Insn::new(0xae, 4, 6, 0, 0),  // 6: if w4 < w6 goto +0
+            Insn::new(0x07, 4, 0, 0, 1),  // 7: r4 += 1 (64-bit add, ...)
+            Insn::new(0xa6, 4, 0, 0, 3),  // 8: if w4 < 3 goto +0 (... 32-bit test: not fused)
+            Insn::new(0x95, 0, 0, 0, 0),  // 9: exit
+        ])
+        .unwrap();
+        let ops = compile(&prog).unwrap();
+        let codes: Vec<Code> = ops.iter().map(|op| op.code).collect();
+        use Code::*;
+        assert_eq!(
+            codes,
+            [
+                MovAddLdxB,
+                AddLdxB,
+                LdxB,
+                AddJne64Imm,
+                Jne64Imm,
+                AddJlt32Reg,
+                Jlt32Reg,
+                Add64Imm,
+                Jlt32Imm,
+                Exit
+            ]
+        );
+        assert_eq!((ops[0].src, ops[0].src2, ops[0].imm), (R::R1, R::R2, 1));
+        assert_eq!((ops[1].dst, ops[1].src2), (R::R5, R::R2));
+        assert_eq!((ops[3].imm, ops[3].aux), (8 << 32 | 1, 0));
     }
 }

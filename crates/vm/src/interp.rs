@@ -201,6 +201,54 @@ pub(crate) fn run(
                 }
             }};
         }
+        // `dst += src` (if `$add`), then the load at `dst + imm`, which is
+        // the last instruction of the group and names its slot in a fault.
+        macro_rules! add_load {
+            ($n:literal, $conv:expr, $last:expr) => {{
+                reg[dst] = reg[dst].wrapping_add(reg[src2]);
+                then!({
+                    pc += 1;
+                    let addr = reg[dst].wrapping_add(imm);
+                    match mem.load::<$n>(addr) {
+                        Some(b) => reg[dst] = $conv(b),
+                        None => return Err(mem.fault(this + $last, Access::Read, addr, $n)),
+                    }
+                })
+            }};
+        }
+        macro_rules! mov_add_load {
+            ($n:literal, $conv:expr) => {{
+                reg[dst] = reg[src];
+                then!({
+                    pc += 1;
+                    add_load!($n, $conv, 2)
+                })
+            }};
+        }
+        macro_rules! add_jump64 {
+            ($cond:expr, $rhs:expr) => {{
+                reg[dst] = reg[dst].wrapping_add(imm as u32 as i32 as i64 as u64);
+                then!({
+                    if $cond(reg[dst], $rhs) {
+                        pc = op.aux as usize;
+                    } else {
+                        pc += 1;
+                    }
+                })
+            }};
+        }
+        macro_rules! add_jump32 {
+            ($cond:expr, $rhs:expr) => {{
+                reg[dst] = (reg[dst] as u32).wrapping_add(imm as u32) as u64;
+                then!({
+                    if $cond(reg[dst] as u32, $rhs as u32) {
+                        pc = op.aux as usize;
+                    } else {
+                        pc += 1;
+                    }
+                })
+            }};
+        }
         match op.code {
             Code::Add64Imm => reg[dst] = reg[dst].wrapping_add(imm),
             Code::Add64Reg => reg[dst] = reg[dst].wrapping_add(reg[src]),
@@ -398,7 +446,9 @@ pub(crate) fn run(
             Code::MovRsh64Imm => mov_alu64!(|a: u64, b: u64| a >> (b & 63), imm),
             Code::MovRsh64Reg => mov_alu64!(|a: u64, b: u64| a >> (b & 63), reg[src2]),
             Code::MovArsh64Imm => mov_alu64!(|a: u64, b: u64| ((a as i64) >> (b & 63)) as u64, imm),
-            Code::MovArsh64Reg => mov_alu64!(|a: u64, b: u64| ((a as i64) >> (b & 63)) as u64, reg[src2]),
+            Code::MovArsh64Reg => {
+                mov_alu64!(|a: u64, b: u64| ((a as i64) >> (b & 63)) as u64, reg[src2])
+            }
             Code::MovXor64Imm => mov_alu64!(|a: u64, b: u64| a ^ b, imm),
             Code::MovXor64Reg => mov_alu64!(|a: u64, b: u64| a ^ b, reg[src2]),
             Code::MovAdd32Imm => mov_alu32!(|a: u32, b: u32| a.wrapping_add(b), imm),
@@ -416,7 +466,9 @@ pub(crate) fn run(
             Code::MovRsh32Imm => mov_alu32!(|a: u32, b: u32| a >> (b & 31), imm),
             Code::MovRsh32Reg => mov_alu32!(|a: u32, b: u32| a >> (b & 31), reg[src2]),
             Code::MovArsh32Imm => mov_alu32!(|a: u32, b: u32| ((a as i32) >> (b & 31)) as u32, imm),
-            Code::MovArsh32Reg => mov_alu32!(|a: u32, b: u32| ((a as i32) >> (b & 31)) as u32, reg[src2]),
+            Code::MovArsh32Reg => {
+                mov_alu32!(|a: u32, b: u32| ((a as i32) >> (b & 31)) as u32, reg[src2])
+            }
             Code::MovXor32Imm => mov_alu32!(|a: u32, b: u32| a ^ b, imm),
             Code::MovXor32Reg => mov_alu32!(|a: u32, b: u32| a ^ b, reg[src2]),
 
@@ -464,6 +516,100 @@ pub(crate) fn run(
             Code::Jslt32RegElse => jump_else!((reg[dst] as i32) < reg[src] as i32),
             Code::Jsle32ImmElse => jump_else!((reg[dst] as i32) <= imm as i32),
             Code::Jsle32RegElse => jump_else!((reg[dst] as i32) <= reg[src] as i32),
+
+            Code::MovAddLdxB => mov_add_load!(1, |b: [u8; 1]| b[0] as u64),
+            Code::MovAddLdxH => mov_add_load!(2, |b| u16::from_le_bytes(b) as u64),
+            Code::MovAddLdxW => mov_add_load!(4, |b| u32::from_le_bytes(b) as u64),
+            Code::MovAddLdxDW => mov_add_load!(8, u64::from_le_bytes),
+            Code::AddLdxB => add_load!(1, |b: [u8; 1]| b[0] as u64, 1),
+            Code::AddLdxH => add_load!(2, |b| u16::from_le_bytes(b) as u64, 1),
+            Code::AddLdxW => add_load!(4, |b| u32::from_le_bytes(b) as u64, 1),
+            Code::AddLdxDW => add_load!(8, u64::from_le_bytes, 1),
+            Code::AddJeq64Imm => add_jump64!(
+                |a: u64, b: u64| a == b,
+                (imm >> 32) as u32 as i32 as i64 as u64
+            ),
+            Code::AddJeq64Reg => add_jump64!(|a: u64, b: u64| a == b, reg[src]),
+            Code::AddJgt64Imm => add_jump64!(
+                |a: u64, b: u64| a > b,
+                (imm >> 32) as u32 as i32 as i64 as u64
+            ),
+            Code::AddJgt64Reg => add_jump64!(|a: u64, b: u64| a > b, reg[src]),
+            Code::AddJge64Imm => add_jump64!(
+                |a: u64, b: u64| a >= b,
+                (imm >> 32) as u32 as i32 as i64 as u64
+            ),
+            Code::AddJge64Reg => add_jump64!(|a: u64, b: u64| a >= b, reg[src]),
+            Code::AddJset64Imm => add_jump64!(
+                |a: u64, b: u64| a & b != 0,
+                (imm >> 32) as u32 as i32 as i64 as u64
+            ),
+            Code::AddJset64Reg => add_jump64!(|a: u64, b: u64| a & b != 0, reg[src]),
+            Code::AddJne64Imm => add_jump64!(
+                |a: u64, b: u64| a != b,
+                (imm >> 32) as u32 as i32 as i64 as u64
+            ),
+            Code::AddJne64Reg => add_jump64!(|a: u64, b: u64| a != b, reg[src]),
+            Code::AddJsgt64Imm => add_jump64!(
+                |a: u64, b: u64| (a as i64) > b as i64,
+                (imm >> 32) as u32 as i32 as i64 as u64
+            ),
+            Code::AddJsgt64Reg => add_jump64!(|a: u64, b: u64| (a as i64) > b as i64, reg[src]),
+            Code::AddJsge64Imm => add_jump64!(
+                |a: u64, b: u64| (a as i64) >= b as i64,
+                (imm >> 32) as u32 as i32 as i64 as u64
+            ),
+            Code::AddJsge64Reg => add_jump64!(|a: u64, b: u64| (a as i64) >= b as i64, reg[src]),
+            Code::AddJlt64Imm => add_jump64!(
+                |a: u64, b: u64| a < b,
+                (imm >> 32) as u32 as i32 as i64 as u64
+            ),
+            Code::AddJlt64Reg => add_jump64!(|a: u64, b: u64| a < b, reg[src]),
+            Code::AddJle64Imm => add_jump64!(
+                |a: u64, b: u64| a <= b,
+                (imm >> 32) as u32 as i32 as i64 as u64
+            ),
+            Code::AddJle64Reg => add_jump64!(|a: u64, b: u64| a <= b, reg[src]),
+            Code::AddJslt64Imm => add_jump64!(
+                |a: u64, b: u64| (a as i64) < (b as i64),
+                (imm >> 32) as u32 as i32 as i64 as u64
+            ),
+            Code::AddJslt64Reg => add_jump64!(|a: u64, b: u64| (a as i64) < (b as i64), reg[src]),
+            Code::AddJsle64Imm => add_jump64!(
+                |a: u64, b: u64| (a as i64) <= b as i64,
+                (imm >> 32) as u32 as i32 as i64 as u64
+            ),
+            Code::AddJsle64Reg => add_jump64!(|a: u64, b: u64| (a as i64) <= b as i64, reg[src]),
+            Code::AddJeq32Imm => add_jump32!(|a: u32, b: u32| a == b, (imm >> 32) as u32),
+            Code::AddJeq32Reg => add_jump32!(|a: u32, b: u32| a == b, reg[src]),
+            Code::AddJgt32Imm => add_jump32!(|a: u32, b: u32| a > b, (imm >> 32) as u32),
+            Code::AddJgt32Reg => add_jump32!(|a: u32, b: u32| a > b, reg[src]),
+            Code::AddJge32Imm => add_jump32!(|a: u32, b: u32| a >= b, (imm >> 32) as u32),
+            Code::AddJge32Reg => add_jump32!(|a: u32, b: u32| a >= b, reg[src]),
+            Code::AddJset32Imm => add_jump32!(|a: u32, b: u32| a & b != 0, (imm >> 32) as u32),
+            Code::AddJset32Reg => add_jump32!(|a: u32, b: u32| a & b != 0, reg[src]),
+            Code::AddJne32Imm => add_jump32!(|a: u32, b: u32| a != b, (imm >> 32) as u32),
+            Code::AddJne32Reg => add_jump32!(|a: u32, b: u32| a != b, reg[src]),
+            Code::AddJsgt32Imm => {
+                add_jump32!(|a: u32, b: u32| (a as i32) > b as i32, (imm >> 32) as u32)
+            }
+            Code::AddJsgt32Reg => add_jump32!(|a: u32, b: u32| (a as i32) > b as i32, reg[src]),
+            Code::AddJsge32Imm => {
+                add_jump32!(|a: u32, b: u32| (a as i32) >= b as i32, (imm >> 32) as u32)
+            }
+            Code::AddJsge32Reg => add_jump32!(|a: u32, b: u32| (a as i32) >= b as i32, reg[src]),
+            Code::AddJlt32Imm => add_jump32!(|a: u32, b: u32| a < b, (imm >> 32) as u32),
+            Code::AddJlt32Reg => add_jump32!(|a: u32, b: u32| a < b, reg[src]),
+            Code::AddJle32Imm => add_jump32!(|a: u32, b: u32| a <= b, (imm >> 32) as u32),
+            Code::AddJle32Reg => add_jump32!(|a: u32, b: u32| a <= b, reg[src]),
+            Code::AddJslt32Imm => {
+                add_jump32!(|a: u32, b: u32| (a as i32) < (b as i32), (imm >> 32) as u32)
+            }
+            Code::AddJslt32Reg => add_jump32!(|a: u32, b: u32| (a as i32) < (b as i32), reg[src]),
+            Code::AddJsle32Imm => {
+                add_jump32!(|a: u32, b: u32| (a as i32) <= b as i32, (imm >> 32) as u32)
+            }
+            Code::AddJsle32Reg => add_jump32!(|a: u32, b: u32| (a as i32) <= b as i32, reg[src]),
 
             Code::CallHelper => {
                 let id = imm;
