@@ -54,8 +54,9 @@ fn fused_pairs_compute_and_count_as_two_instructions() {
 }
 
 /// A loop over a byte array with the indexed-load groups (`mov; add; ldx`
-/// and `add; ldx`) and the add-then-jump pairs of both widths, immediate
-/// and register comparisons, entered once in the middle of a group.
+/// and `add; ldx`), a load then shift, and the add-then-jump and
+/// and-then-jump pairs of both widths, immediate and register comparisons,
+/// entered once in the middle of a group.
 const INDEXED: &str = "\
 mov %r2, 0
 mov %r3, 0
@@ -72,6 +73,15 @@ mov %r7, %r1
 add %r7, %r2
 ldxh %r7, [%r7+0]
 add %r3, %r7
+ldxb %r8, [%r1+3]
+lsh %r8, 4
+add %r3, %r8
+mov %r9, %r2
+lsh %r9, 0
+and %r9, 2
+jeq %r9, 0, even
+add %r3, 7
+even:
 add32 %r4, 1
 jlt32 %r4, %r6, skip
 add %r3, 1000
@@ -95,14 +105,18 @@ fn indexed_loads_and_counted_loops_compute_and_count_exactly() {
             r3 += mem[i + 1] as u64;
         }
         r3 += u16::from_le_bytes([mem[i], mem[i + 1]]) as u64;
+        r3 += (mem[3] as u64) << 4;
+        if i & 2 != 0 {
+            r3 += 7;
+        }
         if n + 1 >= 3 {
             r3 += 1000;
         }
     }
     assert_eq!(out.r0, r3 << 8 | 4);
-    // 5 before; 8 entering at `mid`, 12 for i = 2, then 13 (with the +1000)
-    // for i = 4 and 6; 4 after.
-    assert_eq!(out.insn_count, 5 + 8 + 12 + 13 + 13 + 4);
+    // 5 before; 15 entering at `mid`, 20 for i = 2 (with the +7) and i = 4
+    // (with the +1000), 21 for i = 6 (both); 4 after.
+    assert_eq!(out.insn_count, 5 + 15 + 20 + 20 + 21 + 4);
 }
 
 #[test]
