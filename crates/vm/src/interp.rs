@@ -145,15 +145,19 @@ pub(crate) fn run(
                 let addr = reg[src].wrapping_add(imm);
                 match mem.load::<$n>(addr) {
                     Some(b) => reg[dst] = $conv(b),
-                    None => return Err(mem.fault(this, Access::Read, addr, $n)),
+                    None => {
+                        let signed = matches!(op.code, Code::LdsxB | Code::LdsxH | Code::LdsxW);
+                        reg[dst] = mem.load_slow(this, addr, $n, signed)?;
+                    }
                 }
             }};
         }
         macro_rules! store {
             ($n:literal, $addr:expr, $bytes:expr) => {{
                 let addr = $addr;
-                if !mem.store::<$n>(addr, $bytes) {
-                    return Err(mem.fault(this, Access::Write, addr, $n));
+                let bytes = $bytes;
+                if !mem.store::<$n>(addr, bytes) {
+                    mem.store_slow(this, addr, &bytes)?;
                 }
             }};
         }
@@ -213,7 +217,7 @@ pub(crate) fn run(
                     let addr = reg[dst].wrapping_add(imm);
                     match mem.load::<$n>(addr) {
                         Some(b) => reg[dst] = $conv(b),
-                        None => return Err(mem.fault(this + $last, Access::Read, addr, $n)),
+                        None => reg[dst] = mem.load_slow(this + $last, addr, $n, false)?,
                     }
                 })
             }};
@@ -258,7 +262,7 @@ pub(crate) fn run(
                 let addr = reg[src].wrapping_add(imm as u32 as i32 as i64 as u64);
                 match mem.load::<$n>(addr) {
                     Some(b) => reg[dst] = $conv(b),
-                    None => return Err(mem.fault(this, Access::Read, addr, $n)),
+                    None => reg[dst] = mem.load_slow(this, addr, $n, false)?,
                 }
                 then!({
                     reg[dst] = $shift(reg[dst], imm >> 32);
