@@ -15,9 +15,10 @@ use super::programs::Function;
 
 pub(crate) use super::maps_btf::btf_maps;
 
-/// `sizeof(struct bpf_map_def)` of libbpf: type, key_size, value_size,
-/// max_entries, map_flags.
-const BPF_MAP_DEF_SIZE: usize = 20;
+/// The largest legacy `struct bpf_map_def` known: libbpf's five fields
+/// (type, key_size, value_size, max_entries, map_flags) and the two that
+/// samples/bpf's `bpf_load` added (inner_map_idx, numa_node).
+const BPF_MAP_DEF_SIZE: usize = 28;
 /// `sizeof(struct bpf_elf_map)` of iproute2: type, size_key, size_value,
 /// max_elem, flags, id, pinning, inner_id, inner_idx.
 const BPF_ELF_MAP_SIZE: usize = 36;
@@ -207,6 +208,9 @@ pub struct MapDef {
     pub inner: Option<Box<MapDef>>,
     /// iproute2's `id`, `inner_id`, `inner_idx`.
     pub iproute2_ids: Option<[u32; 3]>,
+    /// A 28-byte legacy definition's `inner_map_idx`: the inner map of a
+    /// map-in-map, as an index among the section's definitions.
+    pub legacy_inner_idx: Option<u32>,
     /// Initial slots of a prog array or map-in-map.
     pub initial_slots: Vec<InitialSlot>,
     /// Initial value of a global data map (zeros for `.bss`).
@@ -251,6 +255,7 @@ impl MapDef {
             value_type: None,
             inner: None,
             iproute2_ids: None,
+            legacy_inner_idx: None,
             initial_slots: Vec::new(),
             data: None,
             variables: Vec::new(),
@@ -407,8 +412,9 @@ impl MapDef {
 
 /// The legacy `maps` section: one definition per symbol, each of size
 /// section size / symbol count (libbpf's rule); 36-byte definitions are
-/// iproute2's `struct bpf_elf_map`, others libbpf's `struct bpf_map_def`
-/// (a longer one must have a zero tail, as libbpf requires).
+/// iproute2's `struct bpf_elf_map`, others `struct bpf_map_def` (libbpf's
+/// 20 bytes or samples/bpf's 28; a longer one must have a zero tail, as
+/// libbpf requires).
 pub(crate) fn legacy_maps(view: &ElfView<'_>) -> Result<Vec<MapDef>, ObjectError> {
     let Some(sec) = view.section_by_name("maps") else {
         return Ok(Vec::new());
@@ -470,12 +476,19 @@ pub(crate) fn legacy_maps(view: &ElfView<'_>) -> Result<Vec<MapDef>, ObjectError
         if iproute2 {
             m.pinning = Pinning::iproute2(word(6));
             m.iproute2_ids = Some([word(5), word(7), word(8)]);
-        } else if def_size > BPF_MAP_DEF_SIZE && bytes[BPF_MAP_DEF_SIZE..].iter().any(|&b| b != 0) {
+        } else if def_size >= BPF_MAP_DEF_SIZE {
+            m.legacy_inner_idx = Some(word(5));
+            m.numa_node = word(6);
+        }
+        if !iproute2
+            && def_size > BPF_MAP_DEF_SIZE
+            && bytes[BPF_MAP_DEF_SIZE..].iter().any(|&b| b != 0)
+        {
             return Err(ObjectError::map(
                 &sym.name,
                 "maps",
                 format!(
-                    "{def_size}-byte definition has non-zero fields past struct bpf_map_def (libbpf refuses them)"
+                    "{def_size}-byte definition has non-zero fields past the 28 bytes of struct bpf_map_def"
                 ),
             ));
         }

@@ -26,6 +26,7 @@ mod error;
 mod externs;
 mod globals;
 mod link;
+pub mod listing;
 mod maps;
 mod maps_btf;
 mod programs;
@@ -40,6 +41,7 @@ use crate::btf::{Btf, BtfExt};
 
 pub use error::ObjectError;
 pub use externs::{Extern, ExternKind};
+pub use listing::ListingOptions;
 pub use maps::{
     GlobalVar, InitialSlot, InitialTarget, MapDef, MapSource, Normalisation, NormalisedValue,
     Pinning,
