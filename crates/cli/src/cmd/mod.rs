@@ -4,4 +4,5 @@ pub mod asm;
 pub mod conformance_plugin;
 pub mod disasm;
 pub mod exec;
+pub mod inspect;
 pub mod load;
