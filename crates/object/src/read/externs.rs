@@ -178,7 +178,13 @@ fn find(btf: &Btf, name: &str) -> Option<Found> {
 
 /// A short rendering of a BTF type for listings.
 pub(crate) fn type_words(btf: &Btf, id: u32) -> String {
-    let mut depth = 0;
+    words(btf, id, 0, &mut 64)
+}
+
+/// [`type_words`] with the depth reached so far and a budget of types
+/// to visit, so that cycles and wide prototypes in corrupt BTF end.
+fn words(btf: &Btf, id: u32, start_depth: usize, budget: &mut u32) -> String {
+    let mut depth = start_depth;
     let mut cur = id;
     let mut suffix = String::new();
     loop {
@@ -186,9 +192,10 @@ pub(crate) fn type_words(btf: &Btf, id: u32) -> String {
         let Some(t) = btf.type_by_id(cur) else {
             return format!("type #{id}");
         };
-        if depth > 16 {
+        if depth > 16 || *budget == 0 {
             return format!("type #{id}");
         }
+        *budget -= 1;
         let name = btf.name(t);
         match t.kind {
             Kind::Void => return format!("void{suffix}"),
@@ -203,7 +210,7 @@ pub(crate) fn type_words(btf: &Btf, id: u32) -> String {
                     Kind::Restrict => "restrict ",
                     _ => "",
                 };
-                return format!("{q}{}{suffix}", type_words(btf, t.size_or_type));
+                return format!("{q}{}{suffix}", words(btf, t.size_or_type, depth, budget));
             }
             Kind::Struct => return format!("struct {name}{suffix}"),
             Kind::Union => return format!("union {name}{suffix}"),
@@ -212,7 +219,7 @@ pub(crate) fn type_words(btf: &Btf, id: u32) -> String {
                 let a = t.array();
                 let n = a.map_or(0, |a| a.nelems);
                 let elem = a.map_or(0, |a| a.elem);
-                return format!("{}{suffix}[{n}]", type_words(btf, elem));
+                return format!("{}{suffix}[{n}]", words(btf, elem, depth, budget));
             }
             Kind::FuncProto => {
                 let params: Vec<String> = t
@@ -222,7 +229,7 @@ pub(crate) fn type_words(btf: &Btf, id: u32) -> String {
                         if p.ty == 0 {
                             "...".to_string()
                         } else {
-                            type_words(btf, p.ty)
+                            words(btf, p.ty, depth, budget)
                         }
                     })
                     .collect();
@@ -231,7 +238,10 @@ pub(crate) fn type_words(btf: &Btf, id: u32) -> String {
                 } else {
                     params.join(", ")
                 };
-                return format!("{} ({params}){suffix}", type_words(btf, t.size_or_type));
+                return format!(
+                    "{} ({params}){suffix}",
+                    words(btf, t.size_or_type, depth, budget)
+                );
             }
             _ if !name.is_empty() => return format!("{name}{suffix}"),
             _ => return format!("{}{suffix}", t.kind.name().to_ascii_lowercase()),

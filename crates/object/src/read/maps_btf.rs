@@ -174,6 +174,13 @@ fn parse_def(
                 };
                 set_size(slot, size, name, size_field)?;
             }
+            "values" if source == MapSource::BtfInner => {
+                return Err(ObjectError::map(
+                    name,
+                    ".maps",
+                    "an inner map cannot have `values` (no multi-level map-in-map)",
+                ));
+            }
             "values" => values = Some((mem.ty, u64::from(mem.bit_offset / 8))),
             other => {
                 return Err(ObjectError::map(
