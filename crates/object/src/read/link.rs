@@ -6,7 +6,7 @@
 
 use bpfkit_isa::{check, Insn};
 
-use crate::btf::{BtfExt, FuncInfo, LineInfo};
+use crate::btf::{BtfExt, CoreRelo, FuncInfo, LineInfo};
 
 use super::error::ObjectError;
 use super::externs::ExternKind;
@@ -169,6 +169,7 @@ fn link(
 
     let mut func_info = Vec::new();
     let mut line_info = Vec::new();
+    let mut core_relos = Vec::new();
     let mut linked = Vec::new();
     for &(fi, base) in &placed {
         let f = &functions[fi];
@@ -217,6 +218,7 @@ fn link(
         relocations,
         func_info,
         line_info,
+        core_relos,
     })
 }
 

@@ -109,7 +109,10 @@ impl Object {
                 .unwrap_or(&[]);
             out.push_str(&format!("\nDisassembly of section {}:\n", sec.name));
             let mut next_label = 0;
-            for line in lines(&code, &opts.disasm, &ctx) {
+            for mut line in lines(&code, &opts.disasm, &ctx) {
+                if self.big_endian {
+                    to_big_endian(&mut line.bytes);
+                }
                 while next_label < labels.len() && labels[next_label].offset <= (line.pc * 8) as u64
                 {
                     let l = &labels[next_label];
@@ -148,5 +151,16 @@ impl Object {
             }
         }
         out
+    }
+}
+
+/// Lays out little-endian instruction bytes as a `bpfeb` file holds them
+/// (register nibbles swapped, `off` and `imm` big-endian), which is what
+/// objdump shows.
+fn to_big_endian(bytes: &mut [u8]) {
+    for slot in bytes.chunks_exact_mut(8) {
+        slot[1] = slot[1].rotate_left(4);
+        slot[2..4].reverse();
+        slot[4..8].reverse();
     }
 }

@@ -523,6 +523,12 @@ pub(crate) fn initial_slots(
             symbol: sym.name.clone(),
             message,
         };
+        match r.r_type {
+            // R_BPF_64_ABS64; old LLVM wrote R_BPF_64_64 for data too.
+            2 | 1 => {}
+            0 => continue,
+            t => return Err(err(format!("relocation type {t} cannot initialise a map slot"))),
+        }
         let Some(mi) = maps
             .iter()
             .position(|m| m.source == MapSource::BtfDefined && m.covers(sec.index, r.offset))

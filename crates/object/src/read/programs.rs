@@ -5,7 +5,7 @@
 use bpfkit_isa::Insn;
 use serde::Serialize;
 
-use crate::btf::{FuncInfo, LineInfo};
+use crate::btf::{CoreRelo, FuncInfo, LineInfo};
 
 use super::elf::{ElfView, RawSection, RawSymbol};
 use super::error::ObjectError;
@@ -105,6 +105,9 @@ pub struct Program {
     pub func_info: Vec<FuncInfo>,
     /// `.BTF.ext` line info; `insn_off` is a slot of the linked program.
     pub line_info: Vec<LineInfo>,
+    /// `.BTF.ext` CO-RE relocations of the linked code; `insn_off` is a
+    /// slot of the linked program.
+    pub core_relos: Vec<CoreRelo>,
 }
 
 impl Program {
