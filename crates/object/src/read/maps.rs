@@ -527,7 +527,11 @@ pub(crate) fn initial_slots(
             // R_BPF_64_ABS64; old LLVM wrote R_BPF_64_64 for data too.
             2 | 1 => {}
             0 => continue,
-            t => return Err(err(format!("relocation type {t} cannot initialise a map slot"))),
+            t => {
+                return Err(err(format!(
+                    "relocation type {t} cannot initialise a map slot"
+                )))
+            }
         }
         let Some(mi) = maps
             .iter()

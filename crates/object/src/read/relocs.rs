@@ -277,7 +277,11 @@ pub(crate) fn classify(
     }
     // Old LLVM named a legacy map by its section's symbol and the offset
     // in `imm`; a map's own symbol is exact.
-    let at = if sym.is_section() { sym.value.saturating_add_signed(add) } else { sym.value };
+    let at = if sym.is_section() {
+        sym.value.saturating_add_signed(add)
+    } else {
+        sym.value
+    };
     let Some(map_index) = maps.iter().position(|m| m.covers(shndx, at)) else {
         return Err(site.error(format!(
             "ld_imm64 of a symbol in section '{}', which holds no map, global data or code",
