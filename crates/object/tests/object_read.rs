@@ -284,6 +284,21 @@ fn legacy_and_iproute2_maps() {
 }
 
 #[test]
+fn core_records_follow_their_functions() {
+    let o = open("fentry_fexit");
+    let ext = o.btf_ext.as_ref().unwrap();
+    let total: usize = ext.core_relos.iter().map(|s| s.records.len()).sum();
+    assert!(total > 0);
+    let linked: usize = o.programs.iter().map(|p| p.core_relos.len()).sum();
+    assert!(linked >= total, "{linked} linked of {total}");
+    for p in &o.programs {
+        for c in &p.core_relos {
+            assert!((c.insn_off as usize) < p.insns.len());
+        }
+    }
+}
+
+#[test]
 fn every_fixture_parses_and_links() {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
     let mut n = 0;

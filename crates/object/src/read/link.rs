@@ -201,6 +201,14 @@ fn link(
                     });
                 }
             }
+            for cr in ext.core_relos(&f.section) {
+                if let Some(insn_off) = local(cr.insn_off) {
+                    core_relos.push(CoreRelo {
+                        insn_off,
+                        ..cr.clone()
+                    });
+                }
+            }
         }
     }
     let insns = check(&slots).map_err(|e| {
