@@ -5,4 +5,5 @@ pub mod btf;
 pub mod conformance_plugin;
 pub mod disasm;
 pub mod exec;
+pub mod inspect;
 pub mod load;
