@@ -211,7 +211,10 @@ mod tests {
                 Exit
             ]
         );
-        assert_eq!((ops[0].dst, ops[0].src, ops[0].imm), (ops[1].dst, ops[0].src, 5));
+        assert_eq!(
+            (ops[0].dst, ops[0].src, ops[0].imm),
+            (ops[1].dst, ops[0].src, 5)
+        );
         assert_eq!((ops[6].aux, ops[6].imm), (0, 9));
     }
 }

@@ -398,7 +398,9 @@ pub(crate) fn run(
             Code::MovRsh64Imm => mov_alu64!(|a: u64, b: u64| a >> (b & 63), imm),
             Code::MovRsh64Reg => mov_alu64!(|a: u64, b: u64| a >> (b & 63), reg[src2]),
             Code::MovArsh64Imm => mov_alu64!(|a: u64, b: u64| ((a as i64) >> (b & 63)) as u64, imm),
-            Code::MovArsh64Reg => mov_alu64!(|a: u64, b: u64| ((a as i64) >> (b & 63)) as u64, reg[src2]),
+            Code::MovArsh64Reg => {
+                mov_alu64!(|a: u64, b: u64| ((a as i64) >> (b & 63)) as u64, reg[src2])
+            }
             Code::MovXor64Imm => mov_alu64!(|a: u64, b: u64| a ^ b, imm),
             Code::MovXor64Reg => mov_alu64!(|a: u64, b: u64| a ^ b, reg[src2]),
             Code::MovAdd32Imm => mov_alu32!(|a: u32, b: u32| a.wrapping_add(b), imm),
@@ -416,7 +418,9 @@ pub(crate) fn run(
             Code::MovRsh32Imm => mov_alu32!(|a: u32, b: u32| a >> (b & 31), imm),
             Code::MovRsh32Reg => mov_alu32!(|a: u32, b: u32| a >> (b & 31), reg[src2]),
             Code::MovArsh32Imm => mov_alu32!(|a: u32, b: u32| ((a as i32) >> (b & 31)) as u32, imm),
-            Code::MovArsh32Reg => mov_alu32!(|a: u32, b: u32| ((a as i32) >> (b & 31)) as u32, reg[src2]),
+            Code::MovArsh32Reg => {
+                mov_alu32!(|a: u32, b: u32| ((a as i32) >> (b & 31)) as u32, reg[src2])
+            }
             Code::MovXor32Imm => mov_alu32!(|a: u32, b: u32| a ^ b, imm),
             Code::MovXor32Reg => mov_alu32!(|a: u32, b: u32| a ^ b, reg[src2]),
 

@@ -49,6 +49,7 @@ mod error;
 mod fuse;
 mod helpers;
 mod interp;
+pub mod maps;
 pub mod memory;
 mod op;
 
