@@ -28,10 +28,14 @@ mod access;
 mod arena;
 pub mod array;
 pub mod attrs;
+pub mod hash;
+pub mod jhash;
+mod lru;
 mod value;
 
 pub use array::ArrayMap;
 pub use attrs::{InnerMapMeta, MapAttrs};
+pub use hash::HashMap;
 pub use value::SPIN_LOCK_SIZE;
 
 /// Where a value a program looked up lives: `len` bytes at `offset` in its

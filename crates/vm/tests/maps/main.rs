@@ -3,6 +3,7 @@
 //! property tests comparing each map with a simple model.
 
 mod array;
+mod hash;
 
 use bpfkit_object::kinds::MapType;
 use bpfkit_object::map::MapSpec;
