@@ -30,12 +30,14 @@ pub mod array;
 pub mod attrs;
 pub mod hash;
 pub mod jhash;
+pub mod lpm_trie;
 mod lru;
 mod value;
 
 pub use array::ArrayMap;
 pub use attrs::{InnerMapMeta, MapAttrs};
 pub use hash::HashMap;
+pub use lpm_trie::LpmTrie;
 pub use value::SPIN_LOCK_SIZE;
 
 /// Where a value a program looked up lives: `len` bytes at `offset` in its

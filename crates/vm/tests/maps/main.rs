@@ -4,6 +4,7 @@
 
 mod array;
 mod hash;
+mod lpm_trie;
 
 use bpfkit_object::kinds::MapType;
 use bpfkit_object::map::MapSpec;
