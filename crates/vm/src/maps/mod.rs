@@ -28,16 +28,20 @@ mod access;
 mod arena;
 pub mod array;
 pub mod attrs;
+pub mod bloom_filter;
 pub mod hash;
 pub mod jhash;
 pub mod lpm_trie;
 mod lru;
+pub mod queue_stack;
 mod value;
 
 pub use array::ArrayMap;
 pub use attrs::{InnerMapMeta, MapAttrs};
+pub use bloom_filter::BloomFilter;
 pub use hash::HashMap;
 pub use lpm_trie::LpmTrie;
+pub use queue_stack::QueueStack;
 pub use value::SPIN_LOCK_SIZE;
 
 /// Where a value a program looked up lives: `len` bytes at `offset` in its

@@ -3,8 +3,10 @@
 //! property tests comparing each map with a simple model.
 
 mod array;
+mod bloom_filter;
 mod hash;
 mod lpm_trie;
+mod queue_stack;
 
 use bpfkit_object::kinds::MapType;
 use bpfkit_object::map::MapSpec;
