@@ -34,6 +34,7 @@ pub mod jhash;
 pub mod lpm_trie;
 mod lru;
 pub mod queue_stack;
+pub mod ringbuf;
 mod value;
 
 pub use array::ArrayMap;
@@ -42,6 +43,7 @@ pub use bloom_filter::BloomFilter;
 pub use hash::HashMap;
 pub use lpm_trie::LpmTrie;
 pub use queue_stack::QueueStack;
+pub use ringbuf::RingBuf;
 pub use value::SPIN_LOCK_SIZE;
 
 /// Where a value a program looked up lives: `len` bytes at `offset` in its

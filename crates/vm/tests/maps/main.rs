@@ -7,6 +7,7 @@ mod bloom_filter;
 mod hash;
 mod lpm_trie;
 mod queue_stack;
+mod ringbuf;
 
 use bpfkit_object::kinds::MapType;
 use bpfkit_object::map::MapSpec;
