@@ -1,11 +1,12 @@
 //! Who may read and write a map: the syscall side (`BPF_F_RDONLY`,
 //! `BPF_F_WRONLY`, `BPF_MAP_FREEZE`, as `map_get_sys_perms` computes it)
-//! and programs (`BPF_F_RDONLY_PROG`, `BPF_F_WRONLY_PROG`, which the
-//! verifier enforces and the VM enforces at run time).
+//! and programs (`BPF_F_RDONLY_PROG`, which the verifier enforces and the
+//! VM enforces at run time; `BPF_F_WRONLY_PROG` forbids reads through a
+//! value pointer, the VM's memory checks' business, not the map's).
 
 use bpfkit_object::map::MapError;
 
-use super::attrs::{BPF_F_RDONLY, BPF_F_RDONLY_PROG, BPF_F_WRONLY, BPF_F_WRONLY_PROG};
+use super::attrs::{BPF_F_RDONLY, BPF_F_RDONLY_PROG, BPF_F_WRONLY};
 
 /// A map's access state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,15 +46,6 @@ impl Access {
     /// not change it: a frozen `.data` stays writable by programs.
     pub(crate) fn prog_write(&self) -> Result<(), MapError> {
         if self.flags & BPF_F_RDONLY_PROG != 0 {
-            Err(MapError::Permission)
-        } else {
-            Ok(())
-        }
-    }
-
-    /// Whether programs may read (no `BPF_F_WRONLY_PROG`).
-    pub(crate) fn prog_read(&self) -> Result<(), MapError> {
-        if self.flags & BPF_F_WRONLY_PROG != 0 {
             Err(MapError::Permission)
         } else {
             Ok(())

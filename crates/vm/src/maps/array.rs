@@ -271,6 +271,18 @@ impl ArrayMap {
         Ok(())
     }
 
+    /// A program's `bpf_map_delete_elem`: `EINVAL`, array elements always
+    /// exist.
+    pub fn prog_delete(&mut self, key: &[u8]) -> Result<(), MapError> {
+        check_len(key, 4)?;
+        Err(MapError::Invalid)
+    }
+
+    /// Where the value's `struct bpf_spin_lock` is.
+    pub fn lock_offset(&self) -> Option<u32> {
+        self.layout.lock.map(|o| o as u32)
+    }
+
     /// The bytes of a slot returned by [`ArrayMap::prog_lookup`].
     pub fn slot(&self, slot: ValueSlot) -> Option<&[u8]> {
         self.data

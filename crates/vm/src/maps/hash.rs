@@ -172,6 +172,13 @@ impl HashMap {
         })
     }
 
+    /// The syscall-side checks that precede everything else in
+    /// `map_update_elem`: write permission, then `BPF_F_LOCK`.
+    pub(crate) fn precheck_update(&self, flags: u64) -> Result<(), MapError> {
+        self.access.sys_write()?;
+        self.layout.check_lock_flag(flags)
+    }
+
     /// The number of elements.
     pub fn len(&self) -> usize {
         self.count as usize
@@ -443,6 +450,11 @@ impl HashMap {
         let slot = self.find(key).ok_or(MapError::NotFound)?;
         self.unlink(slot);
         Ok(())
+    }
+
+    /// Where the value's `struct bpf_spin_lock` is.
+    pub fn lock_offset(&self) -> Option<u32> {
+        self.layout.lock.map(|o| o as u32)
     }
 
     /// The bytes of a slot returned by [`HashMap::prog_lookup`].

@@ -29,12 +29,18 @@ mod arena;
 pub mod array;
 pub mod attrs;
 pub mod bloom_filter;
+mod fd_array;
 pub mod hash;
 pub mod jhash;
 pub mod lpm_trie;
 mod lru;
+pub mod map_in_map;
+pub mod perf_event_array;
+pub mod prog_array;
 pub mod queue_stack;
+pub mod registry;
 pub mod ringbuf;
+mod user_map;
 mod value;
 
 pub use array::ArrayMap;
@@ -42,8 +48,13 @@ pub use attrs::{InnerMapMeta, MapAttrs};
 pub use bloom_filter::BloomFilter;
 pub use hash::HashMap;
 pub use lpm_trie::LpmTrie;
+pub use map_in_map::{ArrayOfMaps, HashOfMaps, MapDirectory};
+pub use perf_event_array::{PerfEventArray, PerfRecord};
+pub use prog_array::{ProgArray, MAX_TAIL_CALL_CNT};
 pub use queue_stack::QueueStack;
+pub use registry::MapRegistry;
 pub use ringbuf::RingBuf;
+pub use user_map::UserMap;
 pub use value::SPIN_LOCK_SIZE;
 
 /// Where a value a program looked up lives: `len` bytes at `offset` in its

@@ -49,11 +49,6 @@ impl ValueLayout {
         })
     }
 
-    /// The layout of a value without special fields.
-    pub(crate) fn plain(size: usize) -> ValueLayout {
-        ValueLayout { size, lock: None }
-    }
-
     pub(crate) fn has_lock(&self) -> bool {
         self.lock.is_some()
     }

@@ -6,8 +6,12 @@ mod array;
 mod bloom_filter;
 mod hash;
 mod lpm_trie;
+mod map_in_map;
+mod perf_event_array;
+mod prog_array;
 mod queue_stack;
 mod ringbuf;
+mod user_map;
 
 use bpfkit_object::kinds::MapType;
 use bpfkit_object::map::MapSpec;
