@@ -161,6 +161,7 @@ pub trait Map {
 /// Every `(key, value)` of a map in iteration order, as `map dump` shows it.
 /// Stops at the first error other than the end of iteration; a key removed
 /// between `next_key` and `lookup` is skipped, as bpftool does.
+#[allow(clippy::type_complexity)] // the plain pair list is what callers want
 pub fn entries(map: &dyn Map) -> Result<Vec<(Vec<u8>, Vec<u8>)>, MapError> {
     let mut out = Vec::new();
     let mut key: Option<Vec<u8>> = None;
