@@ -35,8 +35,6 @@ pub const BPF_F_INNER_MAP: u32 = 1 << 12;
 pub const BPF_F_ACCESS_MASK: u32 =
     BPF_F_RDONLY | BPF_F_RDONLY_PROG | BPF_F_WRONLY | BPF_F_WRONLY_PROG;
 
-/// `MAX_BPF_STACK`: keys live on the program's stack, so no larger.
-pub const MAX_BPF_STACK: u32 = 512;
 /// `KMALLOC_MAX_SIZE` on x86-64 (4 MiB): the largest element the kernel
 /// allocates, which bounds value sizes.
 pub const KMALLOC_MAX_SIZE: u64 = 1 << 22;

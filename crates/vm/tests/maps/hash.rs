@@ -26,8 +26,13 @@ fn create_checks_as_htab_map_alloc_check() {
     assert_eq!(bad(MapType::Hash, 0, 4, 1, 0), MapError::Invalid);
     assert_eq!(bad(MapType::Hash, 4, 0, 1, 0), MapError::Invalid);
     assert_eq!(bad(MapType::Hash, 4, 4, 0, 0), MapError::Invalid);
-    assert_eq!(bad(MapType::Hash, 513, 4, 1, 0), MapError::TooBig);
-    assert_eq!(bad(MapType::Hash, 4, 4 << 20, 1, 0), MapError::TooBig);
+    // Linux 6.18 (measured): key + value must stay below 4 MiB - 48.
+    assert_eq!(
+        bad(MapType::Hash, 4, (4 << 20) - 52, 1, 0),
+        MapError::TooBig
+    );
+    assert!(HashMap::new(&attrs(MapType::Hash, 4, (4 << 20) - 53, 1, 0)).is_ok());
+    assert!(HashMap::new(&attrs(MapType::Hash, 10000, 4, 1, 0)).is_ok());
     assert_eq!(
         bad(MapType::PercpuHash, 4, 32 * 1024 + 1, 1, 0),
         MapError::TooBig
@@ -224,6 +229,31 @@ fn lru_evicts_the_least_recently_used() {
     assert_eq!(m.lookup(&k32(3)), Err(MapError::NotFound));
     assert_eq!(m.len(), 2);
     assert_eq!(m.update(&k32(9), &[0; 4], 4), Err(MapError::Invalid));
+}
+
+#[test]
+fn lru_sequence_measured_on_linux() {
+    // Linux 6.18, 2 CPUs, lru_hash of 3: keys 1, 2, 3; a BPF_NOEXIST update
+    // of key 1 succeeds (the node taken first evicts key 1 itself, so the
+    // key is new again, with value 0); then adding 4..8 one by one leaves
+    // [1,3,4], [1,4,5], [4,5,6], [5,6,7], [6,7,8].
+    let mut m = hash(MapType::LruHash, 3, 0);
+    for i in 1..=3 {
+        m.update(&k32(i), &k32(i), BPF_ANY).unwrap();
+    }
+    assert_eq!(m.update(&k32(1), &k32(0), BPF_NOEXIST), Ok(()));
+    assert_eq!(m.lookup(&k32(1)).unwrap(), k32(0));
+    let present = |m: &HashMap| {
+        (1..=8)
+            .filter(|&j| m.lookup(&k32(j)).is_ok())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(present(&m), [1, 2, 3]);
+    let want: [&[u32]; 5] = [&[1, 3, 4], &[1, 4, 5], &[4, 5, 6], &[5, 6, 7], &[6, 7, 8]];
+    for (i, w) in (4..=8).zip(want) {
+        m.update(&k32(i), &k32(i), BPF_ANY).unwrap();
+        assert_eq!(present(&m), w);
+    }
 }
 
 #[test]
