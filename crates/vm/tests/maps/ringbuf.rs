@@ -167,3 +167,41 @@ proptest! {
         }
     }
 }
+
+fn header(r: &RingBuf, rec: bpfkit_vm::maps::ValueSlot) -> (u32, u32) {
+    let h = r.header_of(rec).unwrap();
+    (
+        u32::from_le_bytes(h[..4].try_into().unwrap()),
+        u32::from_le_bytes(h[4..].try_into().unwrap()),
+    )
+}
+
+#[test]
+fn sequence_measured_on_linux() {
+    // Linux 6.18, an 8192-byte ring, a socket filter calling
+    // bpf_ringbuf_reserve then submit or discard, the headers read through
+    // the ring's mmap: a reservation of 8184 bytes fails, of 8176 succeeds
+    // (header 0x1ff0, page offset 3); then 1 byte fails; once the consumer
+    // has moved to 8184, 100 bytes go at ring offset 8184 with page offset
+    // 4 and wrap; a discarded 5-byte record then has header 0x40000005 and
+    // page offset 3.
+    let mut r = ring(8192);
+    assert!(r.reserve(8184, 0).is_none());
+    let a = r.reserve(8176, 0).unwrap();
+    assert_eq!(header(&r, a), (8176 | BPF_RINGBUF_BUSY_BIT, 3));
+    r.submit(a, 0).unwrap();
+    assert_eq!(header(&r, a), (0x1ff0, 3));
+    assert!(r.reserve(1, 0).is_none());
+    assert_eq!(r.drain().len(), 1);
+    assert_eq!(r.query(BPF_RB_CONS_POS), 8184);
+    let b = r.reserve(100, 0).unwrap();
+    assert_eq!(b.offset - 8, 8184);
+    r.record_mut(b).unwrap().copy_from_slice(&[0xab; 100]);
+    r.submit(b, 0).unwrap();
+    assert_eq!(header(&r, b), (100, 4));
+    let c = r.reserve(5, 0).unwrap();
+    r.discard(c, 0).unwrap();
+    assert_eq!(header(&r, c), (0x4000_0005, 3));
+    assert_eq!(r.query(BPF_RB_PROD_POS), 8312);
+    assert_eq!(r.drain(), [vec![0xab; 100]]);
+}
