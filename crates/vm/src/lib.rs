@@ -50,6 +50,7 @@ mod error;
 mod fuse;
 mod helpers;
 mod interp;
+pub mod maps;
 pub mod memory;
 mod op;
 mod packet;
