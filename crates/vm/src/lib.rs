@@ -48,6 +48,8 @@ mod compile;
 pub mod ctx;
 mod error;
 mod fuse;
+#[cfg(test)]
+mod fuse_equivalence;
 mod helpers;
 mod interp;
 pub mod maps;
