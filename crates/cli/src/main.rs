@@ -26,12 +26,17 @@ struct Cli {
 enum Command {
     /// Assemble BPF assembly into raw bytecode.
     Asm(cmd::asm::Args),
-    /// Disassemble raw bytecode.
+    /// Disassemble raw bytecode or a BPF ELF object.
     Disasm(cmd::disasm::Args),
+    /// Show what a BPF ELF object holds: programs, maps, globals, relocations, BTF.
+    Inspect(cmd::inspect::Args),
     /// Run a program in the interpreter and print r0.
     Exec(cmd::exec::Args),
     /// Speak the bpf_conformance runner's plugin protocol (one test per process).
     ConformancePlugin(cmd::conformance_plugin::Args),
+    /// BTF: dump a file's types as C or raw (as bpftool does); list and
+    /// show the kernel's BTF objects.
+    Btf(cmd::btf::Args),
     /// Kernel programs: list, show, dump, pin, test run (as bpftool prog).
     #[command(subcommand)]
     Prog(cmd::prog::Command),
@@ -41,9 +46,6 @@ enum Command {
     /// Kernel links: list, show.
     #[command(subcommand)]
     Link(cmd::link::Command),
-    /// Kernel BTF objects: list, show.
-    #[command(subcommand)]
-    Btf(cmd::btf::Command),
     /// Probe what the running kernel supports.
     #[command(subcommand)]
     Feature(cmd::feature::Command),
@@ -73,12 +75,13 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Asm(a) => cmd::asm::run(a),
         Command::Disasm(a) => cmd::disasm::run(a),
+        Command::Inspect(a) => cmd::inspect::run(a),
         Command::Exec(a) => cmd::exec::run(a),
         Command::ConformancePlugin(a) => cmd::conformance_plugin::run(a),
+        Command::Btf(a) => cmd::btf::run(a),
         Command::Prog(c) => cmd::prog::run(c),
         Command::Map(c) => cmd::map::run(c),
         Command::Link(c) => cmd::link::run(c),
-        Command::Btf(c) => cmd::btf::run(c),
         Command::Feature(c) => cmd::feature::run(c),
     };
     match result {

@@ -165,8 +165,16 @@ impl KernelMap {
         crate::pin::pin(self.fd(), path)
     }
 
-    /// `BPF_MAP_LOOKUP_ELEM` with `flags` (0 or `BPF_F_LOCK`).
+    /// `BPF_MAP_LOOKUP_ELEM` with `flags` (0 or `BPF_F_LOCK`). A bloom
+    /// filter has no keys: the value to test is passed as `key` (the
+    /// syscall carries it in the value buffer) and comes back on a hit;
+    /// a miss is `ENOENT`.
     pub fn lookup_elem(&self, key: &[u8], flags: u64) -> Result<Vec<u8>> {
+        if self.spec.map_type == MapType::BloomFilter {
+            let mut v = key.to_vec();
+            sys::map_lookup(&self.fd, &[], &mut v, flags)?;
+            return Ok(v);
+        }
         let mut v = vec![0u8; self.value_len()];
         sys::map_lookup(&self.fd, key, &mut v, flags)?;
         Ok(v)
@@ -328,6 +336,11 @@ impl Map for KernelMap {
 
     fn lookup(&self, key: &[u8]) -> std::result::Result<Vec<u8>, MapError> {
         Ok(self.lookup_elem(key, 0)?)
+    }
+
+    /// The kernel's own answer, `BPF_F_LOCK` included.
+    fn lookup_flags(&self, key: &[u8], flags: u64) -> std::result::Result<Vec<u8>, MapError> {
+        Ok(self.lookup_elem(key, flags)?)
     }
 
     fn update(

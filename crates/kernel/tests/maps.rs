@@ -195,3 +195,18 @@ fn by_id_and_by_pin() {
         .unwrap_err();
     assert!(e.to_string().contains("not on a bpf filesystem"), "{e}");
 }
+
+#[test]
+fn bloom_filter_tests_values() {
+    if !kernel_or_skip("bloom_filter_tests_values") {
+        return;
+    }
+    let mut b = KernelMap::create(&spec(MapType::BloomFilter, 0, 4, 16)).unwrap();
+    b.update(&[], &7u32.to_ne_bytes(), BPF_ANY).unwrap();
+    assert_eq!(b.lookup(&7u32.to_ne_bytes()).unwrap(), 7u32.to_ne_bytes());
+    assert_eq!(b.lookup(&8u32.to_ne_bytes()), Err(MapError::NotFound));
+    assert_eq!(
+        b.lookup_flags(&7u32.to_ne_bytes(), 1 << 10),
+        Err(MapError::Invalid)
+    );
+}

@@ -1,140 +1,102 @@
-//! `bpfkit btf list|show`: kernel BTF objects, as bpftool shows them.
-//! (`btf dump` and `btf core` join this group later.)
+//! `bpfkit btf dump FILE [--format c|raw] [--json] [--base BTF]`
+//! (and `bpfkit btf list|show`, in `btf_list`)
+//!
+//! FILE is raw BTF (the kernel's `/sys/kernel/btf/vmlinux`, a module's
+//! split BTF with `--base`, or a file written by `bpftool btf dump ... format
+//! raw`). The output is what `bpftool btf dump file FILE [format c]` and
+//! `bpftool -j btf dump file FILE` print, byte for byte.
 
-use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use bpfkit_kernel::btf::KernelBtf;
-use bpfkit_kernel::info::{self, BtfInfo, MapInfo, ProgInfo, ProgInfoArrays};
-use bpfkit_kernel::IdKind;
-use serde_json::{json, Map, Value};
+use bpfkit_object::btf::{dump_c, dump_raw, BpftoolJson, Btf};
 
-use super::kernel_args::{number, Words};
-use super::kernel_render::print_json;
-use crate::failure::{fail, CmdResult};
+use crate::failure::{fail, CmdResult, Failure};
+use crate::files;
 
-/// The verbs of `bpfkit btf`.
-#[derive(clap::Subcommand)]
-pub enum Command {
-    /// Show every kernel BTF object, or one (`id N`).
-    #[command(visible_alias = "list")]
-    Show(Args),
-}
-
-/// The words after the verb, bpftool style.
+/// Arguments of `bpfkit btf`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// `id N`.
-    words: Vec<String>,
-    /// Print JSON with bpftool's field names.
-    #[arg(long, short = 'j')]
+    #[command(subcommand)]
+    command: BtfCommand,
+}
+
+#[derive(clap::Subcommand)]
+enum BtfCommand {
+    /// Print the types of a BTF file, as `bpftool btf dump file` does.
+    Dump(DumpArgs),
+    /// Show every kernel BTF object, or one (`id N`), as `bpftool btf show`.
+    #[command(visible_alias = "list")]
+    Show(super::btf_list::Args),
+}
+
+/// Output formats of `btf dump`.
+#[derive(Clone, Copy, Debug, Default, clap::ValueEnum)]
+enum Format {
+    /// One line per type with its members, as `bpftool btf dump file F`.
+    #[default]
+    Raw,
+    /// A C header, as `bpftool btf dump file F format c`.
+    C,
+}
+
+#[derive(clap::Args)]
+struct DumpArgs {
+    /// Raw BTF file (e.g. /sys/kernel/btf/vmlinux).
+    file: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    format: Format,
+    /// Print bpftool's JSON (`bpftool -j btf dump file F`) instead.
+    #[arg(long, conflicts_with = "format")]
     json: bool,
+    /// Base BTF of a split BTF file (a kernel module's BTF needs vmlinux).
+    #[arg(long)]
+    base: Option<PathBuf>,
 }
 
-/// Which programs and maps use each BTF object.
-#[derive(Default)]
-struct Users {
-    progs: BTreeMap<u32, Vec<u32>>,
-    maps: BTreeMap<u32, Vec<u32>>,
-}
-
-fn users() -> Users {
-    let mut u = Users::default();
-    for id in info::ids(IdKind::Prog).unwrap_or_default() {
-        if let Ok(i) = ProgInfo::of_id(id, ProgInfoArrays::default()) {
-            if i.btf_id != 0 {
-                u.progs.entry(i.btf_id).or_default().push(id);
-            }
-        }
+/// Runs `bpfkit btf`.
+pub fn run(a: Args) -> CmdResult {
+    match a.command {
+        BtfCommand::Dump(d) => dump(d),
+        BtfCommand::Show(a) => super::btf_list::run(a),
     }
-    for id in info::ids(IdKind::Map).unwrap_or_default() {
-        let i = info::fd_by_id(IdKind::Map, id)
-            .and_then(|fd| MapInfo::of_fd(std::os::fd::AsFd::as_fd(&fd)));
-        if let Ok(i) = i {
-            if i.btf_id != 0 {
-                u.maps.entry(i.btf_id).or_default().push(id);
-            }
-        }
-    }
-    u
 }
 
-/// Runs `bpfkit btf ...`.
-pub fn run(c: Command) -> CmdResult {
-    let Command::Show(a) = c;
-    let mut w = Words::new(a.words);
-    let all = w.is_empty();
-    let ids = if all {
-        info::ids(IdKind::Btf).map_err(fail)?
-    } else {
-        if !w.eat("id") {
-            return Err(fail("expected 'id N'"));
+fn dump(a: DumpArgs) -> CmdResult {
+    let btf = match &a.base {
+        Some(base) => {
+            let base = read_btf(base, None)?;
+            read_btf(&a.file, Some(&base))?
         }
-        vec![number(&w.expect("an id")?, "id")?]
+        None => read_btf(&a.file, None)?,
     };
-    w.finish()?;
-    let mut infos = Vec::new();
-    for id in ids {
-        match KernelBtf::from_id(id).and_then(|b| b.info(false)) {
-            Ok(i) => infos.push(i),
-            Err(_) if all => {}
-            Err(e) => return Err(fail(format!("BTF id {id}: {e}"))),
-        }
-    }
-    let u = users();
-    if a.json {
-        let v: Vec<Value> = infos.iter().map(|i| btf_json(i, &u)).collect();
-        if all {
-            print_json(&Value::Array(v));
-        } else {
-            print_json(&v[0]);
-        }
+    let text = if a.json {
+        let mut s = serde_json::to_string(&BpftoolJson(&btf)).map_err(fail)?;
+        s.push('\n');
+        s
     } else {
-        for i in &infos {
-            print!("{}", btf_text(i, &u));
+        match a.format {
+            Format::Raw => dump_raw(&btf),
+            Format::C => dump_c(&btf).map_err(|e| fail(format!("{}: {e}", a.file.display())))?,
         }
+    };
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        // A closed pipe (`| head`) is not an error of ours.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(ExitCode::SUCCESS),
+        Err(e) => Err(fail(format!("writing the dump: {e}"))),
     }
-    Ok(ExitCode::SUCCESS)
 }
 
-fn btf_json(i: &BtfInfo, u: &Users) -> Value {
-    let mut m = Map::new();
-    m.insert("id".into(), json!(i.id));
-    m.insert("size".into(), json!(i.size));
-    m.insert(
-        "prog_ids".into(),
-        json!(u.progs.get(&i.id).cloned().unwrap_or_default()),
-    );
-    m.insert(
-        "map_ids".into(),
-        json!(u.maps.get(&i.id).cloned().unwrap_or_default()),
-    );
-    m.insert("kernel".into(), json!(i.kernel));
-    if !i.name.is_empty() {
-        m.insert("name".into(), json!(i.name));
-    }
-    Value::Object(m)
-}
-
-fn btf_text(i: &BtfInfo, u: &Users) -> String {
-    let mut s = format!("{}: ", i.id);
-    if i.kernel {
-        s.push_str(&format!("name [{}]  ", i.name));
-    } else if !i.name.is_empty() {
-        s.push_str(&format!("name {}  ", i.name));
-    } else {
-        s.push_str("name <anon>  ");
-    }
-    s.push_str(&format!("size {}B", i.size));
-    for (label, ids) in [
-        ("prog_ids", u.progs.get(&i.id)),
-        ("map_ids", u.maps.get(&i.id)),
-    ] {
-        if let Some(ids) = ids {
-            let list: Vec<String> = ids.iter().map(u32::to_string).collect();
-            s.push_str(&format!("  {label} {}", list.join(",")));
-        }
-    }
-    s.push('\n');
-    s
+/// Reads raw BTF from `path`, as split BTF on `base` when given.
+fn read_btf(path: &Path, base: Option<&Btf>) -> Result<Btf, Failure> {
+    let bytes = files::read(path)?;
+    let parsed = match base {
+        Some(base) => Btf::parse_split(&bytes, base),
+        None => Btf::parse(&bytes),
+    };
+    parsed.map_err(|e| fail(format!("{}: {e}", path.display())))
 }
