@@ -29,6 +29,18 @@ pub enum Error {
         /// The path.
         path: PathBuf,
     },
+    /// A batch command stopped part way: the kernel did `done` of `total`.
+    #[error("{cmd}: {} after {done} of {total} elements", Errno(*errno))]
+    Batch {
+        /// The command.
+        cmd: Cmd,
+        /// The positive errno.
+        errno: i32,
+        /// Elements processed before the failure.
+        done: usize,
+        /// Elements asked for.
+        total: usize,
+    },
     /// `BPF_PROG_LOAD` or `BPF_BTF_LOAD` was rejected; the log says why.
     #[error("{cmd}: {}{}", Errno(*errno), LogTail(log))]
     Rejected {
@@ -61,6 +73,7 @@ impl Error {
         match self {
             Error::Syscall { errno, .. }
             | Error::SyscallAt { errno, .. }
+            | Error::Batch { errno, .. }
             | Error::Rejected { errno, .. } => Some(*errno),
             _ => None,
         }

@@ -321,10 +321,12 @@ impl KernelMap {
 /// A batch error that keeps the kernel's count of what was done.
 fn partial(e: Error, done: usize, total: usize) -> Error {
     match e {
-        Error::Syscall { cmd, errno } if done > 0 => Error::Invalid(format!(
-            "{cmd}: {} after {done} of {total} elements",
-            crate::error::Errno(errno)
-        )),
+        Error::Syscall { cmd, errno } if done > 0 => Error::Batch {
+            cmd,
+            errno,
+            done,
+            total,
+        },
         e => e,
     }
 }

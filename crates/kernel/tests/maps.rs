@@ -141,6 +141,27 @@ fn batch_commands() {
         .map(|(k, v)| (&k[..], &v[..]))
         .collect();
     assert_eq!(m.update_batch(&pairs, 0).unwrap(), 10);
+    // A batch into a map with room for two stops after two: the error says
+    // how far it got. Element flags other than BPF_F_LOCK are refused
+    // before any element.
+    let small = KernelMap::create(&spec(MapType::Hash, 4, 4, 2)).unwrap();
+    match small.update_batch(&pairs[..3], 0).unwrap_err() {
+        Error::Batch {
+            errno, done, total, ..
+        } => assert_eq!((errno, done, total), (libc::E2BIG, 2, 3)),
+        other => panic!("{other:?}"),
+    }
+    let e = small.update_batch(&pairs[2..4], BPF_NOEXIST).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::Syscall {
+                errno: libc::EINVAL,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
 
     let mut cursor = BatchCursor::new();
     let mut seen = Vec::new();

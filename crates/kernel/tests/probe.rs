@@ -40,6 +40,7 @@ fn probes_answer_and_cache() {
     assert!(t.elapsed().as_millis() < 50, "cached: {:?}", t.elapsed());
     let m = probe::misc();
     assert!(m.bounded_loops && m.v3_isa_extension);
+    assert!(probe::bpf_syscall());
 }
 
 fn bpftool_json(args: &[&str]) -> Option<serde_json::Value> {

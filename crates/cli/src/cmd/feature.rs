@@ -93,7 +93,7 @@ pub fn run(c: Command) -> CmdResult {
         }
         let v = json!({
             "system_config": sc,
-            "syscall_config": {"have_bpf_syscall": true},
+            "syscall_config": {"have_bpf_syscall": probe::bpf_syscall()},
             "program_types": pt,
             "map_types": mt,
             "helpers": helpers,
@@ -150,7 +150,13 @@ pub fn run(c: Command) -> CmdResult {
         }
         Err(why) => out.push_str(&format!("skipping kernel config: {why}\n")),
     }
-    out.push_str("\nScanning system call availability...\nbpf() syscall is available\n");
+    out.push_str("\nScanning system call availability...\n");
+    if !probe::bpf_syscall() {
+        out.push_str("bpf() syscall is NOT available\n");
+        print!("{out}");
+        return Err(fail("this kernel has no bpf() system call"));
+    }
+    out.push_str("bpf() syscall is available\n");
     out.push_str("\nScanning eBPF program types...\n");
     let avail = |b: bool| {
         if b {

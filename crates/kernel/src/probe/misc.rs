@@ -59,3 +59,12 @@ pub fn misc() -> Misc {
         ]),
     }
 }
+
+/// Whether the kernel has the bpf(2) system call at all: any answer but
+/// `ENOSYS` to a load of nothing (as bpftool asks).
+pub fn bpf_syscall() -> bool {
+    match ProgLoad::new(ProgType::Unspec, &[]).load() {
+        Ok(_) => true,
+        Err(e) => e.errno() != Some(libc::ENOSYS),
+    }
+}

@@ -21,7 +21,7 @@ use std::sync::{Mutex, OnceLock};
 
 pub use helpers::{available_helpers, helper, HELPERS_SKIPPED_BY_DEFAULT};
 pub use map_types::map_type;
-pub use misc::{misc, Misc};
+pub use misc::{bpf_syscall, misc, Misc};
 pub use prog_types::prog_type;
 pub use system::{system_config, SystemConfig};
 

@@ -328,7 +328,10 @@ pub fn map_update_batch(
     // SAFETY: keys and values hold `count` elements of the map's sizes; the
     // kernel only reads them.
     let r = unsafe { bpf(Cmd::MapUpdateBatch, &mut attr) };
-    (attr.count as usize, check(Cmd::MapUpdateBatch, r).map(drop))
+    (
+        batch_done(&r, count, attr.count),
+        check(Cmd::MapUpdateBatch, r).map(drop),
+    )
 }
 
 /// `BPF_MAP_DELETE_BATCH`: every key of the packed buffer.
@@ -345,7 +348,22 @@ pub fn map_delete_batch(m: &MapFd, keys: &[u8]) -> (usize, Result<()>) {
     };
     // SAFETY: keys holds `count` keys of the map's key size, read only.
     let r = unsafe { bpf(Cmd::MapDeleteBatch, &mut attr) };
-    (attr.count as usize, check(Cmd::MapDeleteBatch, r).map(drop))
+    (
+        batch_done(&r, count, attr.count),
+        check(Cmd::MapDeleteBatch, r).map(drop),
+    )
+}
+
+/// How many elements a batch command did. The kernel writes the count back
+/// only once it has started on the elements; a failure that leaves the
+/// count as it was sent (all of them) happened before the first one, since
+/// a batch that did every element succeeded.
+fn batch_done(r: &std::result::Result<i64, i32>, sent: u32, returned: u32) -> usize {
+    if r.is_err() && returned == sent {
+        0
+    } else {
+        returned as usize
+    }
 }
 
 /// How many whole elements the key and value buffers hold (the same number
