@@ -882,3 +882,73 @@ fn dump_shows_failed_lookups_as_bpftool() {
         );
     }
 }
+
+#[test]
+fn queue_verbs_and_getnext_match_bpftool() {
+    if !kernel_or_skip("queue_verbs_and_getnext_match_bpftool") {
+        return;
+    }
+    let q = PinGuard::new("queue");
+    bpfkit(&[
+        "map",
+        "create",
+        q.s(),
+        "type",
+        "queue",
+        "key",
+        "0",
+        "value",
+        "4",
+        "entries",
+        "4",
+        "name",
+        "q",
+    ]);
+    for v in ["1", "2", "3"] {
+        bpfkit(&["map", "push", "pinned", q.s(), "value", v, "0", "0", "0"]);
+    }
+    bpfkit(&[
+        "map",
+        "enqueue",
+        "pinned",
+        q.s(),
+        "value",
+        "hex",
+        "04000000",
+    ]);
+    let peek = bpfkit(&["map", "peek", "pinned", q.s()]);
+    assert_eq!(peek, "value: 01 00 00 00\n");
+    let pop = bpfkit(&["map", "pop", "pinned", q.s(), "-j"]);
+    assert_eq!(json(&pop)["value"][0], "0x01");
+
+    let h = KernelMap::create(&spec(MapType::Array, 4, 4, 3)).unwrap();
+    let hid = h.id().to_string();
+    let first = bpfkit(&["map", "getnext", "id", &hid]);
+    assert_eq!(first, "key: None\nnext key:\n00 00 00 00\n");
+    if !have_bpftool("queue_verbs_and_getnext_match_bpftool") {
+        return;
+    }
+    assert_eq!(
+        bpfkit(&["map", "peek", "pinned", q.s()]).trim_end(),
+        bpftool(&["map", "peek", "pinned", q.s()]).trim_end()
+    );
+    assert_eq!(
+        json(&bpfkit(&["map", "peek", "pinned", q.s(), "-j"])),
+        json(&bpftool(&["-j", "map", "peek", "pinned", q.s()]))
+    );
+    assert_eq!(
+        bpfkit(&["map", "dequeue", "pinned", q.s()]),
+        "value: 02 00 00 00\n"
+    );
+    assert_eq!(
+        bpftool(&["map", "pop", "pinned", q.s()]).trim_end(),
+        "value: 03 00 00 00"
+    );
+    assert_eq!(first, bpftool(&["map", "getnext", "id", &hid]));
+    let args = ["map", "getnext", "id", &hid, "key", "1", "0", "0", "0"];
+    assert_eq!(bpfkit(&args), bpftool(&args));
+    assert_eq!(
+        json(&bpfkit(&[&args[..], &["-j"]].concat())),
+        json(&bpftool(&[&["-j"], &args[..]].concat()))
+    );
+}

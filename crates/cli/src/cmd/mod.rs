@@ -14,4 +14,6 @@ mod kernel_render;
 pub mod link;
 pub mod load;
 pub mod map;
+mod map_entry;
+mod map_queue;
 pub mod prog;
