@@ -281,6 +281,10 @@ fn prog_run_and_dump() {
         dump.lines().last().unwrap().ends_with(": (95) exit"),
         "{dump}"
     );
+    let with_op = bpfkit(&["prog", "dump", "xlated", "id", &id, "opcodes"]);
+    let second = with_op.lines().nth(1).unwrap();
+    assert!(second.starts_with("       18 16 00 00 "), "{with_op}");
+    assert_eq!(second.len(), 7 + 16 * 3 - 1, "{with_op}");
     let jited = bpfkit(&["prog", "dump", "jited", "id", &id]);
     assert!(jited.starts_with("func 0:\n"), "{jited}");
     let out_file = dir.join("xlated.bin");

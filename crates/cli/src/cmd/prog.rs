@@ -23,7 +23,7 @@ pub enum Command {
     /// (`id N | pinned PATH | name NAME | tag TAG`).
     #[command(visible_alias = "list")]
     Show(Args),
-    /// `dump xlated PROG [file FILE]` (disassembled) or
+    /// `dump xlated PROG [file FILE] [opcodes]` (disassembled) or
     /// `dump jited PROG [file FILE]` (machine code bytes).
     Dump(Args),
     /// `pin PROG FILE`: pin a program on bpffs.
@@ -193,12 +193,15 @@ fn dump(a: Args) -> CmdResult {
     };
     let sel = selector(&mut w, true)?;
     let id = one(prog_ids(&sel)?, &sel)?;
-    let file = if w.eat("file") {
-        Some(w.expect("a file after 'file'")?)
-    } else {
-        None
-    };
-    w.finish()?;
+    let mut file = None;
+    let mut opcodes = false;
+    while let Some(opt) = w.next() {
+        match opt.as_str() {
+            "file" => file = Some(w.expect("a file after 'file'")?),
+            "opcodes" => opcodes = true,
+            other => return Err(fail(format!("unexpected argument {other:?}"))),
+        }
+    }
     let i = ProgInfo::of_id(id, arrays).map_err(fail)?;
     let raw: Vec<u8> = if arrays.xlated {
         bpfkit_isa::encode_slots(&i.xlated)
@@ -234,6 +237,11 @@ fn dump(a: Args) -> CmdResult {
         } else {
             for l in ls {
                 println!("{:>4}: ({:02x}) {}", l.pc, l.bytes[0], l.text);
+                if opcodes {
+                    // bpftool's opcodes line: each 8-byte slot in hex.
+                    let slots: Vec<String> = l.bytes.chunks(8).map(|c| hex_bytes(c, " ")).collect();
+                    println!("       {}", slots.join(" "));
+                }
             }
         }
     } else if a.json {
