@@ -217,8 +217,8 @@ pub const HELPER_NAMES: &[&str] = &[
     "bpf_tcp_raw_check_syncookie_ipv6",   // 207
     "bpf_ktime_get_tai_ns",               // 208
     "bpf_user_ringbuf_drain",             // 209
-    "bpf_cgroup_storage_get",             // 210
-    "bpf_cgroup_storage_delete",          // 211
+    "bpf_cgrp_storage_get",               // 210
+    "bpf_cgrp_storage_delete",            // 211
 ];
 
 /// The helper's name with its `bpf_` prefix, as bpftool and the verifier log print it,
@@ -261,7 +261,7 @@ mod tests {
             assert_eq!(helper_name(i as i32), Some(*n));
         }
         assert_eq!(helper_name(12), Some("bpf_tail_call"));
-        assert_eq!(helper_name(211), Some("bpf_cgroup_storage_delete"));
+        assert_eq!(helper_name(211), Some("bpf_cgrp_storage_delete"));
         assert_eq!(helper_name(212), None);
         assert_eq!(helper_id("no_such_helper"), None);
     }
