@@ -956,3 +956,49 @@ fn queue_verbs_and_getnext_match_bpftool() {
         json(&bpftool(&[&["-j"], &args[..]].concat()))
     );
 }
+
+#[test]
+fn pinning_mounts_bpffs_where_it_is_absent() {
+    if !kernel_or_skip("pinning_mounts_bpffs_where_it_is_absent") {
+        return;
+    }
+    let have_unshare = Command::new("unshare")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !have_unshare {
+        eprintln!("skipped: pinning_mounts_bpffs_where_it_is_absent: no unshare(1)");
+        return;
+    }
+    // In a private mount namespace (nothing propagates back, and it all
+    // goes away with the shell): take bpffs off /sys/fs/bpf, then pin.
+    let b = env!("CARGO_BIN_EXE_bpfkit");
+    let script = format!(
+        "umount /sys/fs/bpf 2>/dev/null; \
+         if [ \"$(stat -f -c %T /sys/fs/bpf)\" = bpf_fs ]; then echo STILL; exit 0; fi; \
+         {b} map create /sys/fs/bpf/bpfkit_ns type array key 4 value 4 entries 1 name ns && \
+         stat -f -c %T /sys/fs/bpf && {b} map show pinned /sys/fs/bpf/bpfkit_ns -j"
+    );
+    let o = Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "sh", "-c", &script])
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{out}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    if out.trim() == "STILL" {
+        eprintln!(
+            "skipped: pinning_mounts_bpffs_where_it_is_absent: bpffs is stacked on /sys/fs/bpf"
+        );
+        return;
+    }
+    let mut lines = out.lines();
+    assert_eq!(lines.next(), Some("bpf_fs"), "{out}");
+    assert_eq!(json(lines.next().unwrap())["name"], "ns");
+    // The host's /sys/fs/bpf is untouched.
+    assert!(bpfkit_kernel::pin::is_bpffs(std::path::Path::new("/sys/fs/bpf")).unwrap());
+    assert!(!std::path::Path::new("/sys/fs/bpf/bpfkit_ns").exists());
+}
