@@ -10,8 +10,6 @@ use crate::error::{Error, Result};
 use crate::fd::{fdinfo_u64, kind_of, ObjKind};
 use crate::sys::{self, attr::TAG_SIZE, IdKind, ProgInfoWant};
 
-pub use crate::sys::IdKind as ObjectKind;
-
 /// An object name from its NUL-padded kernel field.
 pub fn name_str(raw: &[u8]) -> String {
     let end = raw.iter().position(|&b| b == 0).unwrap_or(raw.len());

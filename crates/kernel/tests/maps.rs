@@ -231,3 +231,56 @@ fn bloom_filter_tests_values() {
         Err(MapError::Invalid)
     );
 }
+
+#[test]
+fn create_extras_reach_the_kernel() {
+    if !kernel_or_skip("create_extras_reach_the_kernel") {
+        return;
+    }
+    use bpfkit_kernel::map::MapCreateExtra;
+    let numa = KernelMap::create_with(
+        &spec(MapType::Hash, 4, 4, 4),
+        &MapCreateExtra {
+            numa_node: Some(0),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        numa.info().unwrap().map_flags & (1 << 2),
+        1 << 2,
+        "BPF_F_NUMA_NODE"
+    );
+    let bloom = KernelMap::create_with(
+        &spec(MapType::BloomFilter, 0, 8, 64),
+        &MapCreateExtra {
+            map_extra: 3,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(bloom.info().unwrap().map_extra, 3);
+    // An inner map template makes an array of maps; its slots take map fds.
+    let inner = KernelMap::create(&spec(MapType::Array, 4, 4, 1)).unwrap();
+    let mut outer = KernelMap::create_with(
+        &spec(MapType::ArrayOfMaps, 4, 4, 2),
+        &MapCreateExtra {
+            inner_map_fd: Some(inner.fd()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    use std::os::fd::AsRawFd;
+    let fd = (inner.fd().as_raw_fd() as u32).to_ne_bytes();
+    outer.update(&0u32.to_ne_bytes(), &fd, BPF_ANY).unwrap();
+    // Read back, a slot holds the inner map's id.
+    assert_eq!(
+        outer.lookup(&0u32.to_ne_bytes()).unwrap(),
+        inner.id().to_ne_bytes()
+    );
+    // Names the kernel would refuse are refused here, with the reason.
+    let mut bad = spec(MapType::Hash, 4, 4, 4);
+    bad.name = "no-dashes".into();
+    let e = KernelMap::create(&bad).unwrap_err();
+    assert!(e.to_string().contains("'-'"), "{e}");
+}
