@@ -590,6 +590,20 @@ fn link_and_btf_lists_match_bpftool() {
         normalise(&bpfkit(&["link", "show", "id", &lid])),
         normalise(&bpftool(&["link", "show", "id", &lid]))
     );
+    // Pinned, the link outlives this process's descriptor; detached, it
+    // stays but shows no cgroup.
+    let pin = PinGuard::new("link");
+    bpfkit(&["link", "pin", "id", &lid, pin.s()]);
+    let pinned = json(&bpfkit(&["link", "show", "pinned", pin.s(), "-j"]));
+    assert_eq!(pinned["id"], ours["id"]);
+    bpfkit(&["link", "detach", "pinned", pin.s()]);
+    let detached = json(&bpfkit(&["link", "show", "id", &lid, "-j"]));
+    assert_eq!(detached["cgroup_id"], 0);
+    same_fields(
+        &detached,
+        &json(&bpftool(&["-j", "link", "show", "id", &lid])),
+        "detached link",
+    );
     let vid = vmlinux["id"].to_string();
     same_fields(
         &json(&bpfkit(&["btf", "show", "id", &vid, "-j"])),

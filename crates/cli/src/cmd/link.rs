@@ -1,4 +1,4 @@
-//! `bpfkit link list|show`: kernel links, as bpftool shows them.
+//! `bpfkit link list|show|pin|detach`: kernel links, as bpftool has them.
 
 use std::process::ExitCode;
 
@@ -10,7 +10,7 @@ use serde_json::{json, Map, Value};
 
 use super::kernel_args::Words;
 use super::kernel_render::print_json;
-use crate::failure::{fail, CmdResult};
+use crate::failure::{fail, CmdResult, Failure};
 
 /// The verbs of `bpfkit link`.
 #[derive(clap::Subcommand)]
@@ -18,6 +18,10 @@ pub enum Command {
     /// Show every link, or one (`id N | pinned PATH`).
     #[command(visible_alias = "list")]
     Show(Args),
+    /// `pin LINK FILE`: pin a link on bpffs (it then outlives its holders).
+    Pin(Args),
+    /// `detach LINK`: detach the program now (`BPF_LINK_DETACH`).
+    Detach(Args),
 }
 
 /// The words after the verb, bpftool style.
@@ -32,7 +36,39 @@ pub struct Args {
 
 /// Runs `bpfkit link ...`.
 pub fn run(c: Command) -> CmdResult {
-    let Command::Show(a) = c;
+    match c {
+        Command::Show(a) => show(a),
+        Command::Pin(a) => {
+            let mut w = Words::new(a.words);
+            let link = open_one(&mut w)?;
+            let path = w.expect("the pin path")?;
+            w.finish()?;
+            link.pin(std::path::Path::new(&path)).map_err(fail)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Detach(a) => {
+            let mut w = Words::new(a.words);
+            let link = open_one(&mut w)?;
+            w.finish()?;
+            link.detach().map_err(fail)?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// `id N` or `pinned PATH`.
+fn open_one(w: &mut Words) -> Result<Link, Failure> {
+    let kw = w.expect("'id' or 'pinned'")?;
+    let val = w.expect(&format!("a value after {kw:?}"))?;
+    match kw.as_str() {
+        "id" => Link::from_id(super::kernel_args::number(&val, "id")?),
+        "pinned" => Link::from_pin(std::path::Path::new(&val)),
+        other => return Err(fail(format!("expected 'id' or 'pinned', got {other:?}"))),
+    }
+    .map_err(fail)
+}
+
+fn show(a: Args) -> CmdResult {
     let mut w = Words::new(a.words);
     let mut infos = Vec::new();
     let all = w.is_empty();
@@ -43,14 +79,7 @@ pub fn run(c: Command) -> CmdResult {
             }
         }
     } else {
-        let kw = w.expect("'id' or 'pinned'")?;
-        let val = w.expect(&format!("a value after {kw:?}"))?;
-        let link = match kw.as_str() {
-            "id" => Link::from_id(super::kernel_args::number(&val, "id")?),
-            "pinned" => Link::from_pin(std::path::Path::new(&val)),
-            other => return Err(fail(format!("expected 'id' or 'pinned', got {other:?}"))),
-        }
-        .map_err(fail)?;
+        let link = open_one(&mut w)?;
         infos.push(link.info().map_err(fail)?);
     }
     w.finish()?;
