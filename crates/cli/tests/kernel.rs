@@ -198,6 +198,19 @@ fn prog_show_and_list_match_bpftool() {
     bpfkit(&["prog", "pin", "id", &id, pin.s()]);
     let pinned = json(&bpfkit(&["prog", "show", "pinned", pin.s(), "-j"]));
     assert_eq!(pinned["id"].to_string(), id);
+    let with_pins = json(&bpfkit(&["prog", "show", "id", &id, "-j", "-f"]));
+    assert_eq!(with_pins["pinned"], serde_json::json!([pin.s()]));
+    if have_bpftool("prog show -f") {
+        same_fields(
+            &with_pins,
+            &json(&bpftool(&["-j", "-f", "prog", "show", "id", &id])),
+            "prog show -f",
+        );
+        assert_eq!(
+            normalise(&bpfkit(&["prog", "show", "id", &id, "-f"])),
+            normalise(&bpftool(&["-f", "prog", "show", "id", &id]))
+        );
+    }
 
     if !have_bpftool("prog_show_and_list_match_bpftool") {
         return;
@@ -425,6 +438,15 @@ fn map_commands_and_dump_match_bpftool() {
         &json(&bpftool(&["-j", "map", "show", "pinned", pin.s()])),
         "map show",
     );
+    same_fields(
+        &json(&bpfkit(&["map", "show", "pinned", pin.s(), "-j", "-f"])),
+        &json(&bpftool(&["-j", "-f", "map", "show", "pinned", pin.s()])),
+        "map show -f",
+    );
+    assert_eq!(
+        normalise(&bpfkit(&["map", "show", "pinned", pin.s(), "-f"])),
+        normalise(&bpftool(&["-f", "map", "show", "pinned", pin.s()]))
+    );
     assert!(n >= 9, "compared {n} fields");
     assert_eq!(
         json(&bpfkit(&["map", "dump", "pinned", pin.s(), "-j"])),
@@ -596,6 +618,15 @@ fn link_and_btf_lists_match_bpftool() {
     bpfkit(&["link", "pin", "id", &lid, pin.s()]);
     let pinned = json(&bpfkit(&["link", "show", "pinned", pin.s(), "-j"]));
     assert_eq!(pinned["id"], ours["id"]);
+    same_fields(
+        &json(&bpfkit(&["link", "show", "id", &lid, "-j", "-f"])),
+        &json(&bpftool(&["-j", "-f", "link", "show", "id", &lid])),
+        "link show -f",
+    );
+    assert_eq!(
+        normalise(&bpfkit(&["link", "show", "id", &lid, "-f"])),
+        normalise(&bpftool(&["-f", "link", "show", "id", &lid]))
+    );
     bpfkit(&["link", "detach", "pinned", pin.s()]);
     let detached = json(&bpfkit(&["link", "show", "id", &lid, "-j"]));
     assert_eq!(detached["cgroup_id"], 0);

@@ -9,8 +9,10 @@ use bpfkit_object::kinds::AttachType;
 use serde_json::{json, Map, Value};
 
 use super::kernel_args::Words;
+use super::kernel_pins;
 use super::kernel_render::print_json;
 use crate::failure::{fail, CmdResult, Failure};
+use bpfkit_kernel::fd::ObjKind;
 
 /// The verbs of `bpfkit link`.
 #[derive(clap::Subcommand)]
@@ -32,6 +34,9 @@ pub struct Args {
     /// Print JSON with bpftool's field names.
     #[arg(long, short = 'j')]
     json: bool,
+    /// Also show where each link is pinned on bpffs (bpftool's `-f`).
+    #[arg(long, short = 'f')]
+    bpffs: bool,
 }
 
 /// Runs `bpfkit link ...`.
@@ -83,8 +88,23 @@ fn show(a: Args) -> CmdResult {
         infos.push(link.info().map_err(fail)?);
     }
     w.finish()?;
+    let table = if a.bpffs {
+        kernel_pins::pinned(ObjKind::Link)
+    } else {
+        Default::default()
+    };
+    let pins = |id: u32| (!table.is_empty()).then(|| table.get(&id).cloned().unwrap_or_default());
     if a.json {
-        let v: Vec<Value> = infos.iter().map(link_json).collect();
+        let v: Vec<Value> = infos
+            .iter()
+            .map(|i| {
+                let mut v = link_json(i);
+                if let (Some(p), Value::Object(m)) = (pins(i.id), &mut v) {
+                    m.insert("pinned".into(), json!(p));
+                }
+                v
+            })
+            .collect();
         if all {
             print_json(&Value::Array(v));
         } else {
@@ -92,7 +112,12 @@ fn show(a: Args) -> CmdResult {
         }
     } else {
         for i in &infos {
-            print!("{}", link_text(i));
+            let mut t = link_text(i);
+            t.pop();
+            for p in pins(i.id).unwrap_or_default() {
+                t.push_str(&format!("\n\tpinned {p}"));
+            }
+            println!("{t}");
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -14,9 +14,11 @@ use serde_json::{json, Map, Value};
 
 use super::btf_value::{PrettyText, Sink};
 use super::kernel_args::{bytes, map_ids, number, one, prog_ids, selector, update_flag, Words};
+use super::kernel_pins;
 use super::kernel_render::{hex_bytes, print_json};
 use super::map_entry::{entry_btf, entry_error, entry_json, entry_text, map_btf, walk, Elem};
 use crate::failure::{fail, CmdResult, Failure};
+use bpfkit_kernel::fd::ObjKind;
 
 /// The verbs of `bpfkit map`.
 #[derive(clap::Subcommand)]
@@ -61,6 +63,9 @@ pub struct Args {
     /// Print JSON with bpftool's field names.
     #[arg(long, short = 'j')]
     pub json: bool,
+    /// Also show where each map is pinned on bpffs (bpftool's `-f`).
+    #[arg(long, short = 'f')]
+    pub bpffs: bool,
 }
 
 /// Runs `bpfkit map ...`.
@@ -106,8 +111,17 @@ fn show(a: Args) -> CmdResult {
             Err(e) => return Err(fail(format!("map id {id}: {e}"))),
         }
     }
+    let table = if a.bpffs {
+        kernel_pins::pinned(ObjKind::Map)
+    } else {
+        Default::default()
+    };
+    let pins = |id: u32| (!table.is_empty()).then(|| table.get(&id).cloned().unwrap_or_default());
     if a.json {
-        let v: Vec<Value> = infos.iter().map(map_json).collect();
+        let v: Vec<Value> = infos
+            .iter()
+            .map(|i| map_json(i, pins(i.id).as_deref()))
+            .collect();
         if all || v.len() != 1 {
             print_json(&Value::Array(v));
         } else {
@@ -115,7 +129,7 @@ fn show(a: Args) -> CmdResult {
         }
     } else {
         for i in &infos {
-            print!("{}", map_text(i));
+            print!("{}", map_text(i, pins(i.id).as_deref()));
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -136,7 +150,7 @@ fn prog_type_name(raw: u32) -> Value {
 }
 
 /// A map as `bpftool -j map show` prints it.
-pub fn map_json(i: &MapInfo) -> Value {
+pub fn map_json(i: &MapInfo, pins: Option<&[String]>) -> Value {
     let mut m = Map::new();
     m.insert("id".into(), json!(i.id));
     m.insert("type".into(), type_name(i));
@@ -160,11 +174,14 @@ pub fn map_json(i: &MapInfo) -> Value {
     if i.btf_id != 0 {
         m.insert("btf_id".into(), json!(i.btf_id));
     }
+    if let Some(p) = pins {
+        m.insert("pinned".into(), json!(p));
+    }
     Value::Object(m)
 }
 
 /// A map as `bpftool map show` prints it.
-pub fn map_text(i: &MapInfo) -> String {
+pub fn map_text(i: &MapInfo, pins: Option<&[String]>) -> String {
     let mut s = format!("{}: ", i.id);
     match i.map_type {
         Some(t) => s.push_str(&format!("{}  ", t.name())),
@@ -191,6 +208,9 @@ pub fn map_text(i: &MapInfo) -> String {
         if let Some(j) = i.owner_jited {
             s.push_str(if j { "owner jited" } else { "owner not jited" });
         }
+    }
+    for p in pins.unwrap_or_default() {
+        s.push_str(&format!("\n\tpinned {p}"));
     }
     if i.btf_id != 0 || i.frozen {
         s.push_str("\n\t");

@@ -10,6 +10,7 @@ pub mod exec;
 pub mod feature;
 pub mod inspect;
 mod kernel_args;
+mod kernel_pins;
 mod kernel_render;
 pub mod link;
 pub mod load;

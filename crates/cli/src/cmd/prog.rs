@@ -12,9 +12,11 @@ use bpfkit_kernel::IdKind;
 use serde_json::{json, Map, Value};
 
 use super::kernel_args::{one, prog_ids, selector, Words};
+use super::kernel_pins;
 use super::kernel_render::{hex_bytes, hex_dump, iso_time, print_json};
 use crate::failure::{fail, CmdResult, Failure};
 use crate::files;
+use bpfkit_kernel::fd::ObjKind;
 
 /// The verbs of `bpfkit prog`.
 #[derive(clap::Subcommand)]
@@ -42,6 +44,9 @@ pub struct Args {
     /// Print JSON with bpftool's field names.
     #[arg(long, short = 'j')]
     json: bool,
+    /// Also show where each object is pinned on bpffs (bpftool's `-f`).
+    #[arg(long, short = 'f')]
+    bpffs: bool,
 }
 
 /// Runs `bpfkit prog ...`.
@@ -71,8 +76,19 @@ fn show(a: Args) -> CmdResult {
             Err(e) => return Err(fail(format!("program id {id}: {e}"))),
         }
     }
+    let table = if a.bpffs {
+        kernel_pins::pinned(ObjKind::Prog)
+    } else {
+        Default::default()
+    };
+    // bpftool lists pins (an empty list for an unpinned object) once any
+    // object of the kind is pinned.
+    let pins = |id: u32| (!table.is_empty()).then(|| table.get(&id).cloned().unwrap_or_default());
     if a.json {
-        let v: Vec<Value> = infos.iter().map(prog_json).collect();
+        let v: Vec<Value> = infos
+            .iter()
+            .map(|i| prog_json(i, pins(i.id).as_deref()))
+            .collect();
         if all || v.len() != 1 {
             print_json(&Value::Array(v));
         } else {
@@ -80,14 +96,14 @@ fn show(a: Args) -> CmdResult {
         }
     } else {
         for i in &infos {
-            print!("{}", prog_text(i));
+            print!("{}", prog_text(i, pins(i.id).as_deref()));
         }
     }
     Ok(ExitCode::SUCCESS)
 }
 
 /// A program as `bpftool -j prog show` prints it.
-pub fn prog_json(i: &ProgInfo) -> Value {
+pub fn prog_json(i: &ProgInfo, pins: Option<&[String]>) -> Value {
     let mut m = Map::new();
     m.insert("id".into(), json!(i.id));
     m.insert(
@@ -122,6 +138,9 @@ pub fn prog_json(i: &ProgInfo) -> Value {
     if !i.map_ids.is_empty() {
         m.insert("map_ids".into(), json!(i.map_ids));
     }
+    if let Some(p) = pins {
+        m.insert("pinned".into(), json!(p));
+    }
     if i.btf_id != 0 {
         m.insert("btf_id".into(), json!(i.btf_id));
     }
@@ -129,7 +148,7 @@ pub fn prog_json(i: &ProgInfo) -> Value {
 }
 
 /// A program as `bpftool prog show` prints it.
-pub fn prog_text(i: &ProgInfo) -> String {
+pub fn prog_text(i: &ProgInfo, pins: Option<&[String]>) -> String {
     let mut s = format!("{}: ", i.id);
     match i.prog_type {
         Some(t) => s.push_str(&format!("{}  ", t.name())),
@@ -169,6 +188,9 @@ pub fn prog_text(i: &ProgInfo) -> String {
     if !i.map_ids.is_empty() {
         let ids: Vec<String> = i.map_ids.iter().map(u32::to_string).collect();
         s.push_str(&format!("  map_ids {}", ids.join(",")));
+    }
+    for p in pins.unwrap_or_default() {
+        s.push_str(&format!("\n\tpinned {p}"));
     }
     if i.btf_id != 0 {
         s.push_str(&format!("\n\tbtf_id {}", i.btf_id));
