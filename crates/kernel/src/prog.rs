@@ -16,9 +16,10 @@ use crate::sys::{self, IdKind, ProgLoadArgs};
 /// size the kernel asks for) each time the log comes back truncated.
 pub const DEFAULT_LOG_SIZE: usize = 64 * 1024;
 
-/// The kernel's limit on a log buffer (`UINT_MAX >> 8` since 6.4); past it a
-/// truncated log is returned as it is.
-pub const MAX_LOG_SIZE: usize = (u32::MAX >> 8) as usize;
+/// The kernel's limit on a log buffer (`UINT_MAX >> 2`, checked by
+/// `bpf_verifier_log_attr_valid`); past it a truncated log is returned as
+/// it is.
+pub const MAX_LOG_SIZE: usize = (u32::MAX >> 2) as usize;
 
 /// The smallest log buffer kernels before 6.4 accept.
 pub const MIN_LOG_SIZE: usize = 128;
