@@ -3,7 +3,8 @@
 //!
 //! The verifier names a helper id it does not know with "invalid func",
 //! and a known helper the program type may not call with "unknown func"
-//! (before Linux 6.2) or "program of this type cannot use helper" (since);
+//! (older kernels) or "program of this type cannot use helper" (newer
+//! ones, Linux 6.18 among them);
 //! any other outcome, including other load errors, counts as available,
 //! as libbpf counts it.
 
