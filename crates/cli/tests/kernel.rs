@@ -1047,3 +1047,74 @@ fn pinning_mounts_bpffs_where_it_is_absent() {
     assert!(bpfkit_kernel::pin::is_bpffs(std::path::Path::new("/sys/fs/bpf")).unwrap());
     assert!(!std::path::Path::new("/sys/fs/bpf/bpfkit_ns").exists());
 }
+
+#[test]
+fn errors_name_the_object_command_and_errno() {
+    if !kernel_or_skip("errors_name_the_object_command_and_errno") {
+        return;
+    }
+    let fails = |args: &[&str]| {
+        let (ok, _, err) = run(env!("CARGO_BIN_EXE_bpfkit"), args);
+        assert!(!ok, "bpfkit {args:?} succeeded");
+        err
+    };
+    let e = fails(&["map", "show", "id", "4000000000"]);
+    assert!(
+        e.contains("map id 4000000000: BPF_MAP_GET_FD_BY_ID: No such file or directory (ENOENT)"),
+        "{e}"
+    );
+    let e = fails(&["prog", "dump", "xlated", "id", "4000000000"]);
+    assert!(e.contains("BPF_PROG_GET_FD_BY_ID"), "{e}");
+    let m = KernelMap::create(&spec(MapType::Hash, 4, 4, 1)).unwrap();
+    let id = m.id().to_string();
+    let e = fails(&[
+        "map", "update", "id", &id, "key", "1", "value", "1", "0", "0", "0",
+    ]);
+    assert!(
+        e.contains("key is 1 bytes;") && e.contains("takes 4"),
+        "{e}"
+    );
+    let e = fails(&["map", "lookup", "id", &id, "key", "0x100", "0", "0", "0"]);
+    assert!(e.contains("\"0x100\" is not a byte"), "{e}");
+    let e = fails(&[
+        "map",
+        "update",
+        "id",
+        &id,
+        "key",
+        "1",
+        "0",
+        "0",
+        "0",
+        "value",
+        "1",
+        "0",
+        "0",
+        "0",
+        "sometimes",
+    ]);
+    // Value bytes run until a flag word, so a misspelt flag is a bad byte.
+    assert!(e.contains("value: \"sometimes\" is not a byte"), "{e}");
+    let e = fails(&["prog", "show", "tag", "xyz"]);
+    assert!(e.contains("tag \"xyz\""), "{e}");
+    let e = fails(&["map", "show", "pinned", "/tmp"]);
+    assert!(e.contains("/tmp"), "{e}");
+    let e = fails(&[
+        "map",
+        "create",
+        "/tmp/bpfkit_not_bpffs",
+        "type",
+        "hash",
+        "key",
+        "4",
+        "value",
+        "4",
+        "entries",
+        "1",
+        "name",
+        "x",
+    ]);
+    assert!(e.contains("not on a bpf filesystem"), "{e}");
+    let e = fails(&["map", "create", "/sys/fs/bpf/x", "type", "nosuch"]);
+    assert!(e.contains("unknown map type \"nosuch\""), "{e}");
+}
