@@ -449,3 +449,104 @@ fn hex128(v: u128, plain: bool, s: &mut dyn Sink) -> Result<(), String> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `int` [1], `char` [2], `char[4]` [3], `struct s { int a; char n[4];
+    /// unsigned int f:3; }` [4] with kind_flag, `unsigned int` [5].
+    fn btf() -> Btf {
+        let strings = b"\0int\0char\0s\0a\0n\0f\0unsigned int\0";
+        let words: Vec<u32> = vec![
+            1,
+            1 << 24,
+            4,
+            (1 << 24) | 32, // [1] int
+            5,
+            1 << 24,
+            1,
+            (1 << 24) | 8, // [2] char
+            0,
+            3 << 24,
+            0,
+            2,
+            1,
+            4, // [3] char[4]
+            10,
+            (1 << 31) | (4 << 24) | 3,
+            12, // [4] struct s
+            12,
+            1,
+            0,
+            14,
+            3,
+            32,
+            16,
+            5,
+            (3 << 24) | 64, //
+            18,
+            1 << 24,
+            4,
+            32, // [5] unsigned int
+        ];
+        let types: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+        let mut b = vec![0x9f, 0xeb, 1, 0];
+        for w in [
+            24u32,
+            0,
+            types.len() as u32,
+            types.len() as u32,
+            strings.len() as u32,
+        ] {
+            b.extend_from_slice(&w.to_le_bytes());
+        }
+        b.extend_from_slice(&types);
+        b.extend_from_slice(strings);
+        Btf::parse(&b).unwrap()
+    }
+
+    fn value() -> Vec<u8> {
+        let mut v = (-3i32).to_le_bytes().to_vec();
+        v.extend_from_slice(b"ok\0\0");
+        v.extend_from_slice(&[0xfd, 0, 0, 0]);
+        v
+    }
+
+    #[test]
+    fn pretty_text_as_bpftool_writes_it() {
+        let mut t = PrettyText::default();
+        t.start_array();
+        t.start_object();
+        t.name("key");
+        dump(&btf(), 1, &7i32.to_le_bytes(), true, &mut t).unwrap();
+        t.name("value");
+        dump(&btf(), 4, &value(), true, &mut t).unwrap();
+        t.end_object();
+        t.end_array();
+        assert_eq!(
+            t.out,
+            "[{\n        \"key\": 7,\n        \"value\": {\n            \"a\": -3,\n            \
+             \"n\": \"ok\",\n            \"f\": 0x5\n        }\n    }\n]"
+        );
+    }
+
+    #[test]
+    fn json_values_and_short_data() {
+        let mut s = ValueSink::default();
+        dump(&btf(), 4, &value(), false, &mut s).unwrap();
+        assert_eq!(
+            s.done.unwrap(),
+            serde_json::json!({"a": -3, "n": "ok", "f": "0x5"})
+        );
+        // Not a string: a char array without a NUL prints element by element.
+        let mut s = ValueSink::default();
+        dump(&btf(), 3, b"abcd", false, &mut s).unwrap();
+        assert_eq!(s.done.unwrap(), serde_json::json!([97, 98, 99, 100]));
+        // Data shorter than the type is an error, never a panic.
+        let mut s = ValueSink::default();
+        assert!(dump(&btf(), 4, &value()[..6], false, &mut s).is_err());
+        let mut t = PrettyText::default();
+        assert!(dump(&btf(), 99, &value(), true, &mut t).is_err());
+    }
+}
