@@ -161,3 +161,40 @@ impl fmt::Display for LogTail<'_> {
         write!(f, "\n{}", lines[start..].join("\n"))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_name_command_errno_and_log_tail() {
+        let e = Error::Syscall {
+            cmd: Cmd::MapCreate,
+            errno: libc::EPERM,
+        };
+        assert_eq!(
+            e.to_string(),
+            "BPF_MAP_CREATE: Operation not permitted (EPERM)"
+        );
+        assert_eq!(e.errno(), Some(libc::EPERM));
+        assert_eq!(MapError::from(e), MapError::Permission);
+        let e = Error::Rejected {
+            cmd: Cmd::ProgLoad,
+            errno: libc::EACCES,
+            log: "0: (95) exit\nR0 !read_ok\n\nprocessed 1 insns\n".into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "BPF_PROG_LOAD: Permission denied (EACCES)\n0: (95) exit\nR0 !read_ok\nprocessed 1 insns"
+        );
+        assert_eq!(
+            Errno(524).to_string().rsplit_once(' ').map(|x| x.1),
+            Some("(ENOTSUPP)")
+        );
+        assert!(Errno(4000).to_string().ends_with("(errno 4000)"));
+        assert_eq!(
+            MapError::from(Error::Invalid("x".into())),
+            MapError::Invalid
+        );
+    }
+}

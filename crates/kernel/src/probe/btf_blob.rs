@@ -60,3 +60,23 @@ pub fn raw(types: &[u8], strings: &[u8]) -> Vec<u8> {
     b.extend_from_slice(strings);
     b
 }
+
+#[cfg(test)]
+mod tests {
+    use bpfkit_object::btf::{Btf, Kind};
+
+    #[test]
+    fn local_storage_btf_parses_as_described() {
+        let btf = Btf::parse(&super::local_storage_btf()).unwrap();
+        let lock = btf.get(2).unwrap();
+        assert_eq!((lock.kind, btf.name(lock)), (Kind::Struct, "bpf_spin_lock"));
+        let val = btf.get(3).unwrap();
+        assert_eq!(
+            (val.kind, btf.name(val), val.size()),
+            (Kind::Struct, "val", Some(8))
+        );
+        let m = val.members();
+        assert_eq!((m[1].ty, m[1].bit_offset), (2, 32));
+        assert_eq!(btf.str_at(m[1].name_off), Some("l"));
+    }
+}

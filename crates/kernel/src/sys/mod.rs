@@ -228,3 +228,19 @@ fn addr_mut<T>(s: &mut [T]) -> u64 {
 fn len_u32(what: &str, n: usize) -> Result<u32> {
     u32::try_from(n).map_err(|_| Error::Invalid(format!("{what} is {n} bytes, over 4 GiB")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::obj_name;
+
+    #[test]
+    fn object_names_as_the_kernel_takes_them() {
+        let n = obj_name("xdp_pass.v2").unwrap();
+        assert_eq!(&n[..11], b"xdp_pass.v2");
+        assert!(n[11..].iter().all(|&b| b == 0));
+        assert!(obj_name("").is_ok());
+        assert!(obj_name("fifteen_chars_x").is_ok());
+        assert!(obj_name("sixteen_chars_xx").is_err());
+        assert!(obj_name("no space").is_err());
+    }
+}
