@@ -784,6 +784,19 @@ fn btf_formatted_map_dump_matches_bpftool() {
         json(&bpfkit(&["map", "dump", "id", &id, "-j"])),
         json(&bpftool(&["-j", "map", "dump", "id", &id]))
     );
+    // The BTF object lists the map that uses it, as bpftool's does.
+    let bid = btf.info(false).unwrap().id.to_string();
+    let ours = json(&bpfkit(&["btf", "show", "id", &bid, "-j"]));
+    assert_eq!(ours["map_ids"], serde_json::json!([m.id()]));
+    same_fields(
+        &ours,
+        &json(&bpftool(&["-j", "btf", "show", "id", &bid])),
+        "btf show",
+    );
+    assert_eq!(
+        bpfkit(&["btf", "show", "id", &bid]),
+        bpftool(&["btf", "show", "id", &bid])
+    );
     let key = ["key", "7", "0", "0", "0"];
     let mut ours = vec!["map", "lookup", "id", &id];
     ours.extend(key);
@@ -1117,4 +1130,71 @@ fn errors_name_the_object_command_and_errno() {
     assert!(e.contains("not on a bpf filesystem"), "{e}");
     let e = fails(&["map", "create", "/sys/fs/bpf/x", "type", "nosuch"]);
     assert!(e.contains("unknown map type \"nosuch\""), "{e}");
+}
+
+#[test]
+fn prog_with_btf_matches_bpftool() {
+    if !kernel_or_skip("prog_with_btf_matches_bpftool") {
+        return;
+    }
+    // BTF for `int prog(void)` [3] and a func_info record for it.
+    let strings = b"\0prog\0";
+    let words: [u32; 10] = [
+        0,
+        1 << 24,
+        4,
+        (1 << 24) | 32,
+        0,
+        13 << 24,
+        1,
+        1,
+        (12 << 24) | 1,
+        2,
+    ];
+    let types: Vec<u8> = words.iter().flat_map(|w| w.to_ne_bytes()).collect();
+    let mut blob = Vec::new();
+    blob.extend_from_slice(&0xeb9fu16.to_ne_bytes());
+    blob.extend_from_slice(&[1, 0]);
+    for w in [
+        24u32,
+        0,
+        types.len() as u32,
+        types.len() as u32,
+        strings.len() as u32,
+    ] {
+        blob.extend_from_slice(&w.to_ne_bytes());
+    }
+    blob.extend_from_slice(&types);
+    blob.extend_from_slice(strings);
+    let btf = bpfkit_kernel::btf::KernelBtf::load(&blob, 0).unwrap();
+    let insns = bpfkit_isa::asm::assemble("r0 = 2\nexit", bpfkit_isa::Syntax::Llvm).unwrap();
+    let func_info: Vec<u8> = [0u32, 3].iter().flat_map(|w| w.to_ne_bytes()).collect();
+    let mut l = ProgLoad::new(ProgType::Xdp, &insns);
+    l.name = "prog";
+    l.prog_btf_fd = Some(btf.fd());
+    l.func_info = &func_info;
+    l.func_info_rec_size = 8;
+    let p = l.load().unwrap();
+    let id = p.id().unwrap().to_string();
+    let ours = json(&bpfkit(&["prog", "show", "id", &id, "-j"]));
+    assert_eq!(ours["btf_id"], btf.info(false).unwrap().id);
+    let bid = ours["btf_id"].to_string();
+    let b = json(&bpfkit(&["btf", "show", "id", &bid, "-j"]));
+    assert_eq!(b["prog_ids"], serde_json::json!([p.id().unwrap()]));
+    if !have_bpftool("prog_with_btf_matches_bpftool") {
+        return;
+    }
+    same_fields(
+        &ours,
+        &json(&bpftool(&["-j", "prog", "show", "id", &id])),
+        "prog with btf",
+    );
+    assert_eq!(
+        normalise(&bpfkit(&["prog", "show", "id", &id])),
+        normalise(&bpftool(&["prog", "show", "id", &id]))
+    );
+    assert_eq!(
+        bpfkit(&["btf", "show", "id", &bid]),
+        bpftool(&["btf", "show", "id", &bid])
+    );
 }
