@@ -11,7 +11,9 @@
 //! - [`link::Link`]: `BPF_LINK_CREATE` / `BPF_LINK_DETACH`;
 //!   [`stats`]: `BPF_ENABLE_STATS`.
 //! - [`probe`]: which program types, map types and helpers this kernel
-//!   has, probed once per process.
+//!   has, probed once per process; the verifier's capabilities, the BPF
+//!   sysctls and build options.
+//! - [`fd`]: what a descriptor is, and its fdinfo.
 //!
 //! Descriptors are [`std::os::fd::OwnedFd`], closed on drop. Errors
 //! ([`Error`]) name the command and errno, and carry the log of a rejected
