@@ -1,1 +1,73 @@
-//! CO-RE (compile once, run everywhere) relocations against a target BTF.
+//! CO-RE (compile once, run everywhere) relocations against a target BTF,
+//! with libbpf's rules (`tools/lib/bpf/relo_core.c`) and its results.
+//!
+//! clang records, for each instruction whose value depends on a kernel
+//! type's layout, a `bpf_core_relo` in `.BTF.ext`: the instruction, a local
+//! type, an access string and a kind. Relocating one record:
+//!
+//! 1. [`parse_spec`] turns the access string into a [`Spec`] against the
+//!    local BTF (named fields, array indices, the field's bit offset).
+//! 2. [`find_candidates`] lists target types with the local type's
+//!    [`essential_name`] (without `___flavor`) and a compatible kind.
+//! 3. [`spec_match`] matches the spec to each candidate: fields by name
+//!    (through anonymous members) with [`fields_are_compat`] types, arrays
+//!    in bounds; type kinds use [`types_are_compat`] or, for
+//!    `TYPE_MATCHES`, [`types_match`]; enumerators by essential name.
+//! 4. The value per kind is computed for the local spec and for every
+//!    matching candidate ([`ReloValue`]); candidates that disagree make the
+//!    relocation ambiguous, an error. With no candidate, the `*_EXISTS`
+//!    kinds, `TYPE_MATCHES`, `TYPE_SIZE` and `TYPE_ID_TARGET` give 0 and the
+//!    others poison their instruction (`call 0xbad2310`, rejected by the
+//!    verifier only if reachable).
+//! 5. [`patch_insn`] checks the instruction holds the local value and
+//!    writes the target value: ALU immediates, load/store offsets (and the
+//!    load size when an unsigned or pointer field changes size), `lddw`.
+//!
+//! [`Relocator`] does this for every record of a section and reports each
+//! as a [`CoreResolution`] (serializable, and renderable as libbpf's debug
+//! log lines).
+//!
+//! ```no_run
+//! use bpfkit_object::btf::{Btf, BtfExt};
+//! use bpfkit_object::co_re::{CoreTarget, Relocator};
+//! use bpfkit_isa::decode_slots;
+//!
+//! # fn run(btf_bytes: &[u8], ext_bytes: &[u8], text: &[u8]) -> Result<(), Box<dyn std::error::Error>> {
+//! // The object's `.BTF`, `.BTF.ext` and a program section's bytes.
+//! let local = Btf::parse(btf_bytes)?;
+//! let ext = BtfExt::parse(ext_bytes, &local)?;
+//! let mut insns = decode_slots(text)?;
+//! let vmlinux = Btf::parse(&std::fs::read("/sys/kernel/btf/vmlinux")?)?;
+//!
+//! let mut relocator = Relocator::new(&local, CoreTarget::new(&vmlinux));
+//! for r in relocator.relocate_section(&ext, "kprobe/do_nanosleep", &mut insns)? {
+//!     // e.g. "relo #0 insn #3 byte_off [7] struct task_struct.pid (0:1 @ offset 4)"
+//!     println!("relo #{} insn #{} {} {}", r.location.relo_index, r.location.insn_index,
+//!              r.location.kind.name(), r.local);
+//! }
+//! # Ok(()) }
+//! ```
+
+mod candidates;
+mod compat;
+mod error;
+mod names;
+mod patch;
+mod relocate;
+mod report;
+mod spec;
+mod spec_match;
+mod type_match;
+mod value;
+
+pub use candidates::{find_candidates, Candidate, CoreTarget};
+pub use compat::{fields_are_compat, kind_core_compat, types_are_compat};
+pub use error::{CoreError, CoreErrorKind, ReloLocation};
+pub use names::{essential_name, kind_str};
+pub use patch::{patch_insn, Patch, POISON_IMM};
+pub use relocate::{relocate_section, Relocator};
+pub use report::{CandidateReport, CoreOutcome, CoreResolution};
+pub use spec::{parse_spec, Accessor, Spec, MAX_SPEC_LEN};
+pub use spec_match::spec_match;
+pub use type_match::types_match;
+pub use value::ReloValue;

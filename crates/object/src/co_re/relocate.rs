@@ -1,0 +1,293 @@
+//! Applying CO-RE relocations: libbpf's `bpf_core_resolve_relo`,
+//! `bpf_core_calc_relo_insn` and `bpf_core_patch_insn` in sequence, per
+//! record, with libbpf's candidate cache.
+
+use std::collections::HashMap;
+
+use bpfkit_isa::Insn;
+
+use super::candidates::{find_candidates, Candidate, CoreTarget};
+use super::error::{CoreError, CoreErrorKind, ReloLocation};
+use super::names::kind_str;
+use super::patch::patch_insn;
+use super::report::{CandidateReport, CoreOutcome, CoreResolution};
+use super::spec::{parse_spec, Spec};
+use super::spec_match::spec_match;
+use super::value::{calc_relo, ReloValue};
+use crate::btf::{Btf, BtfExt, CoreRelo, CoreReloKind};
+
+/// Applies CO-RE relocations of one object (one local BTF) against one
+/// target. It keeps libbpf's per-object candidate cache: the first
+/// relocation of a local type searches the target, and the candidate list
+/// is then pruned to the candidates that matched, so later relocations of
+/// that type only consider those. Use one `Relocator` for all sections of
+/// an object to get libbpf's exact results.
+#[derive(Debug)]
+pub struct Relocator<'a> {
+    local: &'a Btf,
+    target: CoreTarget<'a>,
+    cache: HashMap<u32, Vec<Candidate<'a>>>,
+}
+
+/// `kind name` of a type for log lines (`struct task_struct`, `int <anon>`).
+fn type_text(btf: &Btf, id: u32) -> String {
+    match btf.type_by_id(id) {
+        Some(t) => {
+            let n = btf.name(t);
+            format!(
+                "{} {}",
+                kind_str(t.kind),
+                if n.is_empty() { "<anon>" } else { n }
+            )
+        }
+        None => format!("unknown [{id}]"),
+    }
+}
+
+/// What one relocation resolved to before its instruction is patched.
+struct Resolved {
+    local: String,
+    candidates: Vec<CandidateReport>,
+    searched: bool,
+    target: Option<usize>,
+    value: ReloValue,
+}
+
+impl<'a> Relocator<'a> {
+    /// A relocator for objects whose `.BTF` is `local`.
+    pub fn new(local: &'a Btf, target: CoreTarget<'a>) -> Relocator<'a> {
+        Relocator {
+            local,
+            target,
+            cache: HashMap::new(),
+        }
+    }
+
+    /// Applies every CO-RE record of `section` to its instruction slots
+    /// (`insns` are the section's, so `insn_off / 8` indexes them). Stops at
+    /// the first relocation that fails, as libbpf fails the whole load;
+    /// instructions already patched stay patched.
+    pub fn relocate_section(
+        &mut self,
+        ext: &BtfExt,
+        section: &str,
+        insns: &mut [Insn],
+    ) -> Result<Vec<CoreResolution>, CoreError> {
+        ext.core_relos(section)
+            .iter()
+            .enumerate()
+            .map(|(i, r)| self.relocate(section, i, r, insns))
+            .collect()
+    }
+
+    /// Like [`Relocator::relocate_section`] but goes on past failures, each
+    /// recorded as [`CoreOutcome::Failed`]: the report `bpfkit btf core`
+    /// prints.
+    pub fn report_section(
+        &mut self,
+        ext: &BtfExt,
+        section: &str,
+        insns: &mut [Insn],
+    ) -> Vec<CoreResolution> {
+        ext.core_relos(section)
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                self.relocate(section, i, r, insns)
+                    .unwrap_or_else(|e| CoreResolution {
+                        local_type: type_text(self.local, r.type_id),
+                        local: format!(
+                            "[{}] {} + {}",
+                            r.type_id,
+                            type_text(self.local, r.type_id),
+                            r.access
+                        ),
+                        candidates: Vec::new(),
+                        searched: false,
+                        target: None,
+                        value: None,
+                        outcome: CoreOutcome::Failed {
+                            error: e.reason.to_string(),
+                        },
+                        location: *e.location,
+                    })
+            })
+            .collect()
+    }
+
+    /// Resolves one record and patches its instruction in `insns`.
+    /// `relo_index` is the record's index in its section (for reports).
+    pub fn relocate(
+        &mut self,
+        section: &str,
+        relo_index: usize,
+        relo: &CoreRelo,
+        insns: &mut [Insn],
+    ) -> Result<CoreResolution, CoreError> {
+        let location = ReloLocation {
+            section: section.to_owned(),
+            relo_index,
+            insn_index: (relo.insn_off / 8) as usize,
+            kind: relo.kind,
+            type_id: relo.type_id,
+            access: relo.access.clone(),
+        };
+        let fail = |reason| CoreError {
+            location: Box::new(location.clone()),
+            reason,
+        };
+        if relo.insn_off % 8 != 0 {
+            return Err(fail(CoreErrorKind::MisalignedInsnOff(relo.insn_off)));
+        }
+        let r = self.resolve(relo).map_err(fail)?;
+        let patch = patch_insn(insns, location.insn_index, &r.value).map_err(fail)?;
+        Ok(CoreResolution {
+            local_type: type_text(self.local, relo.type_id),
+            location,
+            local: r.local,
+            candidates: r.candidates,
+            searched: r.searched,
+            target: r.target,
+            value: Some(r.value),
+            outcome: CoreOutcome::Patched { patch },
+        })
+    }
+
+    /// The candidate list of `local_id`, searched on first use.
+    fn candidates(&mut self, local_id: u32) -> (Vec<Candidate<'a>>, bool) {
+        if let Some(c) = self.cache.get(&local_id) {
+            return (c.clone(), false);
+        }
+        let c = find_candidates(self.local, local_id, &self.target);
+        self.cache.insert(local_id, c.clone());
+        (c, true)
+    }
+
+    /// `bpf_core_resolve_relo` + `bpf_core_calc_relo_insn`.
+    fn resolve(&mut self, relo: &CoreRelo) -> Result<Resolved, CoreErrorKind> {
+        let local = self.local;
+        let lt = local
+            .type_by_id(relo.type_id)
+            .ok_or(CoreErrorKind::NoLocalType(relo.type_id))?;
+        let named = !local.name(lt).is_empty();
+        let (cands, searched) = if relo.kind != CoreReloKind::TypeIdLocal && named {
+            self.candidates(relo.type_id)
+        } else {
+            (Vec::new(), false)
+        };
+        if relo.kind != CoreReloKind::TypeIdLocal && !named {
+            return Err(CoreErrorKind::AnonymousType(relo.type_id));
+        }
+        let spec = parse_spec(local, relo.type_id, &relo.access, relo.kind).map_err(|reason| {
+            CoreErrorKind::BadAccessSpec {
+                type_id: relo.type_id,
+                access: relo.access.clone(),
+                reason,
+            }
+        })?;
+        let rendered = spec.render(local);
+        if relo.kind == CoreReloKind::TypeIdLocal {
+            // Type ids may change when objects are linked: no validation.
+            let id = spec.root_type_id as u64;
+            return Ok(Resolved {
+                local: rendered,
+                candidates: Vec::new(),
+                searched: false,
+                target: None,
+                value: ReloValue {
+                    orig_val: id,
+                    new_val: id,
+                    ..ReloValue::default()
+                },
+            });
+        }
+        let calc_err = |reason: String| CoreErrorKind::Calc {
+            kind: relo.kind.name(),
+            reason,
+        };
+        let mut reports = Vec::with_capacity(cands.len());
+        let mut first: Option<(usize, Spec, ReloValue)> = None;
+        let mut kept = Vec::new();
+        for (i, c) in cands.iter().enumerate() {
+            let (ok, ts) = spec_match(local, &spec, c.btf, c.id).map_err(|reason| {
+                CoreErrorKind::CandidateMatch {
+                    btf: c.btf_name.to_owned(),
+                    type_id: c.id,
+                    reason,
+                }
+            })?;
+            reports.push(CandidateReport {
+                index: i,
+                btf: c.btf_name.to_owned(),
+                type_id: c.id,
+                type_name: type_text(c.btf, c.id),
+                matched: ok,
+                spec: ts.render(c.btf),
+            });
+            if !ok {
+                continue;
+            }
+            let res = calc_relo(relo.kind, local, &spec, Some((c.btf, &ts))).map_err(calc_err)?;
+            match &first {
+                None => first = Some((i, ts, res)),
+                Some((fi, fs, fres)) => {
+                    if ts.bit_offset != fs.bit_offset {
+                        return Err(CoreErrorKind::AmbiguousOffset {
+                            first_id: cands[*fi].id,
+                            first_bits: fs.bit_offset,
+                            cand_id: c.id,
+                            cand_bits: ts.bit_offset,
+                        });
+                    }
+                    if res.poison != fres.poison || res.new_val != fres.new_val {
+                        let text = |r: &ReloValue| {
+                            format!(
+                                "{} {}",
+                                if r.poison { "failure" } else { "success" },
+                                r.new_val
+                            )
+                        };
+                        return Err(CoreErrorKind::AmbiguousValue {
+                            first_id: cands[*fi].id,
+                            first: text(fres),
+                            cand_id: c.id,
+                            cand: text(&res),
+                        });
+                    }
+                }
+            }
+            kept.push(*c);
+        }
+        if !kept.is_empty() {
+            self.cache.insert(relo.type_id, kept);
+        }
+        let (target, value) = match first {
+            Some((i, _, v)) => (Some(i), v),
+            None => (
+                None,
+                calc_relo(relo.kind, local, &spec, None).map_err(calc_err)?,
+            ),
+        };
+        Ok(Resolved {
+            local: rendered,
+            candidates: reports,
+            searched,
+            target,
+            value,
+        })
+    }
+}
+
+/// Applies the CO-RE relocations of `section` against `target` with a
+/// fresh [`Relocator`]: the one-call form for an object with one section
+/// of relocations. Objects with several should share one `Relocator`, as
+/// libbpf shares its candidate cache.
+pub fn relocate_section(
+    local_btf: &Btf,
+    ext: &BtfExt,
+    section: &str,
+    insns: &mut [Insn],
+    target_btf: &Btf,
+) -> Result<Vec<CoreResolution>, CoreError> {
+    Relocator::new(local_btf, CoreTarget::new(target_btf)).relocate_section(ext, section, insns)
+}

@@ -1,0 +1,173 @@
+//! The per-relocation report: what was matched and how the instruction
+//! changed, serializable for `--json`, and renderable as the lines libbpf
+//! logs at debug level (so it can be compared with libbpf's own log).
+
+use serde::{Serialize, Serializer};
+
+use super::error::ReloLocation;
+use super::patch::Patch;
+use super::value::ReloValue;
+use crate::btf::CoreReloKind;
+
+/// Serializes a relocation kind by libbpf's name (`byte_off`, ...).
+pub(crate) fn kind_name<S: Serializer>(kind: &CoreReloKind, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(kind.name())
+}
+
+/// One candidate target type tried for a relocation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CandidateReport {
+    /// Index in the candidate list (libbpf's `candidate #N`).
+    pub index: usize,
+    /// The BTF it is in ("vmlinux" or a module).
+    pub btf: String,
+    /// Its type id.
+    pub type_id: u32,
+    /// Its kind and name as libbpf logs them (`struct task_struct`).
+    pub type_name: String,
+    /// Whether the local spec matched it.
+    pub matched: bool,
+    /// The target spec as far as matching went, rendered as libbpf does.
+    pub spec: String,
+}
+
+/// What happened to the instruction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum CoreOutcome {
+    /// Patched (or poisoned).
+    Patched {
+        /// The change.
+        patch: Patch,
+    },
+    /// The relocation failed; libbpf would refuse the object. Only
+    /// [`Relocator::report_section`](super::Relocator::report_section)
+    /// records failures; the strict entry points return the error.
+    Failed {
+        /// The error, rendered.
+        error: String,
+    },
+}
+
+/// The resolution of one CO-RE relocation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CoreResolution {
+    /// Which relocation.
+    #[serde(flatten)]
+    pub location: ReloLocation,
+    /// The local root type's kind and name (`struct task_struct`).
+    pub local_type: String,
+    /// The local spec as libbpf renders it
+    /// (`[7] struct task_struct.pid (0:12 @ offset 2484)`); the raw record
+    /// when the spec did not parse.
+    pub local: String,
+    /// The target types found for the local type's essential name, with
+    /// the match result of each, when a candidate search was made.
+    pub candidates: Vec<CandidateReport>,
+    /// Whether this relocation searched the target (the first one for its
+    /// local type did; later ones reuse the pruned list, as libbpf does).
+    pub searched: bool,
+    /// The first matching candidate's index in `candidates`.
+    pub target: Option<usize>,
+    /// Local and target values and the patching decisions.
+    pub value: Option<ReloValue>,
+    /// How the instruction changed, or why the relocation failed.
+    #[serde(flatten)]
+    pub outcome: CoreOutcome,
+}
+
+impl CoreResolution {
+    /// The matched target candidate, if any.
+    pub fn target(&self) -> Option<&CandidateReport> {
+        self.target.and_then(|i| self.candidates.get(i))
+    }
+
+    /// Whether the instruction was poisoned.
+    pub fn is_poisoned(&self) -> bool {
+        matches!(
+            self.outcome,
+            CoreOutcome::Patched {
+                patch: Patch::Poisoned { .. }
+            }
+        )
+    }
+
+    /// The lines libbpf 1.x logs for this relocation at debug level, without
+    /// their `prog 'NAME': ` prefix, in libbpf's order: the candidate
+    /// search (when this relocation made it), the local spec, each
+    /// candidate, the patch. `insn_base` is subtracted from instruction
+    /// indices (libbpf counts them from the program's first instruction).
+    pub fn libbpf_log(&self, insn_base: usize) -> Vec<String> {
+        let mut out = Vec::new();
+        let n = self.location.relo_index;
+        let kind = self.location.kind.name();
+        if self.searched {
+            for c in &self.candidates {
+                out.push(format!(
+                    "CO-RE relocating [{}] {}: found target candidate [{}] {} in [{}]",
+                    self.location.type_id, self.local_type, c.type_id, c.type_name, c.btf
+                ));
+            }
+        }
+        out.push(format!("relo #{n}: <{kind}> {}", self.local));
+        for c in &self.candidates {
+            out.push(format!(
+                "relo #{n}: {} candidate #{} <{kind}> {}",
+                if c.matched {
+                    "matching"
+                } else {
+                    "non-matching"
+                },
+                c.index,
+                c.spec
+            ));
+        }
+        if self.target.is_none()
+            && self.location.kind != CoreReloKind::TypeIdLocal
+            && matches!(self.outcome, CoreOutcome::Patched { .. })
+        {
+            out.push(format!("relo #{n}: no matching targets found"));
+        }
+        let i = self.location.insn_index.wrapping_sub(insn_base);
+        if let CoreOutcome::Patched { patch } = &self.outcome {
+            match patch {
+                Patch::Alu { old, new } => out.push(format!(
+                    "relo #{n}: patched insn #{i} (ALU/ALU64) imm {} -> {new}",
+                    *old as u64
+                )),
+                Patch::Mem { old, new, size } => {
+                    out.push(format!(
+                        "relo #{n}: patched insn #{i} (LDX/ST/STX) off {} -> {new}",
+                        *old as u64
+                    ));
+                    if let Some((a, b)) = size {
+                        out.push(format!(
+                            "relo #{n}: patched insn #{i} (LDX/ST/STX) mem_sz {a} -> {b}"
+                        ));
+                    }
+                }
+                Patch::Ldimm64 { old, new } => out.push(format!(
+                    "relo #{n}: patched insn #{i} (LDIMM64) imm64 {old} -> {new}"
+                )),
+                Patch::Poisoned {
+                    unsafe_size_change,
+                    lddw,
+                } => {
+                    if *unsafe_size_change {
+                        out.push(format!(
+                            "relo #{n}: insn #{i} (LDX/ST/STX) accesses field incorrectly. Make sure you are accessing pointers, unsigned integers, or fields of matching type and size."
+                        ));
+                    }
+                    if *lddw {
+                        out.push(format!(
+                            "relo #{n}: substituting insn #{} w/ invalid insn",
+                            i + 1
+                        ));
+                    }
+                    out.push(format!("relo #{n}: substituting insn #{i} w/ invalid insn"));
+                }
+            }
+        }
+        out
+    }
+}
