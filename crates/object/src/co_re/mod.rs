@@ -66,7 +66,7 @@ pub use error::{CoreError, CoreErrorKind, ReloLocation};
 pub use names::{essential_name, kind_str};
 pub use patch::{patch_insn, Patch, POISON_IMM};
 pub use relocate::{relocate_section, Relocator};
-pub use report::{CandidateReport, CoreOutcome, CoreResolution};
+pub use report::{CandidateReport, CoreOutcome, CoreResolution, FoundCandidate};
 pub use spec::{parse_spec, Accessor, Spec, MAX_SPEC_LEN};
 pub use spec_match::spec_match;
 pub use type_match::types_match;

@@ -10,7 +10,7 @@ use super::candidates::{find_candidates, Candidate, CoreTarget};
 use super::error::{CoreError, CoreErrorKind, ReloLocation};
 use super::names::kind_str;
 use super::patch::patch_insn;
-use super::report::{CandidateReport, CoreOutcome, CoreResolution};
+use super::report::{CandidateReport, CoreOutcome, CoreResolution, FoundCandidate};
 use super::spec::{parse_spec, Spec};
 use super::spec_match::spec_match;
 use super::value::{calc_relo, ReloValue};
@@ -44,15 +44,6 @@ fn type_text(btf: &Btf, id: u32) -> String {
     }
 }
 
-/// What one relocation resolved to before its instruction is patched.
-struct Resolved {
-    local: String,
-    candidates: Vec<CandidateReport>,
-    searched: bool,
-    target: Option<usize>,
-    value: ReloValue,
-}
-
 impl<'a> Relocator<'a> {
     /// A relocator for objects whose `.BTF` is `local`.
     pub fn new(local: &'a Btf, target: CoreTarget<'a>) -> Relocator<'a> {
@@ -81,8 +72,9 @@ impl<'a> Relocator<'a> {
     }
 
     /// Like [`Relocator::relocate_section`] but goes on past failures, each
-    /// recorded as [`CoreOutcome::Failed`]: the report `bpfkit btf core`
-    /// prints.
+    /// recorded as [`CoreOutcome::Failed`] with what was found before the
+    /// failure (the local spec, the candidates tried): the report
+    /// `bpfkit btf core` prints.
     pub fn report_section(
         &mut self,
         ext: &BtfExt,
@@ -92,27 +84,27 @@ impl<'a> Relocator<'a> {
         ext.core_relos(section)
             .iter()
             .enumerate()
-            .map(|(i, r)| {
-                self.relocate(section, i, r, insns)
-                    .unwrap_or_else(|e| CoreResolution {
-                        local_type: type_text(self.local, r.type_id),
-                        local: format!(
-                            "[{}] {} + {}",
-                            r.type_id,
-                            type_text(self.local, r.type_id),
-                            r.access
-                        ),
-                        candidates: Vec::new(),
-                        searched: false,
-                        target: None,
-                        value: None,
-                        outcome: CoreOutcome::Failed {
-                            error: e.reason.to_string(),
-                        },
-                        location: *e.location,
-                    })
-            })
+            .map(|(i, r)| self.report(section, i, r, insns))
             .collect()
+    }
+
+    /// Like [`Relocator::relocate`] but a failure is recorded in the
+    /// report ([`CoreOutcome::Failed`]) with what was found before it.
+    pub fn report(
+        &mut self,
+        section: &str,
+        relo_index: usize,
+        relo: &CoreRelo,
+        insns: &mut [Insn],
+    ) -> CoreResolution {
+        let (mut res, outcome) = self.apply(section, relo_index, relo, insns);
+        if let Err(e) = outcome {
+            res.outcome = CoreOutcome::Failed {
+                error: e.reason.to_string(),
+                libbpf: e.reason.libbpf_message(),
+            };
+        }
+        res
     }
 
     /// Resolves one record and patches its instruction in `insns`.
@@ -124,6 +116,19 @@ impl<'a> Relocator<'a> {
         relo: &CoreRelo,
         insns: &mut [Insn],
     ) -> Result<CoreResolution, CoreError> {
+        let (res, outcome) = self.apply(section, relo_index, relo, insns);
+        outcome.map(|()| res)
+    }
+
+    /// Resolves and patches, returning the report as far as it got and
+    /// whether it succeeded.
+    fn apply(
+        &mut self,
+        section: &str,
+        relo_index: usize,
+        relo: &CoreRelo,
+        insns: &mut [Insn],
+    ) -> (CoreResolution, Result<(), CoreError>) {
         let location = ReloLocation {
             section: section.to_owned(),
             relo_index,
@@ -132,25 +137,39 @@ impl<'a> Relocator<'a> {
             type_id: relo.type_id,
             access: relo.access.clone(),
         };
-        let fail = |reason| CoreError {
-            location: Box::new(location.clone()),
-            reason,
-        };
-        if relo.insn_off % 8 != 0 {
-            return Err(fail(CoreErrorKind::MisalignedInsnOff(relo.insn_off)));
-        }
-        let r = self.resolve(relo).map_err(fail)?;
-        let patch = patch_insn(insns, location.insn_index, &r.value).map_err(fail)?;
-        Ok(CoreResolution {
+        let mut res = CoreResolution {
             local_type: type_text(self.local, relo.type_id),
-            location,
-            local: r.local,
-            candidates: r.candidates,
-            searched: r.searched,
-            target: r.target,
-            value: Some(r.value),
-            outcome: CoreOutcome::Patched { patch },
-        })
+            local: format!(
+                "[{}] {} + {}",
+                relo.type_id,
+                type_text(self.local, relo.type_id),
+                relo.access
+            ),
+            location: location.clone(),
+            found: Vec::new(),
+            candidates: Vec::new(),
+            target: None,
+            value: None,
+            outcome: CoreOutcome::Failed {
+                error: String::new(),
+                libbpf: None,
+            },
+        };
+        let outcome = (|| {
+            if relo.insn_off % 8 != 0 {
+                return Err(CoreErrorKind::MisalignedInsnOff(relo.insn_off));
+            }
+            let value = self.resolve(relo, &mut res)?;
+            res.value = Some(value);
+            let patch = patch_insn(insns, location.insn_index, &value)?;
+            res.outcome = CoreOutcome::Patched { patch };
+            Ok(())
+        })();
+        let outcome = outcome.map_err(|reason| CoreError {
+            location: Box::new(location),
+            reason,
+        });
+        (res, outcome)
     }
 
     /// The candidate list of `local_id`, searched on first use.
@@ -163,21 +182,38 @@ impl<'a> Relocator<'a> {
         (c, true)
     }
 
-    /// `bpf_core_resolve_relo` + `bpf_core_calc_relo_insn`.
-    fn resolve(&mut self, relo: &CoreRelo) -> Result<Resolved, CoreErrorKind> {
+    /// `bpf_core_resolve_relo` + `bpf_core_calc_relo_insn`: the value pair
+    /// for the record; the report gets the local spec and the candidates as
+    /// they are found.
+    fn resolve(
+        &mut self,
+        relo: &CoreRelo,
+        out: &mut CoreResolution,
+    ) -> Result<ReloValue, CoreErrorKind> {
         let local = self.local;
         let lt = local
             .type_by_id(relo.type_id)
             .ok_or(CoreErrorKind::NoLocalType(relo.type_id))?;
         let named = !local.name(lt).is_empty();
-        let (cands, searched) = if relo.kind != CoreReloKind::TypeIdLocal && named {
-            self.candidates(relo.type_id)
-        } else {
-            (Vec::new(), false)
-        };
         if relo.kind != CoreReloKind::TypeIdLocal && !named {
             return Err(CoreErrorKind::AnonymousType(relo.type_id));
         }
+        let cands = if relo.kind != CoreReloKind::TypeIdLocal {
+            let (c, searched) = self.candidates(relo.type_id);
+            if searched {
+                out.found = c
+                    .iter()
+                    .map(|c| FoundCandidate {
+                        btf: c.btf_name.to_owned(),
+                        type_id: c.id,
+                        type_name: type_text(c.btf, c.id),
+                    })
+                    .collect();
+            }
+            c
+        } else {
+            Vec::new()
+        };
         let spec = parse_spec(local, relo.type_id, &relo.access, relo.kind).map_err(|reason| {
             CoreErrorKind::BadAccessSpec {
                 type_id: relo.type_id,
@@ -185,27 +221,20 @@ impl<'a> Relocator<'a> {
                 reason,
             }
         })?;
-        let rendered = spec.render(local);
+        out.local = spec.render(local);
         if relo.kind == CoreReloKind::TypeIdLocal {
             // Type ids may change when objects are linked: no validation.
             let id = spec.root_type_id as u64;
-            return Ok(Resolved {
-                local: rendered,
-                candidates: Vec::new(),
-                searched: false,
-                target: None,
-                value: ReloValue {
-                    orig_val: id,
-                    new_val: id,
-                    ..ReloValue::default()
-                },
+            return Ok(ReloValue {
+                orig_val: id,
+                new_val: id,
+                ..ReloValue::default()
             });
         }
         let calc_err = |reason: String| CoreErrorKind::Calc {
             kind: relo.kind.name(),
             reason,
         };
-        let mut reports = Vec::with_capacity(cands.len());
         let mut first: Option<(usize, Spec, ReloValue)> = None;
         let mut kept = Vec::new();
         for (i, c) in cands.iter().enumerate() {
@@ -216,20 +245,17 @@ impl<'a> Relocator<'a> {
                     reason,
                 }
             })?;
-            reports.push(CandidateReport {
-                index: i,
-                btf: c.btf_name.to_owned(),
-                type_id: c.id,
-                type_name: type_text(c.btf, c.id),
-                matched: ok,
-                spec: ts.render(c.btf),
-            });
+            out.candidates
+                .push(candidate_report(i, c, ok, ts.render(c.btf)));
             if !ok {
                 continue;
             }
             let res = calc_relo(relo.kind, local, &spec, Some((c.btf, &ts))).map_err(calc_err)?;
             match &first {
-                None => first = Some((i, ts, res)),
+                None => {
+                    out.target = Some(i);
+                    first = Some((i, ts, res));
+                }
                 Some((fi, fs, fres)) => {
                     if ts.bit_offset != fs.bit_offset {
                         return Err(CoreErrorKind::AmbiguousOffset {
@@ -261,20 +287,26 @@ impl<'a> Relocator<'a> {
         if !kept.is_empty() {
             self.cache.insert(relo.type_id, kept);
         }
-        let (target, value) = match first {
-            Some((i, _, v)) => (Some(i), v),
-            None => (
-                None,
-                calc_relo(relo.kind, local, &spec, None).map_err(calc_err)?,
-            ),
-        };
-        Ok(Resolved {
-            local: rendered,
-            candidates: reports,
-            searched,
-            target,
-            value,
-        })
+        match first {
+            Some((_, _, v)) => Ok(v),
+            None => calc_relo(relo.kind, local, &spec, None).map_err(calc_err),
+        }
+    }
+}
+
+fn candidate_report(
+    index: usize,
+    c: &Candidate<'_>,
+    matched: bool,
+    spec: String,
+) -> CandidateReport {
+    CandidateReport {
+        index,
+        btf: c.btf_name.to_owned(),
+        type_id: c.id,
+        type_name: type_text(c.btf, c.id),
+        matched,
+        spec,
     }
 }
 

@@ -31,6 +31,17 @@ pub struct CandidateReport {
     pub spec: String,
 }
 
+/// A target type found by the candidate search.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FoundCandidate {
+    /// The BTF it is in ("vmlinux" or a module).
+    pub btf: String,
+    /// Its type id.
+    pub type_id: u32,
+    /// Its kind and name as libbpf logs them (`struct task_struct`).
+    pub type_name: String,
+}
+
 /// What happened to the instruction.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
@@ -46,6 +57,10 @@ pub enum CoreOutcome {
     Failed {
         /// The error, rendered.
         error: String,
+        /// libbpf's message for the same failure, where libbpf words it
+        /// itself (the ambiguity cases).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        libbpf: Option<String>,
     },
 }
 
@@ -61,12 +76,13 @@ pub struct CoreResolution {
     /// (`[7] struct task_struct.pid (0:12 @ offset 2484)`); the raw record
     /// when the spec did not parse.
     pub local: String,
-    /// The target types found for the local type's essential name, with
-    /// the match result of each, when a candidate search was made.
+    /// The target types the candidate search found, when this relocation
+    /// made the search (the first one for its local type does; later ones
+    /// reuse the list, pruned to the candidates that matched, as libbpf
+    /// does).
+    pub found: Vec<FoundCandidate>,
+    /// The candidates tried, with the match result of each.
     pub candidates: Vec<CandidateReport>,
-    /// Whether this relocation searched the target (the first one for its
-    /// local type did; later ones reuse the pruned list, as libbpf does).
-    pub searched: bool,
     /// The first matching candidate's index in `candidates`.
     pub target: Option<usize>,
     /// Local and target values and the patching decisions.
@@ -101,8 +117,8 @@ impl CoreResolution {
         let mut out = Vec::new();
         let n = self.location.relo_index;
         let kind = self.location.kind.name();
-        if self.searched {
-            for c in &self.candidates {
+        {
+            for c in &self.found {
                 out.push(format!(
                     "CO-RE relocating [{}] {}: found target candidate [{}] {} in [{}]",
                     self.location.type_id, self.local_type, c.type_id, c.type_name, c.btf
@@ -127,6 +143,13 @@ impl CoreResolution {
             && matches!(self.outcome, CoreOutcome::Patched { .. })
         {
             out.push(format!("relo #{n}: no matching targets found"));
+        }
+        if let CoreOutcome::Failed {
+            libbpf: Some(msg), ..
+        } = &self.outcome
+        {
+            out.push(format!("relo #{n}: {msg}"));
+            out.push(format!("relo #{n}: failed to relocate: -22"));
         }
         let i = self.location.insn_index.wrapping_sub(insn_base);
         if let CoreOutcome::Patched { patch } = &self.outcome {

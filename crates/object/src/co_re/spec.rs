@@ -73,11 +73,10 @@ impl Spec {
         }
         if self.kind.is_enumval() {
             if let Some((_, t)) = skip_mods(btf, self.root_type_id) {
-                if let Some(e) = self
-                    .raw
-                    .first()
-                    .and_then(|&i| t.enum_values().get(i as usize))
-                {
+                // A candidate that did not match has an empty spec, and
+                // libbpf reads its zeroed raw[0]: enumerator 0.
+                let i = self.raw.first().copied().unwrap_or(0);
+                if let Some(e) = t.enum_values().get(i as usize) {
                     let n = btf.str_at(e.name_off).unwrap_or("");
                     s.push_str(&format!("::{n} = {}", enum_value_text(t, e.value)));
                 }
