@@ -117,13 +117,11 @@ impl CoreResolution {
         let mut out = Vec::new();
         let n = self.location.relo_index;
         let kind = self.location.kind.name();
-        {
-            for c in &self.found {
-                out.push(format!(
-                    "CO-RE relocating [{}] {}: found target candidate [{}] {} in [{}]",
-                    self.location.type_id, self.local_type, c.type_id, c.type_name, c.btf
-                ));
-            }
+        for c in &self.found {
+            out.push(format!(
+                "CO-RE relocating [{}] {}: found target candidate [{}] {} in [{}]",
+                self.location.type_id, self.local_type, c.type_id, c.type_name, c.btf
+            ));
         }
         out.push(format!("relo #{n}: <{kind}> {}", self.local));
         for c in &self.candidates {

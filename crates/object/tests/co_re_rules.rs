@@ -1,0 +1,1007 @@
+//! The CO-RE rule functions and error paths on hand-built BTF: access spec
+//! parsing, field and type compatibility, TYPE_MATCHES, candidate pruning,
+//! value computation, instruction patching, and every failure a relocation
+//! can have (ambiguity, missing target, bad access string, an instruction
+//! that does not hold the local value, ...).
+
+use bpfkit_isa::Insn;
+use bpfkit_object::btf::{Btf, CoreRelo, CoreReloKind};
+use bpfkit_object::co_re::{
+    fields_are_compat, find_candidates, parse_spec, patch_insn, types_are_compat, types_match,
+    CoreErrorKind, CoreOutcome, CoreTarget, Patch, ReloValue, Relocator, POISON_IMM,
+};
+
+/// Builds little-endian BTF blobs type by type; ids start at 1.
+#[derive(Default)]
+struct B {
+    words: Vec<u32>,
+    strings: Vec<u8>,
+    next: u32,
+    /// Added to string offsets (split BTF continues the base's strings).
+    str_base: u32,
+}
+
+impl B {
+    fn new() -> B {
+        B {
+            words: Vec::new(),
+            strings: vec![0],
+            next: 1,
+            str_base: 0,
+        }
+    }
+    fn s(&mut self, name: &str) -> u32 {
+        if name.is_empty() {
+            return 0;
+        }
+        let off = self.str_base + self.strings.len() as u32;
+        self.strings.extend_from_slice(name.as_bytes());
+        self.strings.push(0);
+        off
+    }
+    fn push(
+        &mut self,
+        name: &str,
+        kind: u32,
+        kflag: bool,
+        vlen: u32,
+        size_or_type: u32,
+        extra: &[u32],
+    ) -> u32 {
+        let n = self.s(name);
+        self.words
+            .extend([n, kind << 24 | (kflag as u32) << 31 | vlen, size_or_type]);
+        self.words.extend_from_slice(extra);
+        self.next += 1;
+        self.next - 1
+    }
+    fn int(&mut self, name: &str, size: u32, signed: bool) -> u32 {
+        self.push(
+            name,
+            1,
+            false,
+            0,
+            size,
+            &[((signed as u32) << 24) | (size * 8)],
+        )
+    }
+    fn int_offset(&mut self, name: &str, size: u32, offset: u32, bits: u32) -> u32 {
+        self.push(name, 1, false, 0, size, &[offset << 16 | bits])
+    }
+    fn ptr(&mut self, to: u32) -> u32 {
+        self.push("", 2, false, 0, to, &[])
+    }
+    fn array(&mut self, elem: u32, index: u32, n: u32) -> u32 {
+        self.push("", 3, false, 0, 0, &[elem, index, n])
+    }
+    /// Members: (name, type, bit offset, bitfield size); kind_flag set
+    /// when any member is a bitfield.
+    fn comp(
+        &mut self,
+        union: bool,
+        name: &str,
+        size: u32,
+        members: &[(&str, u32, u32, u32)],
+    ) -> u32 {
+        let kflag = members.iter().any(|m| m.3 > 0);
+        let mut extra = Vec::new();
+        for &(n, t, off, bits) in members {
+            let n = self.s(n);
+            extra.extend([n, t, if kflag { bits << 24 | off } else { off }]);
+        }
+        self.push(
+            name,
+            if union { 5 } else { 4 },
+            kflag,
+            members.len() as u32,
+            size,
+            &extra,
+        )
+    }
+    fn st(&mut self, name: &str, size: u32, members: &[(&str, u32, u32, u32)]) -> u32 {
+        self.comp(false, name, size, members)
+    }
+    fn enum32(&mut self, name: &str, signed: bool, values: &[(&str, i32)]) -> u32 {
+        let mut extra = Vec::new();
+        for &(n, v) in values {
+            let n = self.s(n);
+            extra.extend([n, v as u32]);
+        }
+        self.push(name, 6, signed, values.len() as u32, 4, &extra)
+    }
+    fn enum64(&mut self, name: &str, values: &[(&str, u64)]) -> u32 {
+        let mut extra = Vec::new();
+        for &(n, v) in values {
+            let n = self.s(n);
+            extra.extend([n, v as u32, (v >> 32) as u32]);
+        }
+        self.push(name, 19, false, values.len() as u32, 8, &extra)
+    }
+    fn fwd(&mut self, name: &str, union: bool) -> u32 {
+        self.push(name, 7, union, 0, 0, &[])
+    }
+    fn typedef(&mut self, name: &str, to: u32) -> u32 {
+        self.push(name, 8, false, 0, to, &[])
+    }
+    fn konst(&mut self, to: u32) -> u32 {
+        self.push("", 10, false, 0, to, &[])
+    }
+    fn proto(&mut self, ret: u32, params: &[u32]) -> u32 {
+        let extra: Vec<u32> = params.iter().flat_map(|&p| [0, p]).collect();
+        self.push("", 13, false, params.len() as u32, ret, &extra)
+    }
+    fn float(&mut self, name: &str, size: u32) -> u32 {
+        self.push(name, 16, false, 0, size, &[])
+    }
+    fn build(&self) -> Btf {
+        let types: Vec<u8> = self.words.iter().flat_map(|w| w.to_le_bytes()).collect();
+        let mut out = Vec::new();
+        out.extend_from_slice(&0xeb9fu16.to_le_bytes());
+        out.extend_from_slice(&[1, 0]);
+        for w in [
+            24u32,
+            0,
+            types.len() as u32,
+            types.len() as u32,
+            self.strings.len() as u32,
+        ] {
+            out.extend_from_slice(&w.to_le_bytes());
+        }
+        out.extend_from_slice(&types);
+        out.extend_from_slice(&self.strings);
+        Btf::parse(&out).expect("built BTF parses")
+    }
+}
+
+/// The local side used by most tests:
+/// [1] int, [2] unsigned int, [3] long, [4] char, [5] char[16], [6] struct inner { int x; int y; },
+/// [7] struct task { int pid; unsigned int flags; char comm[16]; struct inner in; struct task *parent; },
+/// [8] struct task *, [9] enum st { A = 1, B = 2, GONE = 3 }, [10] struct anon_holder (anonymous struct at [11]),
+/// [12] int[0] flex in struct flex.
+fn local() -> (Btf, Ids) {
+    let mut b = B::new();
+    let int = b.int("int", 4, true);
+    let uint = b.int("unsigned int", 4, false);
+    let long = b.int("long", 8, true);
+    let chr = b.int("char", 1, true);
+    let comm = b.array(chr, int, 16);
+    let inner = b.st("inner", 8, &[("x", int, 0, 0), ("y", int, 32, 0)]);
+    let task = b.st(
+        "task",
+        40,
+        &[
+            ("pid", int, 0, 0),
+            ("flags", uint, 32, 0),
+            ("comm", comm, 64, 0),
+            ("in", inner, 192, 0),
+            ("parent", 8, 256, 0),
+        ],
+    );
+    let task_ptr = b.ptr(task);
+    let st = b.enum32("st", false, &[("A", 1), ("B", 2), ("GONE", 3)]);
+    let flex_arr = b.array(int, int, 0);
+    let flex = b.st("flex", 4, &[("n", int, 0, 0), ("data", flex_arr, 32, 0)]);
+    let bits = b.st(
+        "bits",
+        8,
+        &[("a", uint, 0, 3), ("b", uint, 3, 5), ("c", int, 8, 7)],
+    );
+    let _ = long;
+    let _ = (task_ptr, inner);
+    (
+        b.build(),
+        Ids {
+            task,
+            st,
+            flex,
+            bits,
+        },
+    )
+}
+
+struct Ids {
+    task: u32,
+    st: u32,
+    flex: u32,
+    bits: u32,
+}
+
+#[test]
+fn parse_spec_walks_fields_and_arrays() {
+    let (btf, ids) = local();
+    let s = parse_spec(&btf, ids.task, "0:2:10", CoreReloKind::FieldByteOffset).unwrap();
+    assert_eq!(s.raw, vec![0, 2, 10]);
+    assert_eq!(s.bit_offset, (8 + 10) * 8);
+    assert_eq!(s.accessors.len(), 3);
+    assert_eq!(s.accessors[1].name.as_deref(), Some("comm"));
+    assert_eq!(s.accessors[2].name, None);
+    assert_eq!(
+        s.render(&btf),
+        format!("[{}] struct task.comm[10] (0:2:10 @ offset 18)", ids.task)
+    );
+    // p[1].in.y: the first index scales by the root's size.
+    let s = parse_spec(&btf, ids.task, "1:3:1", CoreReloKind::FieldByteOffset).unwrap();
+    assert_eq!(s.bit_offset, (40 + 24 + 4) * 8);
+    assert_eq!(
+        s.render(&btf),
+        format!("[{}] struct task[1].in.y (1:3:1 @ offset 68)", ids.task)
+    );
+    // A flexible array member may be indexed past its zero length.
+    let s = parse_spec(&btf, ids.flex, "0:1:5", CoreReloKind::FieldByteOffset).unwrap();
+    assert_eq!(s.bit_offset, (4 + 20) * 8);
+    // Bitfields have bit offsets that are not byte multiples.
+    let s = parse_spec(&btf, ids.bits, "0:1", CoreReloKind::FieldByteOffset).unwrap();
+    assert_eq!(
+        s.render(&btf),
+        format!("[{}] struct bits.b (0:1 @ offset 0.3)", ids.bits)
+    );
+    // Enumerators and types.
+    let s = parse_spec(&btf, ids.st, "2", CoreReloKind::EnumvalValue).unwrap();
+    assert_eq!(s.accessors[0].name.as_deref(), Some("GONE"));
+    assert_eq!(s.render(&btf), format!("[{}] enum st::GONE = 3", ids.st));
+    let s = parse_spec(&btf, ids.task, "0", CoreReloKind::TypeSize).unwrap();
+    assert!(s.accessors.is_empty());
+    assert_eq!(s.render(&btf), format!("[{}] struct task", ids.task));
+}
+
+#[test]
+fn parse_spec_rejects_bad_access_strings() {
+    let (btf, ids) = local();
+    let bad = |access: &str, kind| parse_spec(&btf, ids.task, access, kind).unwrap_err();
+    use CoreReloKind::*;
+    for a in [
+        "",
+        ":0",
+        "0:",
+        "0::1",
+        "x",
+        "0:-1",
+        "0: 1",
+        "+0",
+        "0:99999999999",
+    ] {
+        assert!(!bad(a, FieldByteOffset).is_empty(), "{a:?} accepted");
+    }
+    assert!(bad("0:9", FieldByteOffset).contains("member index 9"));
+    assert!(bad("0:2:16", FieldByteOffset).contains("array index 16"));
+    assert!(bad("0:0:1", FieldByteOffset).contains("unexpected kind int"));
+    assert!(bad("1", TypeExists).contains("needs access \"0\""));
+    assert!(bad("0", EnumvalValue).contains("not an enum"));
+    let too_long = vec!["0"; 65].join(":");
+    assert!(bad(&too_long, FieldExists).contains("more than 64"));
+    assert!(parse_spec(&btf, ids.st, "3", EnumvalExists)
+        .unwrap_err()
+        .contains("past the enum"));
+    assert!(parse_spec(&btf, ids.st, "0:1", EnumvalExists)
+        .unwrap_err()
+        .contains("more than one step"));
+    assert!(parse_spec(&btf, 999, "0", FieldExists)
+        .unwrap_err()
+        .contains("does not resolve"));
+}
+
+#[test]
+fn field_compatibility_rules() {
+    let mut b = B::new();
+    let int = b.int("int", 4, true);
+    let u8t = b.int("u8", 1, false);
+    let legacy = b.int_offset("int", 4, 2, 10);
+    let s1 = b.st("a", 4, &[("x", int, 0, 0)]);
+    let u1 = b.comp(true, "b", 4, &[("x", int, 0, 0)]);
+    let p_int = b.ptr(int);
+    let p_s1 = b.ptr(s1);
+    let e1 = b.enum32("color", false, &[("R", 0)]);
+    let e2 = b.enum32("color___v2", false, &[("G", 1)]);
+    let e3 = b.enum32("shape", false, &[("S", 1)]);
+    let e_anon = b.enum32("", false, &[("Z", 1)]);
+    let e64 = b.enum64("color", &[("R", 0)]);
+    let arr_int = b.array(int, int, 4);
+    let arr_u8 = b.array(u8t, int, 100);
+    let arr_p = b.array(p_int, int, 4);
+    let td = b.typedef("int_t", int);
+    let c_td = b.konst(td);
+    let f = b.float("double", 8);
+    let f2 = b.float("float", 4);
+    let fwd1 = b.fwd("a", false);
+    let fwd2 = b.fwd("a___x", false);
+    let fwd3 = b.fwd("z", false);
+    let btf = b.build();
+    let c = |a, b| fields_are_compat(&btf, a, &btf, b).unwrap();
+    assert!(c(int, u8t), "ints of any size and sign");
+    assert!(!c(int, legacy), "legacy bitfield ints are rejected");
+    assert!(c(s1, u1), "any struct/union pair");
+    assert!(c(p_int, p_s1), "any two pointers");
+    assert!(!c(int, p_int));
+    assert!(c(e1, e2), "enums by essential name");
+    assert!(!c(e1, e3));
+    assert!(c(e3, e_anon), "an anonymous enum matches any");
+    assert!(c(e1, e64), "enum and enum64 mix");
+    assert!(c(arr_int, arr_u8), "arrays by element, any length");
+    assert!(!c(arr_int, arr_p));
+    assert!(c(c_td, u8t), "modifiers and typedefs are skipped");
+    assert!(c(f, f2));
+    assert!(c(fwd1, fwd2));
+    assert!(!c(fwd1, fwd3));
+    assert!(
+        fields_are_compat(&btf, 500, &btf, int).is_err(),
+        "a dangling id is an error"
+    );
+}
+
+#[test]
+fn type_compatibility_rules() {
+    let mut b = B::new();
+    let int = b.int("int", 4, true);
+    let long = b.int("long", 8, true);
+    let legacy = b.int_offset("int", 4, 1, 8);
+    let s = b.st("s", 4, &[("x", int, 0, 0)]);
+    let s2 = b.st("s", 8, &[("y", long, 0, 0)]);
+    let p_int = b.ptr(int);
+    let p_long = b.ptr(long);
+    let p_s = b.ptr(s);
+    let f1 = b.proto(int, &[p_int, long]);
+    let f2 = b.proto(long, &[p_long, int]);
+    let f3 = b.proto(int, &[p_int]);
+    let f4 = b.proto(int, &[p_s, long]);
+    let u = b.comp(true, "s", 4, &[("x", int, 0, 0)]);
+    let td1 = b.typedef("t", s);
+    let td2 = b.typedef("t", u);
+    let btf = b.build();
+    let c = |a, b| types_are_compat(&btf, a, &btf, b).unwrap();
+    assert!(c(s, s2), "structs need nothing more than the name");
+    assert!(!c(s, u), "but the kind must agree");
+    assert!(c(int, long));
+    assert!(!c(int, legacy));
+    assert!(c(p_int, p_long));
+    assert!(!c(p_int, p_s));
+    assert!(c(f1, f2), "same arity, compatible params and return");
+    assert!(!c(f1, f3), "arity differs");
+    assert!(!c(f1, f4), "a parameter differs");
+    assert!(!c(td1, td2), "typedefs compare what they name");
+}
+
+#[test]
+fn type_match_rules() {
+    let mut local = B::new();
+    let int = local.int("int", 4, true);
+    let uint = local.int("unsigned int", 4, false);
+    let inner_fwd = local.fwd("inner", false);
+    let p_inner = local.ptr(inner_fwd);
+    let arr = local.array(int, int, 4);
+    let s = local.st(
+        "s",
+        24,
+        &[
+            ("a", int, 0, 0),
+            ("p", p_inner, 64, 0),
+            ("arr", arr, 128, 0),
+        ],
+    );
+    let e = local.enum32("e", false, &[("X", 1), ("Y", 2)]);
+    let e_small = local.enum32("e", false, &[("X", 1)]);
+    let f = local.proto(int, &[int]);
+    let _ = uint;
+    let local = local.build();
+
+    let mut t = B::new();
+    let tint = t.int("int", 4, true);
+    let tuint = t.int("unsigned int", 4, false);
+    let tinner = t.st("inner", 4, &[("q", tint, 0, 0)]);
+    let tp_inner = t.ptr(tinner);
+    let tarr = t.array(tint, tint, 4);
+    let tarr5 = t.array(tint, tint, 5);
+    // Members in another order, one extra: matches.
+    let ok = t.st(
+        "s",
+        32,
+        &[
+            ("arr", tarr, 0, 0),
+            ("extra", tint, 128, 0),
+            ("p", tp_inner, 192, 0),
+            ("a", tint, 160, 0),
+        ],
+    );
+    let bad_len = t.st(
+        "s",
+        32,
+        &[
+            ("arr", tarr5, 0, 0),
+            ("p", tp_inner, 192, 0),
+            ("a", tint, 160, 0),
+        ],
+    );
+    let bad_sign = t.st(
+        "s",
+        32,
+        &[
+            ("arr", tarr, 0, 0),
+            ("p", tp_inner, 192, 0),
+            ("a", tuint, 160, 0),
+        ],
+    );
+    let missing = t.st(
+        "s",
+        32,
+        &[
+            ("arr", tarr, 0, 0),
+            ("p", tp_inner, 192, 0),
+            ("b", tint, 160, 0),
+        ],
+    );
+    let te = t.enum64("e", &[("Y", 9), ("X", 8), ("Z", 7)]);
+    let te32 = t.enum32("e", false, &[("Y", 9), ("X", 8), ("Z", 7)]);
+    let te_missing = t.enum32("e", false, &[("Y", 9)]);
+    let tf = t.proto(tint, &[tint]);
+    let tf_bad = t.proto(tint, &[tuint]);
+    let t = t.build();
+    let m = |a, b| types_match(&local, a, &t, b).unwrap();
+    assert!(m(s, ok));
+    assert!(!m(s, bad_len), "array lengths must agree");
+    assert!(!m(s, bad_sign), "int signedness must agree");
+    assert!(!m(s, missing), "every local member must exist");
+    assert!(!m(e, te), "enum sizes must agree (4 vs 8)");
+    assert!(m(e, te32), "enumerators by name, not value");
+    assert!(!m(e, te_missing));
+    assert!(m(e_small, te32));
+    assert!(m(f, tf));
+    assert!(!m(f, tf_bad));
+    assert!(!m(int, tuint));
+}
+
+/// A target with two flavors of `task` and other layouts.
+fn target() -> Btf {
+    let mut b = B::new();
+    let int = b.int("int", 4, true);
+    let ulong = b.int("unsigned long", 8, false);
+    let long = b.int("long", 8, true);
+    let chr = b.int("char", 1, true);
+    let comm = b.array(chr, int, 8);
+    let inner = b.st("inner", 8, &[("y", int, 0, 0), ("x", int, 32, 0)]);
+    let anon = b.comp(true, "", 8, &[("in", inner, 0, 0), ("raw", long, 0, 0)]);
+    let _task = b.st(
+        "task",
+        48,
+        &[
+            ("parent", 0, 0, 0),
+            ("flags", ulong, 64, 0),
+            ("", anon, 128, 0),
+            ("comm", comm, 192, 0),
+            ("pid", int, 256, 0),
+        ],
+    );
+    let _st = b.enum32("st", false, &[("B", 20), ("A", -5)]);
+    b.build()
+}
+
+fn relo(kind: CoreReloKind, type_id: u32, access: &str, insn_off: u32) -> CoreRelo {
+    CoreRelo {
+        insn_off,
+        type_id,
+        access: access.into(),
+        kind,
+    }
+}
+
+const LDX_W: u8 = 0x61;
+const LDX_B: u8 = 0x71;
+const MOV64_K: u8 = 0xb7;
+const LDDW: u8 = 0x18;
+
+#[test]
+fn values_and_patches_per_kind() {
+    let (lb, ids) = local();
+    let tb = target();
+    let mut r = Relocator::new(&lb, CoreTarget::new(&tb));
+    use CoreReloKind::*;
+    let mut insns = vec![
+        Insn::new(LDX_W, 0, 1, 0, 0),    // pid at 0 -> 32
+        Insn::new(LDX_W, 0, 1, 4, 0),    // u32 flags at 4 -> u64 at 8: load grows
+        Insn::new(LDX_W, 0, 1, 28, 0),   // in.y at 28 -> 16 (anonymous union)
+        Insn::new(MOV64_K, 0, 0, 0, 1),  // field_exists(in.x) = 1
+        Insn::new(MOV64_K, 0, 0, 0, 16), // byte_sz(comm) 16 -> 8
+        Insn::new(LDX_B, 0, 1, 18, 0),   // comm[10]: out of bounds -> poison
+        Insn::new(LDDW, 0, 0, 0, 2),     // enumval_value(B) 2 -> 20
+        Insn::new(0, 0, 0, 0, 0),
+        Insn::new(MOV64_K, 0, 0, 0, 1), // enumval_value(A) 1 -> -5
+        Insn::new(LDDW, 0, 0, 0, 3),    // enumval_value(GONE): poison both slots
+        Insn::new(0, 0, 0, 0, 0),
+        Insn::new(MOV64_K, 0, 0, 0, 40), // type_size(task) 40 -> 48
+        Insn::new(MOV64_K, 0, 0, 0, ids.task as i32), // local type id stays
+    ];
+    let relos = [
+        relo(FieldByteOffset, ids.task, "0:0", 0),
+        relo(FieldByteOffset, ids.task, "0:1", 8),
+        relo(FieldByteOffset, ids.task, "0:3:1", 16),
+        relo(FieldExists, ids.task, "0:3:0", 24),
+        relo(FieldByteSize, ids.task, "0:2", 32),
+        relo(FieldByteOffset, ids.task, "0:2:10", 40),
+        relo(EnumvalValue, ids.st, "1", 48),
+        relo(EnumvalValue, ids.st, "0", 64),
+        relo(EnumvalValue, ids.st, "2", 72),
+        relo(TypeSize, ids.task, "0", 88),
+        relo(TypeIdLocal, ids.task, "0", 96),
+    ];
+    let res: Vec<_> = relos
+        .iter()
+        .enumerate()
+        .map(|(i, x)| r.relocate("test", i, x, &mut insns).unwrap())
+        .collect();
+    assert_eq!(insns[0], Insn::new(LDX_W, 0, 1, 32, 0));
+    assert_eq!(insns[1], Insn::new(0x79, 0, 1, 8, 0), "LDX W became DW");
+    assert_eq!(
+        res[1].outcome,
+        CoreOutcome::Patched {
+            patch: Patch::Mem {
+                old: 4,
+                new: 8,
+                size: Some((4, 8))
+            }
+        }
+    );
+    assert_eq!(
+        insns[2].off, 16,
+        "in.y: the anonymous union at byte 16, y first"
+    );
+    assert_eq!(
+        res[2].target().unwrap().spec,
+        "[8] struct task.in.y (0:2:0:0 @ offset 16)"
+    );
+    assert_eq!(
+        res[2].local,
+        format!("[{}] struct task.in.y (0:3:1 @ offset 28)", ids.task)
+    );
+    assert_eq!(insns[3].imm, 1);
+    assert_eq!(insns[4].imm, 8);
+    assert_eq!(insns[5], Insn::new(0x85, 0, 0, 0, POISON_IMM));
+    assert!(res[5].is_poisoned() && res[5].target.is_none());
+    assert_eq!((insns[6].imm, insns[7].imm), (20, 0));
+    assert_eq!(
+        insns[8].imm, -5,
+        "negative enumerator through a 32-bit immediate"
+    );
+    assert_eq!(insns[9], Insn::new(0x85, 0, 0, 0, POISON_IMM));
+    assert_eq!(
+        insns[10],
+        Insn::new(0x85, 0, 0, 0, POISON_IMM),
+        "second lddw slot poisoned too"
+    );
+    assert_eq!(insns[11].imm, 48);
+    assert_eq!(insns[12].imm, ids.task as i32);
+    assert!(!res[10].value.unwrap().validate);
+}
+
+fn relocate_err(lb: &Btf, tb: &Btf, rec: CoreRelo, insns: &mut [Insn]) -> CoreErrorKind {
+    let mut r = Relocator::new(lb, CoreTarget::new(tb));
+    let e = r.relocate("sec/x", 3, &rec, insns).unwrap_err();
+    let text = e.to_string();
+    assert!(
+        text.starts_with("section 'sec/x' relo #3 (insn #"),
+        "error names the relocation: {text}"
+    );
+    e.reason
+}
+
+#[test]
+fn error_paths_name_the_relocation() {
+    let (lb, ids) = local();
+    let tb = target();
+    use CoreReloKind::*;
+    let ldx = |off| vec![Insn::new(LDX_W, 0, 1, off, 0), Insn::new(0x95, 0, 0, 0, 0)];
+
+    // Bad access string.
+    let e = relocate_err(
+        &lb,
+        &tb,
+        relo(FieldByteOffset, ids.task, "0:x", 0),
+        &mut ldx(0),
+    );
+    assert!(matches!(e, CoreErrorKind::BadAccessSpec { .. }), "{e}");
+    // The instruction does not hold the local value (offset 4 expected 0).
+    let e = relocate_err(
+        &lb,
+        &tb,
+        relo(FieldByteOffset, ids.task, "0:0", 0),
+        &mut ldx(4),
+    );
+    assert_eq!(
+        e,
+        CoreErrorKind::InsnValueMismatch {
+            insn_index: 0,
+            class: "LDX/ST/STX",
+            got: 4,
+            expected: 0,
+            new: 32
+        }
+    );
+    // ALU immediate mismatch.
+    let mut alu = vec![Insn::new(MOV64_K, 0, 0, 0, 7)];
+    let e = relocate_err(&lb, &tb, relo(FieldByteSize, ids.task, "0:2", 0), &mut alu);
+    assert!(
+        matches!(
+            e,
+            CoreErrorKind::InsnValueMismatch {
+                class: "ALU/ALU64",
+                got: 7,
+                expected: 16,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    // An instruction that cannot carry a value.
+    let e = relocate_err(
+        &lb,
+        &tb,
+        relo(FieldByteOffset, ids.task, "0:0", 8),
+        &mut ldx(0),
+    );
+    assert!(
+        matches!(
+            e,
+            CoreErrorKind::UnsupportedInsn {
+                insn_index: 1,
+                code: 0x95,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    let mut alu_x = vec![Insn::new(0xbf, 0, 1, 0, 0)];
+    let e = relocate_err(
+        &lb,
+        &tb,
+        relo(FieldByteSize, ids.task, "0:2", 0),
+        &mut alu_x,
+    );
+    assert!(matches!(e, CoreErrorKind::UnsupportedInsn { .. }), "{e}");
+    // Past the section, and misaligned.
+    let e = relocate_err(
+        &lb,
+        &tb,
+        relo(FieldByteOffset, ids.task, "0:0", 800),
+        &mut ldx(0),
+    );
+    assert_eq!(
+        e,
+        CoreErrorKind::InsnOutOfRange {
+            insn_index: 100,
+            len: 2
+        }
+    );
+    let e = relocate_err(
+        &lb,
+        &tb,
+        relo(FieldByteOffset, ids.task, "0:0", 4),
+        &mut ldx(0),
+    );
+    assert_eq!(e, CoreErrorKind::MisalignedInsnOff(4));
+    // A local type id that does not exist; an anonymous local type.
+    let e = relocate_err(&lb, &tb, relo(FieldByteOffset, 999, "0:0", 0), &mut ldx(0));
+    assert_eq!(e, CoreErrorKind::NoLocalType(999));
+    let e = relocate_err(&lb, &tb, relo(TypeSize, ids.task + 1, "0", 0), &mut ldx(0));
+    assert_eq!(e, CoreErrorKind::AnonymousType(ids.task + 1));
+    // The load size is not the local field's size (flags grows 4 -> 8, but
+    // the instruction loads a byte).
+    let mut ldxb = vec![Insn::new(LDX_B, 0, 1, 4, 0)];
+    let e = relocate_err(
+        &lb,
+        &tb,
+        relo(FieldByteOffset, ids.task, "0:1", 0),
+        &mut ldxb,
+    );
+    assert!(matches!(e, CoreErrorKind::MemSize { .. }), "{e}");
+    // lddw of the wrong form.
+    let mut bad_lddw = vec![Insn::new(LDDW, 0, 1, 0, 2), Insn::new(0, 0, 0, 0, 0)];
+    let e = relocate_err(&lb, &tb, relo(EnumvalValue, ids.st, "1", 0), &mut bad_lddw);
+    assert!(matches!(e, CoreErrorKind::UnsupportedInsn { .. }), "{e}");
+    // A bitfield kind on an array element.
+    let mut alu = vec![Insn::new(MOV64_K, 0, 0, 0, 0)];
+    let e = relocate_err(&lb, &tb, relo(FieldSigned, ids.task, "0:2:1", 0), &mut alu);
+    assert!(
+        matches!(e, CoreErrorKind::Calc { kind: "signed", .. }),
+        "{e}"
+    );
+}
+
+#[test]
+fn missing_target_resolves_existence_to_zero_and_poisons_the_rest() {
+    let (lb, ids) = local();
+    let empty = B::new().build();
+    let mut r = Relocator::new(&lb, CoreTarget::new(&empty));
+    use CoreReloKind::*;
+    let mut insns = vec![
+        Insn::new(MOV64_K, 0, 0, 0, 1),
+        Insn::new(MOV64_K, 0, 0, 0, 1),
+        Insn::new(MOV64_K, 0, 0, 0, 40),
+        Insn::new(MOV64_K, 0, 0, 0, 1),
+        Insn::new(LDX_W, 0, 1, 4, 0),
+        Insn::new(MOV64_K, 0, 0, 0, 2),
+        Insn::new(MOV64_K, 0, 0, 0, 1),
+    ];
+    let relos = [
+        relo(FieldExists, ids.task, "0:1", 0),
+        relo(TypeExists, ids.task, "0", 8),
+        relo(TypeSize, ids.task, "0", 16),
+        relo(TypeMatches, ids.task, "0", 24),
+        relo(FieldByteOffset, ids.task, "0:1", 32),
+        relo(EnumvalValue, ids.st, "1", 40),
+        relo(EnumvalExists, ids.st, "1", 48),
+    ];
+    for (i, x) in relos.iter().enumerate() {
+        let res = r.relocate("s", i, x, &mut insns).unwrap();
+        assert!(res.candidates.is_empty() && res.target.is_none());
+        assert!(res
+            .libbpf_log(0)
+            .iter()
+            .any(|l| l.ends_with("no matching targets found")));
+    }
+    let imms: Vec<i32> = insns.iter().map(|i| i.imm).collect();
+    assert_eq!(&imms[..4], &[0, 0, 0, 0]);
+    assert_eq!(insns[4], Insn::new(0x85, 0, 0, 0, POISON_IMM));
+    assert_eq!(insns[5], Insn::new(0x85, 0, 0, 0, POISON_IMM));
+    assert_eq!(insns[6].imm, 0);
+}
+
+#[test]
+fn ambiguity_and_candidate_pruning() {
+    // Local s { int a; int b; }; target flavors s___1 { int a; int b; } and
+    // s___2 { int pad; int a; }.
+    let mut b = B::new();
+    let int = b.int("int", 4, true);
+    let s = b.st("s", 8, &[("a", int, 0, 0), ("b", int, 32, 0)]);
+    let lb = b.build();
+    let mut t = B::new();
+    let tint = t.int("int", 4, true);
+    let s1 = t.st("s___1", 8, &[("a", tint, 0, 0), ("b", tint, 32, 0)]);
+    let s2 = t.st("s___2", 8, &[("pad", tint, 0, 0), ("a", tint, 32, 0)]);
+    let tb = t.build();
+    assert_eq!(
+        find_candidates(&lb, s, &CoreTarget::new(&tb))
+            .iter()
+            .map(|c| c.id)
+            .collect::<Vec<_>>(),
+        vec![s1, s2]
+    );
+    use CoreReloKind::*;
+    // Field 'a' first: both flavors match at different offsets.
+    let mut insns = vec![Insn::new(LDX_W, 0, 1, 0, 0)];
+    let mut r = Relocator::new(&lb, CoreTarget::new(&tb));
+    let e = r
+        .relocate("s", 0, &relo(FieldByteOffset, s, "0:0", 0), &mut insns)
+        .unwrap_err();
+    assert_eq!(
+        e.reason,
+        CoreErrorKind::AmbiguousOffset {
+            first_id: s1,
+            first_bits: 0,
+            cand_id: s2,
+            cand_bits: 32
+        }
+    );
+    assert_eq!(
+        e.reason.libbpf_message().unwrap(),
+        "field offset ambiguity: 32 != 0"
+    );
+    // Field 'b' first: only s___1 has it, so the type's candidates are
+    // pruned to s___1, and 'a' then resolves without ambiguity.
+    let mut r = Relocator::new(&lb, CoreTarget::new(&tb));
+    let mut insns = vec![Insn::new(LDX_W, 0, 1, 4, 0), Insn::new(LDX_W, 0, 1, 0, 0)];
+    let first = r
+        .relocate("s", 0, &relo(FieldByteOffset, s, "0:1", 0), &mut insns)
+        .unwrap();
+    assert_eq!(first.found.len(), 2);
+    assert_eq!(
+        first
+            .candidates
+            .iter()
+            .map(|c| c.matched)
+            .collect::<Vec<_>>(),
+        vec![true, false]
+    );
+    let second = r
+        .relocate("s", 1, &relo(FieldByteOffset, s, "0:0", 8), &mut insns)
+        .unwrap();
+    assert!(second.found.is_empty(), "no second search");
+    assert_eq!(second.candidates.len(), 1);
+    assert_eq!(insns[1].off, 0);
+    // Type size: the two flavors agree (8), so no ambiguity.
+    let mut alu = vec![Insn::new(MOV64_K, 0, 0, 0, 8)];
+    let mut r = Relocator::new(&lb, CoreTarget::new(&tb));
+    r.relocate("s", 0, &relo(TypeSize, s, "0", 0), &mut alu)
+        .unwrap();
+    // The lenient report keeps the candidates tried before the failure.
+    let mut r = Relocator::new(&lb, CoreTarget::new(&tb));
+    let rep = r.report("s", 0, &relo(FieldByteOffset, s, "0:0", 0), &mut insns);
+    assert_eq!(rep.candidates.len(), 2);
+    assert!(matches!(rep.outcome, CoreOutcome::Failed { .. }));
+}
+
+#[test]
+fn modules_are_searched_only_without_a_vmlinux_candidate() {
+    let mut b = B::new();
+    let int = b.int("int", 4, true);
+    let s = b.st("in_mod", 4, &[("a", int, 0, 0)]);
+    let v = b.st("in_vmlinux", 4, &[("a", int, 0, 0)]);
+    let lb = b.build();
+    let mut base = B::new();
+    let bint = base.int("int", 4, true);
+    let bv = base.st("in_vmlinux", 4, &[("a", bint, 0, 0)]);
+    let base_btf = base.build();
+    // Split BTF: ids continue from the base's; types refer to base ids.
+    let mut m = B::new();
+    m.next = base_btf.len() as u32;
+    m.str_base = base_btf.header().str_len;
+    let ms = m.st("in_mod", 8, &[("pad", bint, 0, 0), ("a", bint, 32, 0)]);
+    let mv = m.st(
+        "in_vmlinux___mod",
+        8,
+        &[("pad", bint, 0, 0), ("a", bint, 32, 0)],
+    );
+    let split_bytes = {
+        let types: Vec<u8> = m.words.iter().flat_map(|w| w.to_le_bytes()).collect();
+        let mut out = Vec::new();
+        out.extend_from_slice(&0xeb9fu16.to_le_bytes());
+        out.extend_from_slice(&[1, 0]);
+        for w in [
+            24u32,
+            0,
+            types.len() as u32,
+            types.len() as u32,
+            m.strings.len() as u32,
+        ] {
+            out.extend_from_slice(&w.to_le_bytes());
+        }
+        out.extend_from_slice(&types);
+        out.extend_from_slice(&m.strings);
+        out
+    };
+    let module = Btf::parse_split(&split_bytes, &base_btf).unwrap();
+    let modules = vec![("mymod".to_string(), module)];
+    let target = CoreTarget::new(&base_btf).with_modules(&modules);
+    let c = find_candidates(&lb, s, &target);
+    assert_eq!(
+        c.iter().map(|c| (c.id, c.btf_name)).collect::<Vec<_>>(),
+        vec![(ms, "mymod")]
+    );
+    let c = find_candidates(&lb, v, &target);
+    assert_eq!(
+        c.iter().map(|c| c.id).collect::<Vec<_>>(),
+        vec![bv],
+        "vmlinux wins; {mv} not searched"
+    );
+    let mut insns = vec![Insn::new(LDX_W, 0, 1, 0, 0)];
+    let res = Relocator::new(&lb, target)
+        .relocate(
+            "s",
+            0,
+            &relo(CoreReloKind::FieldByteOffset, s, "0:0", 0),
+            &mut insns,
+        )
+        .unwrap();
+    assert_eq!(insns[0].off, 4);
+    assert_eq!(res.target().unwrap().btf, "mymod");
+}
+
+#[test]
+fn patch_insn_forms() {
+    let v = |orig, new| ReloValue {
+        orig_val: orig,
+        new_val: new,
+        validate: true,
+        ..ReloValue::default()
+    };
+    // lddw: both halves.
+    let mut i = vec![Insn::new(LDDW, 1, 0, 0, 5), Insn::new(0, 0, 0, 0, 1)];
+    let p = patch_insn(&mut i, 0, &v(0x1_0000_0005, 0x7_0000_0009)).unwrap();
+    assert_eq!(
+        p,
+        Patch::Ldimm64 {
+            old: 0x1_0000_0005,
+            new: 0x7_0000_0009
+        }
+    );
+    assert_eq!((i[0].imm, i[1].imm), (9, 7));
+    // lddw cut short by the end of the section.
+    let mut i = vec![Insn::new(LDDW, 1, 0, 0, 5)];
+    assert!(patch_insn(&mut i, 0, &v(5, 6)).is_err());
+    // A negative ALU immediate compares sign-extended, as in C.
+    let mut i = vec![Insn::new(MOV64_K, 1, 0, 0, -1)];
+    patch_insn(&mut i, 0, &v(u64::MAX, 3)).unwrap();
+    assert_eq!(i[0].imm, 3);
+    // Without validation any value is replaced.
+    let mut i = vec![Insn::new(MOV64_K, 1, 0, 0, 77)];
+    let nv = ReloValue {
+        validate: false,
+        ..v(5, 6)
+    };
+    patch_insn(&mut i, 0, &nv).unwrap();
+    assert_eq!(i[0].imm, 6);
+    // Offsets past i16::MAX do not fit.
+    let mut i = vec![Insn::new(LDX_W, 1, 2, 0, 0)];
+    assert_eq!(
+        patch_insn(&mut i, 0, &v(0, 40000)).unwrap_err(),
+        CoreErrorKind::OffsetTooBig {
+            insn_index: 0,
+            value: 40000
+        }
+    );
+    // An unsafe size change poisons a load.
+    let mut i = vec![Insn::new(LDX_W, 1, 2, 0, 0)];
+    let bad = ReloValue {
+        fail_memsz_adjust: true,
+        orig_sz: 4,
+        new_sz: 8,
+        ..v(0, 8)
+    };
+    assert_eq!(
+        patch_insn(&mut i, 0, &bad).unwrap(),
+        Patch::Poisoned {
+            unsafe_size_change: true,
+            lddw: false
+        }
+    );
+    assert_eq!(i[0], Insn::new(0x85, 0, 0, 0, POISON_IMM));
+    // A size the ISA has no load for.
+    let mut i = vec![Insn::new(LDX_W, 1, 2, 0, 0)];
+    let odd = ReloValue {
+        orig_sz: 4,
+        new_sz: 3,
+        ..v(0, 8)
+    };
+    assert!(matches!(
+        patch_insn(&mut i, 0, &odd).unwrap_err(),
+        CoreErrorKind::MemSize { .. }
+    ));
+    // A sign-extending load keeps its mode when it grows.
+    let mut i = vec![Insn::new(0x81, 1, 2, 0, 0)];
+    let grow = ReloValue {
+        orig_sz: 4,
+        new_sz: 8,
+        ..v(0, 8)
+    };
+    patch_insn(&mut i, 0, &grow).unwrap();
+    assert_eq!(i[0].code, 0x99);
+}
+
+#[test]
+fn report_serializes_for_json() {
+    let (lb, ids) = local();
+    let tb = target();
+    let mut r = Relocator::new(&lb, CoreTarget::new(&tb));
+    let mut insns = vec![Insn::new(LDX_W, 0, 1, 4, 0)];
+    let res = r
+        .relocate(
+            "kprobe/x",
+            0,
+            &relo(CoreReloKind::FieldByteOffset, ids.task, "0:1", 0),
+            &mut insns,
+        )
+        .unwrap();
+    let j = serde_json::to_value(&res).unwrap();
+    assert_eq!(j["section"], "kprobe/x");
+    assert_eq!(j["kind"], "byte_off");
+    assert_eq!(j["insn_index"], 0);
+    assert_eq!(
+        j["local"],
+        format!("[{}] struct task.flags (0:1 @ offset 4)", ids.task)
+    );
+    assert_eq!(j["outcome"], "patched");
+    assert_eq!(j["patch"]["insn"], "mem");
+    assert_eq!(j["patch"]["old"], 4);
+    assert_eq!(j["patch"]["new"], 8);
+    assert_eq!(
+        j["candidates"][0]["spec"],
+        "[8] struct task.flags (0:1 @ offset 8)"
+    );
+    assert_eq!(j["value"]["new_sz"], 8);
+    let mut r = Relocator::new(&lb, CoreTarget::new(&tb));
+    let failed = r.report(
+        "kprobe/x",
+        1,
+        &relo(CoreReloKind::FieldByteOffset, ids.task, "0:z", 0),
+        &mut insns,
+    );
+    let j = serde_json::to_value(&failed).unwrap();
+    assert_eq!(j["outcome"], "failed");
+    assert!(j["error"].as_str().unwrap().contains("bad access spec"));
+}
