@@ -27,25 +27,37 @@
 //! as a [`CoreResolution`] (serializable, and renderable as libbpf's debug
 //! log lines).
 //!
-//! ```no_run
+//! ```
 //! use bpfkit_object::btf::{Btf, BtfExt};
 //! use bpfkit_object::co_re::{CoreTarget, Relocator};
-//! use bpfkit_isa::decode_slots;
+//! # use object::{Object, ObjectSection};
+//! # let data = std::fs::read("tests/fixtures/core_local.o")?;
+//! # let elf = object::File::parse(&*data)?;
+//! # let section = |n: &str| elf.section_by_name(n).map(|s| s.data().unwrap().to_vec()).unwrap();
+//! # let (btf_bytes, ext_bytes) = (section(".BTF"), section(".BTF.ext"));
+//! # let text = section("kprobe/core_fields");
+//! # let target_elf = std::fs::read("tests/fixtures/core_target.o")?;
+//! # let target_elf = object::File::parse(&*target_elf)?;
+//! # let target_bytes = target_elf.section_by_name(".BTF").unwrap().data()?.to_vec();
+//! // The object's `.BTF` and `.BTF.ext`, and one program section's slots.
+//! let local = Btf::parse(&btf_bytes)?;
+//! let ext = BtfExt::parse(&ext_bytes, &local)?;
+//! let mut insns = bpfkit_isa::decode_slots(&text)?;
+//! // The target: here another object's BTF; for the running kernel,
+//! // Btf::parse(&std::fs::read("/sys/kernel/btf/vmlinux")?)?.
+//! let target = Btf::parse(&target_bytes)?;
 //!
-//! # fn run(btf_bytes: &[u8], ext_bytes: &[u8], text: &[u8]) -> Result<(), Box<dyn std::error::Error>> {
-//! // The object's `.BTF`, `.BTF.ext` and a program section's bytes.
-//! let local = Btf::parse(btf_bytes)?;
-//! let ext = BtfExt::parse(ext_bytes, &local)?;
-//! let mut insns = decode_slots(text)?;
-//! let vmlinux = Btf::parse(&std::fs::read("/sys/kernel/btf/vmlinux")?)?;
-//!
-//! let mut relocator = Relocator::new(&local, CoreTarget::new(&vmlinux));
-//! for r in relocator.relocate_section(&ext, "kprobe/do_nanosleep", &mut insns)? {
-//!     // e.g. "relo #0 insn #3 byte_off [7] struct task_struct.pid (0:1 @ offset 4)"
-//!     println!("relo #{} insn #{} {} {}", r.location.relo_index, r.location.insn_index,
-//!              r.location.kind.name(), r.local);
-//! }
-//! # Ok(()) }
+//! let mut relocator = Relocator::new(&local, CoreTarget::new(&target));
+//! let report = relocator.relocate_section(&ext, "kprobe/core_fields", &mut insns)?;
+//! assert_eq!(
+//!     report[1].to_string(),
+//!     "kprobe/core_fields relo #1 insn #1 <byte_off> [5] struct core_task.pid (0:0 @ offset 0) \
+//!      => [6] struct core_task.pid (0:5 @ offset 56): off 0 -> 56"
+//! );
+//! assert_eq!(insns[1].off, 56);
+//! // A field the target lacks poisons its load: `call 0xbad2310`.
+//! assert!(report[2].is_poisoned());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 mod candidates;

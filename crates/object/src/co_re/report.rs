@@ -192,3 +192,49 @@ impl CoreResolution {
         out
     }
 }
+
+/// One line per relocation, the form `bpfkit btf core` prints:
+/// `kprobe/x relo #0 insn #2 <byte_off> [5] struct task_struct.pid (0:4 @ offset 32)
+/// => [114] struct task_struct.pid (0:92 @ offset 1264): off 32 -> 1264`.
+impl std::fmt::Display for CoreResolution {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let l = &self.location;
+        write!(
+            f,
+            "{} relo #{} insn #{} <{}> {}",
+            l.section,
+            l.relo_index,
+            l.insn_index,
+            l.kind.name(),
+            self.local
+        )?;
+        match self.target() {
+            Some(t) if t.btf == "vmlinux" => write!(f, " => {}", t.spec)?,
+            Some(t) => write!(f, " => {} in {}", t.spec, t.btf)?,
+            None if l.kind == CoreReloKind::TypeIdLocal => {}
+            None => write!(f, " => no target")?,
+        }
+        match &self.outcome {
+            CoreOutcome::Patched { patch } => match patch {
+                Patch::Alu { old, new } => write!(f, ": imm {old} -> {}", *new as i64),
+                Patch::Mem { old, new, size } => {
+                    write!(f, ": off {old} -> {new}")?;
+                    if let Some((a, b)) = size {
+                        write!(f, ", size {a} -> {b}")?;
+                    }
+                    Ok(())
+                }
+                Patch::Ldimm64 { old, new } => write!(f, ": imm64 {old:#x} -> {new:#x}"),
+                Patch::Poisoned {
+                    unsafe_size_change: true,
+                    ..
+                } => write!(
+                    f,
+                    ": poisoned (the load/store cannot follow the field's new size)"
+                ),
+                Patch::Poisoned { .. } => write!(f, ": poisoned (call 0xbad2310)"),
+            },
+            CoreOutcome::Failed { error, .. } => write!(f, ": error: {error}"),
+        }
+    }
+}
