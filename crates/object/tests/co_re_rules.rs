@@ -1005,3 +1005,65 @@ fn report_serializes_for_json() {
     assert_eq!(j["outcome"], "failed");
     assert!(j["error"].as_str().unwrap().contains("bad access spec"));
 }
+
+/// Every local type of the fixtures, every kind, assorted access strings
+/// and random instructions: relocation answers (a patch or a typed error)
+/// and never panics.
+#[test]
+fn arbitrary_records_never_panic() {
+    let load = |name: &str| {
+        let data = std::fs::read(format!(
+            "{}/tests/fixtures/{name}.o",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap();
+        let file = object::File::parse(&*data).unwrap();
+        let sec = object::Object::section_by_name(&file, ".BTF").unwrap();
+        Btf::parse(object::ObjectSection::data(&sec).unwrap()).unwrap()
+    };
+    let (lb, tb) = (load("core_local"), load("core_target"));
+    let mut seed: u64 = 0x1234_5678;
+    let mut rnd = move || {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (seed >> 33) as u32
+    };
+    let accesses = [
+        "0", "0:0", "0:1:2", "1:0", "0:4:10", "0:5:0:1", "3", "0:99", "65535", "0:3:0:0", "2:1",
+    ];
+    let (mut patched, mut failed) = (0, 0);
+    for type_id in 0..lb.len() as u32 + 2 {
+        for kind in 0..13 {
+            let kind = CoreReloKind::from_raw(kind).unwrap();
+            for access in accesses {
+                let mut insns: Vec<Insn> = (0..4)
+                    .map(|_| {
+                        let code = [
+                            0x61u8, 0x79, 0x71, 0x63, 0x62, 0xb7, 0x07, 0x18, 0x95, 0x04, 0x00,
+                        ][rnd() as usize % 11];
+                        Insn::new(code, 1, 2, (rnd() % 64) as i16, (rnd() % 64) as i32)
+                    })
+                    .collect();
+                let insn_off = [0, 8, 16, 24, 40, 3][rnd() as usize % 6];
+                let mut r = Relocator::new(&lb, CoreTarget::new(&tb));
+                let res = r.report(
+                    "fuzz",
+                    0,
+                    &relo(kind, type_id, access, insn_off),
+                    &mut insns,
+                );
+                let _ = res.to_string();
+                let _ = res.libbpf_log(0);
+                match res.outcome {
+                    CoreOutcome::Patched { .. } => patched += 1,
+                    CoreOutcome::Failed { .. } => failed += 1,
+                }
+            }
+        }
+    }
+    assert!(
+        patched > 30 && failed > 1000,
+        "patched {patched}, failed {failed}"
+    );
+}

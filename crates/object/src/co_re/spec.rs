@@ -206,7 +206,7 @@ pub fn parse_spec(
         return Ok(spec);
     }
     let sz = size_of(btf, id)?;
-    spec.bit_offset = bits(first as u64 * sz)?;
+    spec.bit_offset = bits(mul(first, sz)?)?;
     for step in 1..spec.raw.len() {
         let (rid, t) = skip_mods(btf, id).ok_or_else(|| format!("type [{id}] does not resolve"))?;
         id = rid;
@@ -253,7 +253,7 @@ pub fn parse_spec(
                 name: None,
             });
             let sz = size_of(btf, id)?;
-            let add = bits(idx as u64 * sz)?;
+            let add = bits(mul(idx, sz)?)?;
             spec.bit_offset = spec
                 .bit_offset
                 .checked_add(add)
@@ -271,6 +271,13 @@ pub fn parse_spec(
 /// `btf__resolve_size` with the error as text.
 pub(crate) fn size_of(btf: &Btf, id: u32) -> Result<u64, String> {
     btf.size_of(id).map_err(|e| e.to_string())
+}
+
+/// An index times an element size, in bytes.
+fn mul(index: u32, size: u64) -> Result<u64, String> {
+    (index as u64)
+        .checked_mul(size)
+        .ok_or_else(|| format!("index {index} times size {size} overflows"))
 }
 
 /// Bytes to bits, within libbpf's 32-bit bit offsets.
