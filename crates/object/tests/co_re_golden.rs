@@ -337,7 +337,9 @@ fn vmlinux_fixture_against_live_kernel_matches_libbpf_and_verifier() {
         .arg("version")
         .output()
         .is_ok_and(|o| o.status.success());
+    let t0 = std::time::Instant::now();
     let vmlinux = live_vmlinux();
+    let parse_time = t0.elapsed();
     let (Some(vmlinux), true, true, true) = (
         vmlinux,
         is_root,
@@ -378,7 +380,9 @@ fn vmlinux_fixture_against_live_kernel_matches_libbpf_and_verifier() {
         .map(str::to_owned)
         .collect();
     let fx = Fixture::load("core_vmlinux");
+    let t0 = std::time::Instant::now();
     let (ours, relocated) = fx.relocate_log(&vmlinux);
+    let relo_time = t0.elapsed();
     assert_same_log("core_vmlinux vs live libbpf", &ours, &theirs);
     let compared = compare_xlated(&fx, &relocated, |prog| {
         let o = Command::new("bpftool")
@@ -395,8 +399,10 @@ fn vmlinux_fixture_against_live_kernel_matches_libbpf_and_verifier() {
         compared >= 12,
         "only {compared} relocated instructions compared with xlated"
     );
+    let records: usize = fx.ext.core_relos.iter().map(|s| s.records.len()).sum();
     eprintln!(
-        "live kernel: {} libbpf log lines and {compared} xlated instructions agree",
+        "live kernel: {} libbpf log lines and {compared} xlated instructions agree; \
+         vmlinux BTF parsed in {parse_time:?}, {records} relocations applied in {relo_time:?}",
         ours.len()
     );
 }
