@@ -114,7 +114,11 @@ impl Fixture {
                     }
                 }
                 if matches!(res.outcome, CoreOutcome::Failed { .. }) {
-                    lines.push("failed to perform CO-RE relocations: -22".into());
+                    let errno = lines
+                        .last()
+                        .and_then(|l| l.rsplit(": ").next())
+                        .unwrap_or("");
+                    lines.push(format!("failed to perform CO-RE relocations: {errno}"));
                     return (lines, out);
                 }
             }
@@ -166,15 +170,29 @@ fn local_fixture_against_target_matches_libbpf() {
 }
 
 #[test]
-fn ambiguous_fixtures_fail_as_libbpf() {
+fn edge_fixture_against_target_matches_libbpf() {
+    let fx = Fixture::load("core_edges");
+    let (ours, _) = fx.relocate_log(&target_btf("core_target"));
+    let theirs = golden_lines("core_edges.core_target.relo");
+    assert!(theirs.len() > 50, "golden too short");
+    assert_same_log("core_edges vs core_target", &ours, &theirs);
+}
+
+#[test]
+fn refused_fixtures_fail_as_libbpf() {
     let target = target_btf("core_target");
-    for name in ["core_ambiguous", "core_ambiguous_size"] {
+    for (name, why) in [
+        ("core_ambiguous", "field offset ambiguity"),
+        ("core_ambiguous_size", "relocation decision ambiguity"),
+        // A 32-bit enumerator with the top bit set: libbpf's sign extension.
+        ("core_enum_sign", "unexpected insn #2 (LDIMM64) value"),
+    ] {
         let fx = Fixture::load(name);
         let (ours, _) = fx.relocate_log(&target);
         let theirs = golden_lines(&format!("{name}.core_target.relo"));
         assert!(
-            theirs.iter().any(|l| l.contains("ambiguity")),
-            "{name}: golden has no ambiguity"
+            theirs.iter().any(|l| l.contains(why)),
+            "{name}: golden lacks {why:?}"
         );
         assert_same_log(name, &ours, &theirs);
     }

@@ -778,9 +778,19 @@ fn ambiguity_and_candidate_pruning() {
             cand_bits: 32
         }
     );
+    let rep = Relocator::new(&lb, CoreTarget::new(&tb)).report(
+        "s",
+        0,
+        &relo(FieldByteOffset, s, "0:0", 0),
+        &mut insns,
+    );
+    let log = rep.libbpf_log(0);
     assert_eq!(
-        e.reason.libbpf_message().unwrap(),
-        "field offset ambiguity: 32 != 0"
+        &log[log.len() - 2..],
+        [
+            "relo #0: field offset ambiguity: 32 != 0",
+            "relo #0: failed to relocate: -22"
+        ]
     );
     // Field 'b' first: only s___1 has it, so the type's candidates are
     // pruned to s___1, and 'a' then resolves without ambiguity.

@@ -168,23 +168,3 @@ pub enum CoreErrorKind {
         reason: String,
     },
 }
-
-impl CoreErrorKind {
-    /// libbpf's wording of the same failure, for the cases libbpf logs in
-    /// its own words per relocation (ambiguities).
-    pub fn libbpf_message(&self) -> Option<String> {
-        match self {
-            CoreErrorKind::AmbiguousOffset {
-                first_bits,
-                cand_bits,
-                ..
-            } => Some(format!(
-                "field offset ambiguity: {cand_bits} != {first_bits}"
-            )),
-            CoreErrorKind::AmbiguousValue { first, cand, .. } => {
-                Some(format!("relocation decision ambiguity: {cand} != {first}"))
-            }
-            _ => None,
-        }
-    }
-}

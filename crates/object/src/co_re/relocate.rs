@@ -9,7 +9,7 @@ use bpfkit_isa::Insn;
 use super::candidates::{find_candidates, Candidate, CoreTarget};
 use super::error::{CoreError, CoreErrorKind, ReloLocation};
 use super::names::kind_str;
-use super::patch::patch_insn;
+use super::patch::{patch_insn, Patch};
 use super::report::{CandidateReport, CoreOutcome, CoreResolution, FoundCandidate};
 use super::spec::{parse_spec, Spec};
 use super::spec_match::spec_match;
@@ -27,6 +27,35 @@ pub struct Relocator<'a> {
     local: &'a Btf,
     target: CoreTarget<'a>,
     cache: HashMap<u32, Vec<Candidate<'a>>>,
+}
+
+/// A resolution as far as it got, before its outcome is known.
+struct Partial {
+    location: ReloLocation,
+    local_type: String,
+    local: String,
+    found: Vec<FoundCandidate>,
+    candidates: Vec<CandidateReport>,
+    target: Option<usize>,
+    value: Option<ReloValue>,
+    /// Resolution succeeded; the failure, if any, is the patching's.
+    patching: bool,
+}
+
+impl Partial {
+    fn finish(self, outcome: CoreOutcome) -> CoreResolution {
+        CoreResolution {
+            location: self.location,
+            local_type: self.local_type,
+            local: self.local,
+            found: self.found,
+            candidates: self.candidates,
+            target: self.target,
+            value: self.value,
+            failed_in_patch: self.patching && matches!(outcome, CoreOutcome::Failed { .. }),
+            outcome,
+        }
+    }
 }
 
 /// `kind name` of a type for log lines (`struct task_struct`, `int <anon>`).
@@ -97,14 +126,15 @@ impl<'a> Relocator<'a> {
         relo: &CoreRelo,
         insns: &mut [Insn],
     ) -> CoreResolution {
-        let (mut res, outcome) = self.apply(section, relo_index, relo, insns);
-        if let Err(e) = outcome {
-            res.outcome = CoreOutcome::Failed {
+        let (partial, outcome) = self.apply(section, relo_index, relo, insns);
+        let outcome = match outcome {
+            Ok(patch) => CoreOutcome::Patched { patch },
+            Err(e) => CoreOutcome::Failed {
                 error: e.reason.to_string(),
-                libbpf: e.reason.libbpf_message(),
-            };
-        }
-        res
+                reason: e.reason,
+            },
+        };
+        partial.finish(outcome)
     }
 
     /// Resolves one record and patches its instruction in `insns`.
@@ -116,19 +146,19 @@ impl<'a> Relocator<'a> {
         relo: &CoreRelo,
         insns: &mut [Insn],
     ) -> Result<CoreResolution, CoreError> {
-        let (res, outcome) = self.apply(section, relo_index, relo, insns);
-        outcome.map(|()| res)
+        let (partial, outcome) = self.apply(section, relo_index, relo, insns);
+        outcome.map(|patch| partial.finish(CoreOutcome::Patched { patch }))
     }
 
     /// Resolves and patches, returning the report as far as it got and
-    /// whether it succeeded.
+    /// the patch or the error.
     fn apply(
         &mut self,
         section: &str,
         relo_index: usize,
         relo: &CoreRelo,
         insns: &mut [Insn],
-    ) -> (CoreResolution, Result<(), CoreError>) {
+    ) -> (Partial, Result<Patch, CoreError>) {
         let location = ReloLocation {
             section: section.to_owned(),
             relo_index,
@@ -137,39 +167,31 @@ impl<'a> Relocator<'a> {
             type_id: relo.type_id,
             access: relo.access.clone(),
         };
-        let mut res = CoreResolution {
-            local_type: type_text(self.local, relo.type_id),
-            local: format!(
-                "[{}] {} + {}",
-                relo.type_id,
-                type_text(self.local, relo.type_id),
-                relo.access
-            ),
+        let local_type = type_text(self.local, relo.type_id);
+        let mut partial = Partial {
+            local: format!("[{}] {local_type} + {}", relo.type_id, relo.access),
+            local_type,
             location: location.clone(),
             found: Vec::new(),
             candidates: Vec::new(),
             target: None,
             value: None,
-            outcome: CoreOutcome::Failed {
-                error: String::new(),
-                libbpf: None,
-            },
+            patching: false,
         };
         let outcome = (|| {
             if relo.insn_off % 8 != 0 {
                 return Err(CoreErrorKind::MisalignedInsnOff(relo.insn_off));
             }
-            let value = self.resolve(relo, &mut res)?;
-            res.value = Some(value);
-            let patch = patch_insn(insns, location.insn_index, &value)?;
-            res.outcome = CoreOutcome::Patched { patch };
-            Ok(())
+            let value = self.resolve(relo, &mut partial)?;
+            partial.value = Some(value);
+            partial.patching = true;
+            patch_insn(insns, location.insn_index, &value)
         })();
         let outcome = outcome.map_err(|reason| CoreError {
             location: Box::new(location),
             reason,
         });
-        (res, outcome)
+        (partial, outcome)
     }
 
     /// The candidate list of `local_id`, searched on first use.
@@ -185,11 +207,7 @@ impl<'a> Relocator<'a> {
     /// `bpf_core_resolve_relo` + `bpf_core_calc_relo_insn`: the value pair
     /// for the record; the report gets the local spec and the candidates as
     /// they are found.
-    fn resolve(
-        &mut self,
-        relo: &CoreRelo,
-        out: &mut CoreResolution,
-    ) -> Result<ReloValue, CoreErrorKind> {
+    fn resolve(&mut self, relo: &CoreRelo, out: &mut Partial) -> Result<ReloValue, CoreErrorKind> {
         let local = self.local;
         let lt = local
             .type_by_id(relo.type_id)

@@ -4,7 +4,7 @@
 
 use serde::{Serialize, Serializer};
 
-use super::error::ReloLocation;
+use super::error::{CoreErrorKind, ReloLocation};
 use super::patch::Patch;
 use super::value::ReloValue;
 use crate::btf::CoreReloKind;
@@ -57,10 +57,9 @@ pub enum CoreOutcome {
     Failed {
         /// The error, rendered.
         error: String,
-        /// libbpf's message for the same failure, where libbpf words it
-        /// itself (the ambiguity cases).
-        #[serde(skip_serializing_if = "Option::is_none")]
-        libbpf: Option<String>,
+        /// The error.
+        #[serde(skip)]
+        reason: CoreErrorKind,
     },
 }
 
@@ -87,6 +86,10 @@ pub struct CoreResolution {
     pub target: Option<usize>,
     /// Local and target values and the patching decisions.
     pub value: Option<ReloValue>,
+    /// The relocation resolved but its instruction could not be patched
+    /// (libbpf's "failed to patch insn" rather than "failed to relocate").
+    #[serde(skip)]
+    pub failed_in_patch: bool,
     /// How the instruction changed, or why the relocation failed.
     #[serde(flatten)]
     pub outcome: CoreOutcome,
@@ -142,13 +145,6 @@ impl CoreResolution {
         {
             out.push(format!("relo #{n}: no matching targets found"));
         }
-        if let CoreOutcome::Failed {
-            libbpf: Some(msg), ..
-        } = &self.outcome
-        {
-            out.push(format!("relo #{n}: {msg}"));
-            out.push(format!("relo #{n}: failed to relocate: -22"));
-        }
         let i = self.location.insn_index.wrapping_sub(insn_base);
         if let CoreOutcome::Patched { patch } = &self.outcome {
             match patch {
@@ -187,6 +183,17 @@ impl CoreResolution {
                     }
                     out.push(format!("relo #{n}: substituting insn #{i} w/ invalid insn"));
                 }
+            }
+        }
+        if let CoreOutcome::Failed { reason, .. } = &self.outcome {
+            let (msg, errno) = libbpf_failure(reason, insn_base);
+            if let Some(msg) = msg {
+                out.push(format!("relo #{n}: {msg}"));
+            }
+            if self.failed_in_patch {
+                out.push(format!("relo #{n}: failed to patch insn #{i}: {errno}"));
+            } else {
+                out.push(format!("relo #{n}: failed to relocate: {errno}"));
             }
         }
         out
@@ -236,5 +243,64 @@ impl std::fmt::Display for CoreResolution {
             },
             CoreOutcome::Failed { error, .. } => write!(f, ": error: {error}"),
         }
+    }
+}
+
+/// libbpf's own message for a failure (when it logs one per relocation)
+/// and the errno it returns, instruction indices counted from `insn_base`.
+fn libbpf_failure(reason: &CoreErrorKind, insn_base: usize) -> (Option<String>, i32) {
+    const EINVAL: i32 = -22;
+    const ERANGE: i32 = -34;
+    const E2BIG: i32 = -7;
+    let rel = |i: usize| i.wrapping_sub(insn_base);
+    match reason {
+        CoreErrorKind::AmbiguousOffset {
+            first_bits,
+            cand_bits,
+            ..
+        } => (
+            Some(format!(
+                "field offset ambiguity: {cand_bits} != {first_bits}"
+            )),
+            EINVAL,
+        ),
+        CoreErrorKind::AmbiguousValue { first, cand, .. } => (
+            Some(format!("relocation decision ambiguity: {cand} != {first}")),
+            EINVAL,
+        ),
+        CoreErrorKind::InsnValueMismatch {
+            insn_index,
+            class,
+            got,
+            expected,
+            new,
+        } => {
+            // libbpf prints the s32 immediate and the s16 offset with %u.
+            let got = if *class == "LDIMM64" {
+                (*got as u64).to_string()
+            } else {
+                (*got as i32 as u32).to_string()
+            };
+            (
+                Some(format!(
+                    "unexpected insn #{} ({class}) value: got {got}, exp {expected} -> {new}",
+                    rel(*insn_index)
+                )),
+                EINVAL,
+            )
+        }
+        CoreErrorKind::OffsetTooBig { insn_index, value } => (
+            Some(format!(
+                "insn #{} (LDX/ST/STX) value too big: {value}",
+                rel(*insn_index)
+            )),
+            ERANGE,
+        ),
+        CoreErrorKind::MemSize { insn_index, reason } => (
+            Some(format!("insn #{} (LDX/ST/STX) {reason}", rel(*insn_index))),
+            EINVAL,
+        ),
+        CoreErrorKind::Calc { reason, .. } if reason.contains("64-bit load") => (None, E2BIG),
+        _ => (None, EINVAL),
     }
 }
