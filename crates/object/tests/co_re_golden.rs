@@ -424,3 +424,31 @@ fn vmlinux_fixture_against_live_kernel_matches_libbpf_and_verifier() {
         ours.len()
     );
 }
+
+#[test]
+fn strict_relocation_error_names_section_relocation_and_source_line() {
+    let fx = Fixture::load("core_ambiguous");
+    let target = target_btf("core_target");
+    let mut insns = fx.insns("kprobe/core_amb");
+    let e = bpfkit_object::co_re::relocate_section(
+        &fx.btf,
+        &fx.ext,
+        "kprobe/core_amb",
+        &mut insns,
+        &target,
+    )
+    .unwrap_err();
+    assert_eq!(e.location.section, "kprobe/core_amb");
+    assert_eq!((e.location.relo_index, e.location.insn_index), (0, 0));
+    let src = e.location.source.as_ref().expect("line info");
+    assert!(src.file.ends_with("core_ambiguous.c"), "{src:?}");
+    assert_eq!(src.text, "return a->x;");
+    let text = e.to_string();
+    assert!(
+        text.starts_with("section 'kprobe/core_amb' relo #0 (insn #0, <byte_off> [5] \"0:0\") at ")
+            && text.ends_with(
+                "`return a->x;`: field offset ambiguity: candidate [25] at bit 32 != [24] at bit 0"
+            ),
+        "{text}"
+    );
+}

@@ -23,6 +23,41 @@ pub struct ReloLocation {
     pub type_id: u32,
     /// The access string ("0:1:2").
     pub access: String,
+    /// The source line of the instruction, from `.BTF.ext` line info, when
+    /// the caller had it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<SourceLine>,
+}
+
+/// A source position from `.BTF.ext` line info.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SourceLine {
+    /// Source file name as the compiler recorded it.
+    pub file: String,
+    /// Line number.
+    pub line: u32,
+    /// Column.
+    pub col: u32,
+    /// The line's text.
+    pub text: String,
+}
+
+impl SourceLine {
+    /// The line info covering the instruction at byte offset `insn_off` of
+    /// `section`: the last record at or before it.
+    pub fn find(ext: &crate::btf::BtfExt, section: &str, insn_off: u32) -> Option<SourceLine> {
+        let l = ext
+            .line_info(section)
+            .iter()
+            .filter(|l| l.insn_off <= insn_off)
+            .max_by_key(|l| l.insn_off)?;
+        Some(SourceLine {
+            file: l.file_name.clone(),
+            line: l.line,
+            col: l.col,
+            text: l.line_text.trim().to_owned(),
+        })
+    }
 }
 
 impl std::fmt::Display for ReloLocation {
@@ -36,7 +71,11 @@ impl std::fmt::Display for ReloLocation {
             self.kind.name(),
             self.type_id,
             self.access
-        )
+        )?;
+        if let Some(s) = &self.source {
+            write!(f, " at {}:{}:{} `{}`", s.file, s.line, s.col, s.text)?;
+        }
+        Ok(())
     }
 }
 

@@ -74,7 +74,7 @@ mod value;
 
 pub use candidates::{find_candidates, Candidate, CoreTarget};
 pub use compat::{fields_are_compat, kind_core_compat, types_are_compat};
-pub use error::{CoreError, CoreErrorKind, ReloLocation};
+pub use error::{CoreError, CoreErrorKind, ReloLocation, SourceLine};
 pub use names::{essential_name, kind_str};
 pub use patch::{patch_insn, Patch, POISON_IMM};
 pub use relocate::{relocate_section, Relocator};

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use bpfkit_isa::Insn;
 
 use super::candidates::{find_candidates, Candidate, CoreTarget};
-use super::error::{CoreError, CoreErrorKind, ReloLocation};
+use super::error::{CoreError, CoreErrorKind, ReloLocation, SourceLine};
 use super::names::kind_str;
 use super::patch::{patch_insn, Patch};
 use super::report::{CandidateReport, CoreOutcome, CoreResolution, FoundCandidate};
@@ -43,6 +43,18 @@ struct Partial {
 }
 
 impl Partial {
+    /// The resolution with a failure recorded as its outcome.
+    fn finish_lenient(self, outcome: Result<Patch, CoreError>) -> CoreResolution {
+        let outcome = match outcome {
+            Ok(patch) => CoreOutcome::Patched { patch },
+            Err(e) => CoreOutcome::Failed {
+                error: e.reason.to_string(),
+                reason: e.reason,
+            },
+        };
+        self.finish(outcome)
+    }
+
     fn finish(self, outcome: CoreOutcome) -> CoreResolution {
         CoreResolution {
             location: self.location,
@@ -96,7 +108,11 @@ impl<'a> Relocator<'a> {
         ext.core_relos(section)
             .iter()
             .enumerate()
-            .map(|(i, r)| self.relocate(section, i, r, insns))
+            .map(|(i, r)| {
+                let source = SourceLine::find(ext, section, r.insn_off);
+                let (partial, outcome) = self.apply(section, i, r, insns, source);
+                outcome.map(|patch| partial.finish(CoreOutcome::Patched { patch }))
+            })
             .collect()
     }
 
@@ -113,7 +129,11 @@ impl<'a> Relocator<'a> {
         ext.core_relos(section)
             .iter()
             .enumerate()
-            .map(|(i, r)| self.report(section, i, r, insns))
+            .map(|(i, r)| {
+                let source = SourceLine::find(ext, section, r.insn_off);
+                let (partial, outcome) = self.apply(section, i, r, insns, source);
+                partial.finish_lenient(outcome)
+            })
             .collect()
     }
 
@@ -126,15 +146,8 @@ impl<'a> Relocator<'a> {
         relo: &CoreRelo,
         insns: &mut [Insn],
     ) -> CoreResolution {
-        let (partial, outcome) = self.apply(section, relo_index, relo, insns);
-        let outcome = match outcome {
-            Ok(patch) => CoreOutcome::Patched { patch },
-            Err(e) => CoreOutcome::Failed {
-                error: e.reason.to_string(),
-                reason: e.reason,
-            },
-        };
-        partial.finish(outcome)
+        let (partial, outcome) = self.apply(section, relo_index, relo, insns, None);
+        partial.finish_lenient(outcome)
     }
 
     /// Resolves one record and patches its instruction in `insns`.
@@ -146,7 +159,7 @@ impl<'a> Relocator<'a> {
         relo: &CoreRelo,
         insns: &mut [Insn],
     ) -> Result<CoreResolution, CoreError> {
-        let (partial, outcome) = self.apply(section, relo_index, relo, insns);
+        let (partial, outcome) = self.apply(section, relo_index, relo, insns, None);
         outcome.map(|patch| partial.finish(CoreOutcome::Patched { patch }))
     }
 
@@ -158,6 +171,7 @@ impl<'a> Relocator<'a> {
         relo_index: usize,
         relo: &CoreRelo,
         insns: &mut [Insn],
+        source: Option<SourceLine>,
     ) -> (Partial, Result<Patch, CoreError>) {
         let location = ReloLocation {
             section: section.to_owned(),
@@ -166,6 +180,7 @@ impl<'a> Relocator<'a> {
             kind: relo.kind,
             type_id: relo.type_id,
             access: relo.access.clone(),
+            source,
         };
         let local_type = type_text(self.local, relo.type_id);
         let mut partial = Partial {
