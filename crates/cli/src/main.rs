@@ -25,12 +25,16 @@ struct Cli {
 enum Command {
     /// Assemble BPF assembly into raw bytecode.
     Asm(cmd::asm::Args),
-    /// Disassemble raw bytecode.
+    /// Disassemble raw bytecode or a BPF ELF object.
     Disasm(cmd::disasm::Args),
+    /// Show what a BPF ELF object holds: programs, maps, globals, relocations, BTF.
+    Inspect(cmd::inspect::Args),
     /// Run a program in the interpreter and print r0.
     Exec(cmd::exec::Args),
     /// Speak the bpf_conformance runner's plugin protocol (one test per process).
     ConformancePlugin(cmd::conformance_plugin::Args),
+    /// Inspect BTF: dump its types as C or raw, as bpftool does.
+    Btf(cmd::btf::Args),
 }
 
 /// Assembly syntax, as a command-line value.
@@ -57,8 +61,10 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Asm(a) => cmd::asm::run(a),
         Command::Disasm(a) => cmd::disasm::run(a),
+        Command::Inspect(a) => cmd::inspect::run(a),
         Command::Exec(a) => cmd::exec::run(a),
         Command::ConformancePlugin(a) => cmd::conformance_plugin::run(a),
+        Command::Btf(a) => cmd::btf::run(a),
     };
     match result {
         Ok(code) => code,

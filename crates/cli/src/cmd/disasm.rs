@@ -1,9 +1,13 @@
-//! `bpfkit disasm FILE [--raw-insn] [--syntax llvm|ubpf] [--json]`
+//! `bpfkit disasm FILE [--raw-insn] [--syntax llvm|ubpf] [--json] [--section S] [--source]`
 
 use crate::failure::{fail, CmdResult};
 use crate::{cmd::load, SyntaxArg};
-use bpfkit_isa::disasm::{format_instruction, listing_with, DisasmOptions, Flavor, ListingContext};
+use bpfkit_isa::disasm::{
+    format_instruction, lines, listing_with, DisasmOptions, Flavor, ListingContext,
+};
 use bpfkit_isa::{check, helpers, CallTarget, Instruction, Syntax};
+use bpfkit_object::read::listing::describe;
+use bpfkit_object::read::{ListingOptions, Object};
 use serde::Serialize;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -11,8 +15,15 @@ use std::process::ExitCode;
 /// Arguments of `bpfkit disasm`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Raw bytecode file (or assembly, `.s`, to see how it assembles).
+    /// Raw bytecode file, a BPF ELF object (told by its magic), or assembly
+    /// (`.s`, to see how it assembles).
     file: PathBuf,
+    /// In an ELF object, only this section.
+    #[arg(long)]
+    section: Option<String>,
+    /// In an ELF object, interleave the C source lines from BTF line info.
+    #[arg(long)]
+    source: bool,
     /// Show offsets and raw bytes, as `llvm-objdump -d` does by default.
     #[arg(long)]
     raw_insn: bool,
@@ -41,6 +52,15 @@ struct JsonInsn {
 /// Runs `bpfkit disasm`.
 pub fn run(a: Args) -> CmdResult {
     let syntax: Syntax = a.syntax.into();
+    if !load::is_assembly(&a.file) && load::is_elf(&a.file)? {
+        return disasm_object(&a, syntax);
+    }
+    if a.section.is_some() || a.source {
+        return Err(fail(format!(
+            "{}: --section and --source need a BPF ELF object",
+            a.file.display()
+        )));
+    }
     let slots = if load::is_assembly(&a.file) {
         load::assemble_file(&a.file, syntax)?
     } else {
@@ -98,4 +118,66 @@ pub fn run(a: Args) -> CmdResult {
         eprintln!("warning: {}: {e}", a.file.display());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `disasm` of an ELF object: each section as `llvm-objdump -d` lists it.
+fn disasm_object(a: &Args, syntax: Syntax) -> CmdResult {
+    let obj = Object::open(&a.file).map_err(fail)?;
+    if let Some(s) = &a.section {
+        if !obj.functions.iter().any(|f| &f.section == s) {
+            return Err(fail(format!(
+                "{}: no executable section '{s}'",
+                a.file.display()
+            )));
+        }
+    }
+    let opts = ListingOptions {
+        disasm: DisasmOptions {
+            syntax,
+            raw_insn: a.raw_insn,
+            annotate: !a.no_annotate,
+        },
+        section: a.section.clone(),
+        source: a.source,
+    };
+    if a.json {
+        let mut out = Vec::new();
+        for f in &obj.functions {
+            if a.section.as_ref().is_some_and(|s| *s != f.section) {
+                continue;
+            }
+            let ctx = ListingContext::default();
+            for line in lines(&f.slots, &opts.disasm, &ctx) {
+                let reloc = f.relocations.iter().find(|r| r.insn == line.pc);
+                out.push(JsonObjInsn {
+                    section: &f.section,
+                    function: &f.name,
+                    pc: f.start + line.pc,
+                    bytes: line
+                        .bytes
+                        .iter()
+                        .map(|b| format!("{b:02x}"))
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                    text: line.text,
+                    relocation: reloc.map(|r| describe(&r.target)),
+                });
+            }
+        }
+        println!("{}", serde_json::to_string_pretty(&out).map_err(fail)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    print!("{}", obj.listing(&a.file.display().to_string(), &opts));
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Serialize)]
+struct JsonObjInsn<'a> {
+    section: &'a str,
+    function: &'a str,
+    pc: usize,
+    bytes: String,
+    text: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    relocation: Option<String>,
 }

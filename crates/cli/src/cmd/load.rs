@@ -13,6 +13,17 @@ pub fn is_assembly(path: &Path) -> bool {
     )
 }
 
+/// Whether a file starts with the ELF magic.
+pub fn is_elf(path: &Path) -> Result<bool, Failure> {
+    use std::io::Read;
+    let mut magic = [0u8; 4];
+    let mut f = std::fs::File::open(path).map_err(|e| fail(format!("{}: {e}", path.display())))?;
+    let n = f
+        .read(&mut magic)
+        .map_err(|e| fail(format!("{}: {e}", path.display())))?;
+    Ok(n == 4 && magic == *b"\x7fELF")
+}
+
 /// Assembles a text file, rendering errors with the offending line underlined.
 pub fn assemble_file(path: &Path, syntax: Syntax) -> Result<Vec<Insn>, Failure> {
     let text = files::read_text(path)?;

@@ -23,15 +23,12 @@ pub(crate) struct RawSection<'a> {
     pub size: u64,
     /// The file bytes (empty for `SHT_NOBITS`).
     pub data: &'a [u8],
-    pub link: u32,
-    pub info: u32,
-    pub align: u64,
 }
 
 impl RawSection<'_> {
     /// Executable program text (`SHF_EXECINSTR` with contents).
     pub fn is_exec(&self) -> bool {
-        self.sh_type == elf::SHT_PROGBITS.0 && self.flags & u64::from(elf::SHF_EXECINSTR.0) != 0
+        self.sh_type == elf::SHT_PROGBITS.0 && self.flags & elf::SHF_EXECINSTR.0 != 0
     }
 
     /// `SHT_NOBITS` (`.bss`).
@@ -51,8 +48,6 @@ pub(crate) struct RawSymbol {
     pub kind: u8,
     /// `STB_*`.
     pub bind: u8,
-    /// `STV_*`.
-    pub visibility: u8,
     /// Raw `st_shndx` (0 = undefined, >= 0xff00 reserved).
     pub shndx: u16,
 }
@@ -96,8 +91,6 @@ pub(crate) struct RawReloc {
 /// A relocation section and the section it patches.
 #[derive(Debug, Clone)]
 pub(crate) struct RawRelocSection {
-    /// Index of the `SHT_REL`/`SHT_RELA` section itself.
-    pub index: usize,
     /// Index of the section it patches (`sh_info`).
     pub target: usize,
     pub entries: Vec<RawReloc>,
@@ -116,7 +109,7 @@ pub(crate) struct ElfView<'a> {
 impl<'a> ElfView<'a> {
     /// Reads and checks the header, sections, symbols and relocations.
     pub fn parse(data: &'a [u8]) -> Result<ElfView<'a>, ObjectError> {
-        if data.len() >= 5 && &data[..4] == b"\x7fELF" && data[4] != elf::ELFCLASS64 {
+        if data.len() >= 5 && &data[..4] == b"\x7fELF" && data[4] != elf::ELFCLASS64.0 {
             return Err(ObjectError::NotBpf(format!(
                 "ELF class {} is not ELFCLASS64",
                 data[4]
@@ -173,9 +166,6 @@ impl<'a> ElfView<'a> {
                 flags: sh.sh_flags(endian).0,
                 size: sh.sh_size(endian),
                 data: bytes,
-                link: sh.sh_link(endian),
-                info: sh.sh_info(endian),
-                align: sh.sh_addralign(endian),
             });
         }
 
@@ -184,11 +174,16 @@ impl<'a> ElfView<'a> {
             .map_err(|e| ObjectError::elf("symbol table", e))?;
         let mut symbols = Vec::with_capacity(symtab.len());
         for (i, sym) in symtab.iter().enumerate() {
-            let name = sym.name(endian, symtab.strings()).map_err(|_| ObjectError::Symbol {
-                symbol: String::new(),
-                index: i,
-                message: format!("name offset {:#x} is outside the string table", sym.st_name(endian)),
-            })?;
+            let name = sym
+                .name(endian, symtab.strings())
+                .map_err(|_| ObjectError::Symbol {
+                    symbol: String::new(),
+                    index: i,
+                    message: format!(
+                        "name offset {:#x} is outside the string table",
+                        sym.st_name(endian)
+                    ),
+                })?;
             let shndx = sym.st_shndx(endian).0;
             if shndx != 0 && shndx < 0xff00 && shndx as usize >= sections.len() {
                 return Err(ObjectError::Symbol {
@@ -207,7 +202,6 @@ impl<'a> ElfView<'a> {
                 size: sym.st_size(endian),
                 kind: sym.st_type().0,
                 bind: sym.st_bind().0,
-                visibility: sym.st_visibility().0,
                 shndx,
             });
         }
@@ -229,7 +223,8 @@ impl<'a> ElfView<'a> {
             let bad = |_| ObjectError::section(name, "relocation entries do not fit the section");
             let mut entries = Vec::new();
             if t == elf::SHT_REL {
-                let rels: &[elf::Rel64<Endianness>] = sh.data_as_array(endian, data).map_err(bad)?;
+                let rels: &[elf::Rel64<Endianness>] =
+                    sh.data_as_array(endian, data).map_err(bad)?;
                 for r in rels {
                     entries.push(RawReloc {
                         offset: r.r_offset(endian),
@@ -261,11 +256,7 @@ impl<'a> ElfView<'a> {
                     });
                 }
             }
-            relocs.push(RawRelocSection {
-                index: i,
-                target,
-                entries,
-            });
+            relocs.push(RawRelocSection { target, entries });
         }
 
         Ok(ElfView {
@@ -280,6 +271,13 @@ impl<'a> ElfView<'a> {
     /// The first section named `name`.
     pub fn section_by_name(&self, name: &str) -> Option<&RawSection<'a>> {
         self.sections.iter().find(|s| s.name == name)
+    }
+
+    /// The named symbol defined in section `index`, if any.
+    pub fn symbol_in(&self, index: usize, name: &str) -> Option<&RawSymbol> {
+        self.symbols
+            .iter()
+            .find(|s| s.section() == Some(index) && !s.is_section() && s.name == name)
     }
 
     /// Reads a u32 in the file's byte order.

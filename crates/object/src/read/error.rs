@@ -78,6 +78,31 @@ pub enum ObjectError {
         /// What is wrong.
         message: String,
     },
+    /// The file could not be read.
+    #[error("{}: {message}", path.display())]
+    Io {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The system's message.
+        message: String,
+    },
+    /// An error in a named file ([`Object::open`](super::Object::open)).
+    #[error("{}: {source}", path.display())]
+    InFile {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What is wrong in it.
+        #[source]
+        source: Box<ObjectError>,
+    },
+    /// An extern (undefined symbol) cannot be resolved to a kind.
+    #[error("extern '{name}': {message}")]
+    Extern {
+        /// The symbol name.
+        name: String,
+        /// What is wrong.
+        message: String,
+    },
     /// `.BTF` or `.BTF.ext` is malformed where the object needs it (BTF maps,
     /// externs, func/line info).
     #[error("section '{section}': {source}")]

@@ -1,0 +1,93 @@
+use bpfkit_object::kinds::MapType;
+use bpfkit_object::map::{Map, MapError, BPF_ANY, BPF_EXIST};
+use bpfkit_vm::maps::attrs::*;
+use bpfkit_vm::maps::perf_event_array::*;
+use bpfkit_vm::maps::PerfEventArray;
+
+use crate::{attrs, k32};
+
+fn pea(max: u32, ncpus: u32) -> PerfEventArray {
+    PerfEventArray::new(&attrs(MapType::PerfEventArray, 4, 4, max, 0).with_ncpus(ncpus)).unwrap()
+}
+
+#[test]
+fn create_and_slots() {
+    assert!(PerfEventArray::new(&attrs(
+        MapType::PerfEventArray,
+        4,
+        4,
+        2,
+        BPF_F_PRESERVE_ELEMS
+    ))
+    .is_ok());
+    let bad = PerfEventArray::new(&attrs(MapType::PerfEventArray, 4, 8, 2, 0)).unwrap_err();
+    assert_eq!(bad, MapError::Invalid);
+    let mut m = pea(2, 2);
+    // Linux 6.18: a syscall lookup of a perf event array is ENOTSUPP.
+    assert_eq!(m.lookup(&k32(0)), Err(MapError::NotSupported));
+    assert_eq!(
+        m.update(&k32(0), &k32(0), BPF_EXIST),
+        Err(MapError::Invalid)
+    );
+    assert_eq!(m.update(&k32(2), &k32(0), BPF_ANY), Err(MapError::TooBig));
+    assert_eq!(m.update(&k32(0), &k32(5), BPF_ANY), Err(MapError::Invalid));
+    m.update(&k32(0), &k32(0), BPF_ANY).unwrap();
+    assert_eq!(m.delete(&k32(1)), Err(MapError::NotFound));
+    assert_eq!(m.delete(&k32(0)), Ok(()));
+    assert_eq!(m.open(0, 0, 3), Err(MapError::Invalid));
+}
+
+#[test]
+fn output_by_index_and_current_cpu() {
+    let mut m = pea(2, 2);
+    m.open(0, 0, 1).unwrap();
+    m.open(1, 1, 1).unwrap();
+    m.output(1, BPF_F_CURRENT_CPU, b"abc").unwrap();
+    m.output(0, 0, b"12345678").unwrap();
+    // Raw data padded so that the u32 size plus data is a multiple of 8.
+    assert_eq!(m.consume(1), [PerfRecord::Sample(b"abc\0".to_vec())]);
+    assert_eq!(
+        m.consume(0),
+        [PerfRecord::Sample(b"12345678\0\0\0\0".to_vec())]
+    );
+    assert_eq!(m.output(0, 1, b"x"), Err(MapError::NotSupported));
+    assert_eq!(m.output(0, 2, b"x"), Err(MapError::TooBig));
+    assert_eq!(m.output(0, 1 << 32, b"x"), Err(MapError::Invalid));
+    m.delete(&k32(1)).unwrap();
+    assert_eq!(
+        m.output(1, BPF_F_CURRENT_CPU, b"x"),
+        Err(MapError::NotFound)
+    );
+}
+
+#[test]
+fn packet_bytes_follow_the_sample() {
+    let mut m = pea(1, 1);
+    m.open(0, 0, 1).unwrap();
+    let flags = (3u64 << 32) | BPF_F_CURRENT_CPU;
+    m.output_with_packet(0, flags, b"m", b"PACKET").unwrap();
+    assert_eq!(m.consume(0), [PerfRecord::Sample(b"mPAC".to_vec())]);
+    assert_eq!(
+        m.output_with_packet(0, (9u64 << 32) | BPF_F_CURRENT_CPU, b"m", b"PACKET"),
+        Err(MapError::Fault)
+    );
+    assert_eq!(m.output(0, flags, b"m"), Err(MapError::Invalid));
+}
+
+#[test]
+fn a_full_ring_loses_samples_and_says_so() {
+    let mut m = pea(1, 1);
+    m.open(0, 0, 1).unwrap();
+    // Each 1012-byte sample takes 8 + 4 + 1012 = 1024 bytes of the 4096.
+    for _ in 0..3 {
+        m.output(0, 0, &[7; 1012]).unwrap();
+    }
+    assert_eq!(m.output(0, 0, &[7; 1012]), Err(MapError::Errno(28)));
+    assert_eq!(m.output(0, 0, &[7; 1012]), Err(MapError::Errno(28)));
+    assert_eq!(m.consume(0).len(), 3);
+    m.output(0, 0, b"ok").unwrap();
+    assert_eq!(
+        m.consume(0),
+        [PerfRecord::Lost(2), PerfRecord::Sample(b"ok\0\0".to_vec())]
+    );
+}
