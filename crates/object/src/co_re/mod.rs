@@ -52,7 +52,7 @@
 //! assert_eq!(
 //!     report[1].to_string(),
 //!     "kprobe/core_fields relo #1 insn #1 <byte_off> [5] struct core_task.pid (0:0 @ offset 0) \
-//!      => [6] struct core_task.pid (0:5 @ offset 56): off 0 -> 56"
+//!      => [10] struct core_task.pid (0:5 @ offset 56): off 0 -> 56"
 //! );
 //! assert_eq!(insns[1].off, 56);
 //! // A field the target lacks poisons its load: `call 0xbad2310`.
