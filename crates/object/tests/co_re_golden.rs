@@ -455,3 +455,33 @@ fn strict_relocation_error_names_section_relocation_and_source_line() {
         "{text}"
     );
 }
+
+/// The reader's linked programs relocate to the same instructions as their
+/// sections do (the entry function's slots come first in both).
+#[test]
+fn linked_programs_relocate_like_their_sections() {
+    let fx = Fixture::load("core_vmlinux");
+    let min = Btf::parse(&std::fs::read(fixtures().join("golden/core_vmlinux.min.btf")).unwrap())
+        .unwrap();
+    let (_, sections) = fx.relocate_log(&min);
+    let obj = bpfkit_object::read::Object::open(fixtures().join("core_vmlinux.o")).unwrap();
+    let local = obj.btf.as_ref().unwrap();
+    let mut r = Relocator::new(local, CoreTarget::new(&min));
+    let mut compared = 0;
+    for prog in &obj.programs {
+        let (slots, res) = r.relocate_program(prog).unwrap();
+        assert_eq!(res.len(), prog.core_relos.len());
+        let (_, sec) = sections.iter().find(|(n, _)| *n == prog.section).unwrap();
+        for x in &res {
+            let pc = x.location.insn_index;
+            assert_eq!(slots[pc], sec[prog.start + pc], "{} slot {pc}", prog.name);
+            assert!(
+                x.location.source.is_some(),
+                "{} slot {pc} has a line",
+                prog.name
+            );
+            compared += 1;
+        }
+    }
+    assert!(compared >= 29, "{compared}");
+}

@@ -23,9 +23,12 @@
 //!    writes the target value: ALU immediates, load/store offsets (and the
 //!    load size when an unsigned or pointer field changes size), `lddw`.
 //!
-//! [`Relocator`] does this for every record of a section and reports each
-//! as a [`CoreResolution`] (serializable, and renderable as libbpf's debug
-//! log lines).
+//! [`Relocator`] does this for every record of a section
+//! ([`Relocator::relocate_section`], or [`Relocator::report_section`] which
+//! goes on past failures) or of a linked program from the reader
+//! ([`Relocator::relocate_program`]), and reports each record as a
+//! [`CoreResolution`] (serializable, printable on one line, and renderable
+//! as libbpf's debug log lines).
 //!
 //! ```
 //! use bpfkit_object::btf::{Btf, BtfExt};

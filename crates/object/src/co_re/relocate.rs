@@ -137,6 +137,35 @@ impl<'a> Relocator<'a> {
             .collect()
     }
 
+    /// Applies the CO-RE records of a linked program from the reader
+    /// ([`crate::read::Program`], whose `core_relos` count instructions in
+    /// slots of the linked code) to a copy of its slots, for a loader.
+    /// Locations name the program's section, the record's index in the
+    /// program, the linked slot, and the source line.
+    pub fn relocate_program(
+        &mut self,
+        program: &crate::read::Program,
+    ) -> Result<(Vec<Insn>, Vec<CoreResolution>), CoreError> {
+        let mut slots = program.slots().to_vec();
+        let mut out = Vec::with_capacity(program.core_relos.len());
+        for (i, r) in program.core_relos.iter().enumerate() {
+            let pc = r.insn_off as usize;
+            let source = program.line_at(pc).map(|l| SourceLine {
+                file: l.file_name.clone(),
+                line: l.line,
+                col: l.col,
+                text: l.line_text.trim().to_owned(),
+            });
+            let rec = CoreRelo {
+                insn_off: r.insn_off.saturating_mul(8),
+                ..r.clone()
+            };
+            let (partial, outcome) = self.apply(&program.section, i, &rec, &mut slots, source);
+            out.push(partial.finish(CoreOutcome::Patched { patch: outcome? }));
+        }
+        Ok((slots, out))
+    }
+
     /// Like [`Relocator::relocate`] but a failure is recorded in the
     /// report ([`CoreOutcome::Failed`]) with what was found before it.
     pub fn report(
