@@ -198,17 +198,23 @@ fn refused_fixtures_fail_as_libbpf() {
     }
 }
 
+/// The fixtures relocated against the running kernel, each with the least
+/// number of its relocated instructions the xlated programs must confirm
+/// (all but those of programs the verifier shortened).
+const VMLINUX_FIXTURES: [(&str, usize); 2] = [("core_vmlinux", 23), ("core_vmlinux_wide", 47)];
+
 #[test]
-fn vmlinux_fixture_against_min_btf_matches_libbpf() {
-    let fx = Fixture::load("core_vmlinux");
-    let min = Btf::parse(&std::fs::read(fixtures().join("golden/core_vmlinux.min.btf")).unwrap())
-        .unwrap();
-    let (ours, _) = fx.relocate_log(&min);
-    assert_same_log(
-        "core_vmlinux vs min BTF",
-        &ours,
-        &golden_lines("core_vmlinux.min.relo"),
-    );
+fn vmlinux_fixtures_against_min_btf_match_libbpf() {
+    for (name, _) in VMLINUX_FIXTURES {
+        let fx = Fixture::load(name);
+        let min =
+            Btf::parse(&std::fs::read(fixtures().join(format!("golden/{name}.min.btf"))).unwrap())
+                .unwrap();
+        let (ours, _) = fx.relocate_log(&min);
+        let theirs = golden_lines(&format!("{name}.min.relo"));
+        assert!(theirs.len() > 50, "{name}: golden too short");
+        assert_same_log(&format!("{name} vs min BTF"), &ours, &theirs);
+    }
 }
 
 /// The running kernel's vmlinux BTF, if readable.
@@ -222,36 +228,40 @@ fn require_kernel() -> bool {
 }
 
 #[test]
-fn vmlinux_fixture_against_captured_kernel_matches_libbpf() {
-    let kernel =
-        std::fs::read_to_string(fixtures().join("golden/core_vmlinux.vmlinux.kernel")).unwrap();
-    let captured = kernel.lines().next().unwrap_or("");
-    let running = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+fn vmlinux_fixtures_against_captured_kernel_match_libbpf_and_verifier() {
     let Some(vmlinux) = live_vmlinux() else {
+        assert!(
+            !require_kernel(),
+            "BPFKIT_REQUIRE_KERNEL=1 but no /sys/kernel/btf/vmlinux"
+        );
         eprintln!("skipped: no /sys/kernel/btf/vmlinux");
         return;
     };
-    if running.trim() != captured {
-        eprintln!(
-            "skipped: goldens were captured on kernel {captured}, this is {}",
-            running.trim()
+    let running = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    for (name, min_compared) in VMLINUX_FIXTURES {
+        let kernel =
+            std::fs::read_to_string(fixtures().join(format!("golden/{name}.vmlinux.kernel")))
+                .unwrap();
+        let captured = kernel.lines().next().unwrap_or("");
+        if running.trim() != captured {
+            eprintln!(
+                "skipped: {name} goldens were captured on kernel {captured}, this is {}",
+                running.trim()
+            );
+            continue;
+        }
+        let fx = Fixture::load(name);
+        let (ours, relocated) = fx.relocate_log(&vmlinux);
+        let theirs = golden_lines(&format!("{name}.vmlinux.relo"));
+        assert_same_log(&format!("{name} vs vmlinux"), &ours, &theirs);
+        let compared = compare_xlated(&fx, &relocated, |prog| {
+            std::fs::read_to_string(fixtures().join(format!("golden/{name}.xlated.{prog}"))).ok()
+        });
+        assert!(
+            compared >= min_compared,
+            "{name}: only {compared} relocated instructions compared with xlated"
         );
-        return;
     }
-    let fx = Fixture::load("core_vmlinux");
-    let (ours, relocated) = fx.relocate_log(&vmlinux);
-    assert_same_log(
-        "core_vmlinux vs vmlinux",
-        &ours,
-        &golden_lines("core_vmlinux.vmlinux.relo"),
-    );
-    let compared = compare_xlated(&fx, &relocated, |prog| {
-        std::fs::read_to_string(fixtures().join(format!("golden/core_vmlinux.xlated.{prog}"))).ok()
-    });
-    assert!(
-        compared >= 12,
-        "only {compared} relocated instructions compared with xlated"
-    );
 }
 
 /// Slots of a `bpftool prog dump xlated ... opcodes` listing.
@@ -342,7 +352,7 @@ impl Drop for PinDir {
 }
 
 #[test]
-fn vmlinux_fixture_against_live_kernel_matches_libbpf_and_verifier() {
+fn vmlinux_fixtures_against_live_kernel_match_libbpf_and_verifier() {
     let is_root = std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
@@ -373,56 +383,60 @@ fn vmlinux_fixture_against_live_kernel_matches_libbpf_and_verifier() {
         );
         return;
     };
-    let pin = PinDir(PathBuf::from(format!(
-        "/sys/fs/bpf/bpfkit_core_test_{}",
-        std::process::id()
-    )));
-    let obj = fixtures().join("core_vmlinux.o");
-    let out = Command::new("bpftool")
-        .arg("-d")
-        .args(["prog", "loadall"])
-        .arg(&obj)
-        .arg(&pin.0)
-        .output()
-        .unwrap();
-    let log = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "bpftool prog loadall failed:\n{log}");
-    let theirs: Vec<String> = log
-        .lines()
-        .filter_map(|l| l.strip_prefix("libbpf: "))
-        .filter(|l| {
-            l.starts_with("CO-RE relocating")
-                || l.contains(": relo #")
-                || (l.starts_with("sec '") && l.ends_with(" CO-RE relocations"))
-        })
-        .map(str::to_owned)
-        .collect();
-    let fx = Fixture::load("core_vmlinux");
-    let t0 = std::time::Instant::now();
-    let (ours, relocated) = fx.relocate_log(&vmlinux);
-    let relo_time = t0.elapsed();
-    assert_same_log("core_vmlinux vs live libbpf", &ours, &theirs);
-    let compared = compare_xlated(&fx, &relocated, |prog| {
-        let o = Command::new("bpftool")
-            .args(["prog", "dump", "xlated", "pinned"])
-            .arg(pin.0.join(prog))
-            .arg("opcodes")
+    for (name, min_compared) in VMLINUX_FIXTURES {
+        let pin = PinDir(PathBuf::from(format!(
+            "/sys/fs/bpf/bpfkit_core_test_{}_{name}",
+            std::process::id()
+        )));
+        let out = Command::new("bpftool")
+            .arg("-d")
+            .args(["prog", "loadall"])
+            .arg(fixtures().join(format!("{name}.o")))
+            .arg(&pin.0)
             .output()
-            .ok()?;
-        o.status
-            .success()
-            .then(|| String::from_utf8_lossy(&o.stdout).into_owned())
-    });
-    assert!(
-        compared >= 12,
-        "only {compared} relocated instructions compared with xlated"
-    );
-    let records: usize = fx.ext.core_relos.iter().map(|s| s.records.len()).sum();
-    eprintln!(
-        "live kernel: {} libbpf log lines and {compared} xlated instructions agree; \
-         vmlinux BTF parsed in {parse_time:?}, {records} relocations applied in {relo_time:?}",
-        ours.len()
-    );
+            .unwrap();
+        let log = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success(),
+            "{name}: bpftool prog loadall failed:\n{log}"
+        );
+        let theirs: Vec<String> = log
+            .lines()
+            .filter_map(|l| l.strip_prefix("libbpf: "))
+            .filter(|l| {
+                l.starts_with("CO-RE relocating")
+                    || l.contains(": relo #")
+                    || (l.starts_with("sec '") && l.ends_with(" CO-RE relocations"))
+            })
+            .map(str::to_owned)
+            .collect();
+        let fx = Fixture::load(name);
+        let t0 = std::time::Instant::now();
+        let (ours, relocated) = fx.relocate_log(&vmlinux);
+        let relo_time = t0.elapsed();
+        assert_same_log(&format!("{name} vs live libbpf"), &ours, &theirs);
+        let compared = compare_xlated(&fx, &relocated, |prog| {
+            let o = Command::new("bpftool")
+                .args(["prog", "dump", "xlated", "pinned"])
+                .arg(pin.0.join(prog))
+                .arg("opcodes")
+                .output()
+                .ok()?;
+            o.status
+                .success()
+                .then(|| String::from_utf8_lossy(&o.stdout).into_owned())
+        });
+        assert!(
+            compared >= min_compared,
+            "{name}: only {compared} relocated instructions compared with xlated"
+        );
+        let records: usize = fx.ext.core_relos.iter().map(|s| s.records.len()).sum();
+        eprintln!(
+            "live kernel, {name}: {} libbpf log lines and {compared} xlated instructions agree; \
+             {records} relocations applied in {relo_time:?} (vmlinux BTF parsed in {parse_time:?})",
+            ours.len()
+        );
+    }
 }
 
 #[test]
