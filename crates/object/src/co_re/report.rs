@@ -51,13 +51,14 @@ pub enum CoreOutcome {
         /// The change.
         patch: Patch,
     },
-    /// The relocation failed; libbpf would refuse the object. Only
-    /// [`Relocator::report_section`](super::Relocator::report_section)
-    /// records failures; the strict entry points return the error.
+    /// The relocation failed; libbpf would refuse the object. Only the
+    /// lenient [`Relocator::report_section`](super::Relocator::report_section)
+    /// and [`Relocator::report`](super::Relocator::report) record failures;
+    /// the strict entry points return the error.
     Failed {
         /// The error, rendered.
         error: String,
-        /// The error.
+        /// The error itself (`error` is its text in JSON).
         #[serde(skip)]
         reason: CoreErrorKind,
     },
