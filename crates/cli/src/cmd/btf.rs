@@ -1,4 +1,5 @@
 //! `bpfkit btf dump FILE [--format c|raw] [--json] [--base BTF]`
+//! (and `bpfkit btf list|show`, in `btf_list`)
 //!
 //! FILE is raw BTF (the kernel's `/sys/kernel/btf/vmlinux`, a module's
 //! split BTF with `--base`, or a file written by `bpftool btf dump ... format
@@ -25,6 +26,9 @@ pub struct Args {
 enum BtfCommand {
     /// Print the types of a BTF file, as `bpftool btf dump file` does.
     Dump(DumpArgs),
+    /// Show every kernel BTF object, or one (`id N`), as `bpftool btf show`.
+    #[command(visible_alias = "list")]
+    Show(super::btf_list::Args),
 }
 
 /// Output formats of `btf dump`.
@@ -56,6 +60,7 @@ struct DumpArgs {
 pub fn run(a: Args) -> CmdResult {
     match a.command {
         BtfCommand::Dump(d) => dump(d),
+        BtfCommand::Show(a) => super::btf_list::run(a),
     }
 }
 
