@@ -384,3 +384,35 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #[test]
+    fn percpu_hash_matches_a_model(ops in proptest::collection::vec((0u8..6, 0u32..3, any::<u8>(), any::<bool>()), 1..60)) {
+        // Syscall updates write every CPU; program updates one CPU, zeroing
+        // the other CPUs of a new element.
+        let ncpus = 3usize;
+        let mut m = HashMap::new(&attrs(MapType::PercpuHash, 1, 2, 4, 0).with_ncpus(ncpus as u32)).unwrap();
+        let mut model: BTreeMap<u8, Vec<[u8; 2]>> = BTreeMap::new();
+        for (k, cpu, v, from_prog) in ops {
+            let full = model.len() == 4 && !model.contains_key(&k);
+            if from_prog {
+                let got = m.prog_update(&[k], &[v, v], BPF_ANY, cpu);
+                if full { prop_assert_eq!(got, Err(MapError::TooBig)); continue; }
+                prop_assert_eq!(got, Ok(()));
+                model.entry(k).or_insert_with(|| vec![[0, 0]; ncpus])[cpu as usize] = [v, v];
+            } else {
+                let value: Vec<u8> = (0..ncpus).flat_map(|c| [v, c as u8, 0, 0, 0, 0, 0, 0]).collect();
+                let got = m.update(&[k], &value, BPF_ANY);
+                if full { prop_assert_eq!(got, Err(MapError::TooBig)); continue; }
+                prop_assert_eq!(got, Ok(()));
+                model.insert(k, (0..ncpus).map(|c| [v, c as u8]).collect());
+            }
+            for (key, per_cpu) in &model {
+                for (c, want) in per_cpu.iter().enumerate() {
+                    let slot = m.prog_lookup(&[*key], c as u32).unwrap().unwrap();
+                    prop_assert_eq!(m.slot(slot).unwrap(), &want[..]);
+                }
+            }
+        }
+    }
+}
