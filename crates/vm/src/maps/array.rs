@@ -70,11 +70,6 @@ pub(crate) fn array_alloc_check(attrs: &MapAttrs) -> Result<(), MapError> {
     if percpu && round_up8(s.value_size) > PCPU_MIN_UNIT_SIZE as usize {
         return Err(MapError::TooBig);
     }
-    // array_map_alloc: the index mask covers max_entries rounded up to a
-    // power of two, which must fit in u32.
-    if s.max_entries > 1 << 31 {
-        return Err(MapError::TooBig);
-    }
     Ok(())
 }
 
