@@ -15,7 +15,37 @@
 //! memory region and keep it valid for the whole run, whatever the program
 //! (or a helper) does to the map meanwhile. A deleted element's slot stays
 //! addressable and may be reused by a later insertion, as the kernel reuses
-//! preallocated elements.
+//! preallocated elements. The offset is what is stable, not the host
+//! address: storage that grows (a hash map filling up) may reallocate, so
+//! the VM resolves a slot through its map on each access
+//! ([`UserMap::slot`], [`UserMap::slot_mut`]) instead of keeping a borrowed
+//! slice across helper calls.
+//!
+//! ```
+//! use bpfkit_object::kinds::MapType;
+//! use bpfkit_object::map::{Map, MapError, MapSpec, BPF_ANY, BPF_NOEXIST};
+//! use bpfkit_vm::maps::{MapAttrs, MapRegistry};
+//!
+//! let spec = MapSpec {
+//!     name: "counts".into(),
+//!     map_type: MapType::Hash,
+//!     key_size: 4,
+//!     value_size: 8,
+//!     max_entries: 1,
+//!     map_flags: 0,
+//! };
+//! let mut maps = MapRegistry::new();
+//! let id = maps.create(&MapAttrs::new(spec)).unwrap();
+//! let map = maps.get_mut(id).unwrap();
+//! // The syscall view, with the kernel's errnos.
+//! map.update(&7u32.to_le_bytes(), &[0; 8], BPF_ANY).unwrap();
+//! assert_eq!(map.update(&8u32.to_le_bytes(), &[0; 8], BPF_ANY), Err(MapError::TooBig));
+//! assert_eq!(map.update(&7u32.to_le_bytes(), &[0; 8], BPF_NOEXIST), Err(MapError::Exists));
+//! // A program's lookup: a slot it may write through.
+//! let slot = map.prog_lookup(&7u32.to_le_bytes(), 0).unwrap().unwrap();
+//! map.slot_mut(slot).unwrap()[0] += 1;
+//! assert_eq!(map.lookup(&7u32.to_le_bytes()).unwrap()[0], 1);
+//! ```
 //!
 //! # Per-CPU values
 //!
