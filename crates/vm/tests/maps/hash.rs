@@ -416,3 +416,36 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn program_side_measured_on_linux() {
+    // Linux 6.18, socket filters run with BPF_PROG_TEST_RUN on CPU 1 of 2.
+    // A program's update of a new per-CPU hash key: CPU 1 has the value,
+    // CPU 0 zeros; with BPF_F_LOCK it is EINVAL.
+    let mut m = HashMap::new(&attrs(MapType::PercpuHash, 4, 8, 4, 0).with_ncpus(2)).unwrap();
+    m.prog_update(&k32(1), &[0x55, 0, 0, 0, 0, 0, 0, 0], BPF_ANY, 1)
+        .unwrap();
+    let mut want = vec![0u8; 16];
+    want[8] = 0x55;
+    assert_eq!(m.lookup(&k32(1)).unwrap(), want);
+    assert_eq!(
+        m.prog_update(&k32(1), &[0; 8], BPF_F_LOCK, 1),
+        Err(MapError::Invalid)
+    );
+    // lru_hash of 3 with keys 1, 2, 3: a program's lookup of key 1 protects
+    // it; adding 4 then 5 leaves [1, 3, 4] then [1, 4, 5].
+    let mut m = HashMap::new(&attrs(MapType::LruHash, 4, 8, 3, 0).with_ncpus(2)).unwrap();
+    for i in 1..=3 {
+        m.update(&k32(i), &[i as u8; 8], BPF_ANY).unwrap();
+    }
+    assert!(m.prog_lookup(&k32(1), 1).unwrap().is_some());
+    let present = |m: &HashMap| {
+        (1..=5)
+            .filter(|&j| m.lookup(&k32(j)).is_ok())
+            .collect::<Vec<_>>()
+    };
+    m.update(&k32(4), &[4; 8], BPF_ANY).unwrap();
+    assert_eq!(present(&m), [1, 3, 4]);
+    m.update(&k32(5), &[5; 8], BPF_ANY).unwrap();
+    assert_eq!(present(&m), [1, 4, 5]);
+}
