@@ -1,8 +1,11 @@
 //! `BPF_MAP_TYPE_HASH`, `PERCPU_HASH`, `LRU_HASH` and `LRU_PERCPU_HASH`
 //! (kernel/bpf/hashtab.c).
 //!
-//! - A full map refuses a new key with `E2BIG` (the LRU maps evict instead,
-//!   see `lru`); replacing an existing key always works.
+//! - A full map refuses a new key with `E2BIG`; replacing an existing key
+//!   always works. The LRU maps evict instead, replaying the kernel's LRU
+//!   lists (see `lru`): with the same operations on the same CPUs they
+//!   evict what Linux evicts. Syscall-side updates of an LRU map run on the
+//!   CPU set by [`HashMap::set_syscall_cpu`].
 //! - `BPF_NOEXIST` on an existing key is `EEXIST`, `BPF_EXIST` on a missing
 //!   one `ENOENT`; `BPF_F_LOCK` only for plain hashes whose value has a spin
 //!   lock, updating the value in place.
@@ -16,9 +19,10 @@
 //!   random unless `BPF_F_ZERO_SEED`. With `BPF_F_ZERO_SEED` this map uses
 //!   seed 0 and iterates in exactly the kernel's order; without it, a fixed
 //!   seed, so the order is deterministic here but not the kernel's.
-//! - Elements are not preallocated whatever `BPF_F_NO_PREALLOC` says (the
-//!   flag is validated as the kernel does: the LRU maps refuse it); the
-//!   element count is bounded by `max_entries` either way.
+//! - Plain and per-CPU hashes allocate elements as they come whatever
+//!   `BPF_F_NO_PREALLOC` says (the flag is validated as the kernel does);
+//!   the element count is bounded by `max_entries` either way. LRU maps are
+//!   preallocated, as in the kernel, since their nodes are their elements.
 
 use std::collections::BTreeMap;
 
@@ -28,8 +32,9 @@ use bpfkit_object::map::{Map, MapError, MapSpec, BPF_EXIST, BPF_F_LOCK, BPF_NOEX
 use super::access::Access;
 use super::arena::Arena;
 use super::attrs::{
-    access_ok, check_common, round_up8, MapAttrs, BPF_F_ACCESS_MASK, BPF_F_NO_COMMON_LRU,
-    BPF_F_NO_PREALLOC, BPF_F_NUMA_NODE, BPF_F_ZERO_SEED, KMALLOC_MAX_SIZE, PCPU_MIN_UNIT_SIZE,
+    access_ok, check_common, check_prealloc, round_up8, MapAttrs, BPF_F_ACCESS_MASK,
+    BPF_F_NO_COMMON_LRU, BPF_F_NO_PREALLOC, BPF_F_NUMA_NODE, BPF_F_ZERO_SEED, KMALLOC_MAX_SIZE,
+    PCPU_MIN_UNIT_SIZE,
 };
 use super::jhash::jhash;
 use super::lru::Lru;
@@ -72,6 +77,8 @@ pub struct HashMap {
     elems: Vec<Option<Elem>>,
     arena: Arena,
     count: u32,
+    /// The CPU syscall-side updates take LRU nodes from.
+    sys_cpu: u32,
 }
 
 /// `htab_map_alloc_check` and the size checks of `htab_map_alloc`.
@@ -144,10 +151,15 @@ impl HashMap {
         }
         let ncpus = if percpu { attrs.ncpus as usize } else { 1 };
         let stride = round_up8(s.value_size);
-        let lru = is_lru.then(|| {
-            let lists = if percpu_lru { attrs.ncpus } else { 1 };
-            Lru::new(spec.max_entries, lists)
-        });
+        let lru = is_lru.then(|| Lru::new(spec.max_entries, attrs.ncpus, percpu_lru));
+        // LRU maps are preallocated: node n is value slot n.
+        let mut arena = Arena::new(stride * ncpus);
+        if is_lru {
+            check_prealloc(spec.max_entries as u64 * (stride * ncpus) as u64)?;
+            for _ in 0..spec.max_entries {
+                arena.alloc();
+            }
+        }
         let seed = if s.map_flags & BPF_F_ZERO_SEED != 0 {
             0
         } else {
@@ -165,8 +177,9 @@ impl HashMap {
             n_buckets,
             buckets: BTreeMap::new(),
             elems: Vec::new(),
-            arena: Arena::new(stride * ncpus),
+            arena,
             count: 0,
+            sys_cpu: 0,
         })
     }
 
@@ -229,10 +242,22 @@ impl HashMap {
         self.count += 1;
     }
 
-    /// Unlinks an element and frees its slot and LRU node.
+    /// Unlinks an element and frees its slot, or its LRU node.
     fn unlink(&mut self, slot: u32) {
-        let Some(elem) = self.elems[slot as usize].take() else {
+        if !self.detach(slot) {
             return;
+        }
+        match &mut self.lru {
+            Some(lru) => lru.push_free(slot),
+            None => self.arena.free(slot),
+        }
+    }
+
+    /// Takes an element out of the table only (an LRU eviction, whose node
+    /// the LRU lists keep); whether it was there.
+    fn detach(&mut self, slot: u32) -> bool {
+        let Some(elem) = self.elems.get_mut(slot as usize).and_then(Option::take) else {
+            return false;
         };
         let b = self.bucket_of(elem.hash);
         if let Some(list) = self.buckets.get_mut(&b) {
@@ -242,10 +267,7 @@ impl HashMap {
             }
         }
         self.count -= 1;
-        self.arena.free(slot);
-        if let Some(lru) = &mut self.lru {
-            lru.release(slot);
-        }
+        true
     }
 
     /// `check_flags`.
@@ -330,8 +352,9 @@ impl HashMap {
     }
 
     /// `htab_lru_map_update_elem` and `__htab_lru_percpu_map_update_elem`:
-    /// a node is taken (evicting when the list is full) before the flags
-    /// are checked, except for a per-CPU `BPF_EXIST` update.
+    /// a node is taken from the LRU lists of the updating CPU (which may
+    /// evict, even the key being updated) before the flags are checked,
+    /// except for a per-CPU `BPF_EXIST` update; no node is `ENOMEM`.
     fn update_lru(
         &mut self,
         key: &[u8],
@@ -342,56 +365,58 @@ impl HashMap {
         if flags > BPF_EXIST {
             return Err(MapError::Invalid);
         }
-        let list = match &self.lru {
-            Some(lru) => lru.list_of_cpu(cpu.unwrap_or(0) as u32),
-            None => return Err(MapError::Invalid),
-        };
-        let reserve = !(self.percpu && flags == BPF_EXIST);
-        let mut new_slot = None;
-        if reserve {
-            if let Some(victim) = self.lru.as_ref().and_then(|l| l.victim(list)) {
-                self.unlink(victim);
+        let list_cpu = cpu.map_or(self.sys_cpu, |c| c as u32);
+        let mut new_node = None;
+        if !(self.percpu && flags == BPF_EXIST) {
+            let Some(lru) = &mut self.lru else {
+                return Err(MapError::Invalid);
+            };
+            let (node, evicted) = lru.pop_free(list_cpu);
+            for victim in evicted {
+                self.detach(victim);
             }
-            let slot = self.arena.alloc();
-            if let Some(lru) = &mut self.lru {
-                lru.take(list, slot);
-            }
-            new_slot = Some(slot);
+            let node = node.ok_or(MapError::NoMemory)?;
+            self.arena.slot_mut(node).fill(0);
+            new_node = Some(node);
         }
         let old = self.find(key);
-        let release = |map: &mut HashMap, slot: u32| {
-            map.arena.free(slot);
-            if let Some(lru) = &mut map.lru {
-                lru.release(slot);
-            }
-        };
         if let Err(e) = Self::check_flags(old.is_some(), flags) {
-            if let Some(slot) = new_slot {
-                release(self, slot);
+            if let (Some(node), Some(lru)) = (new_node, &mut self.lru) {
+                lru.push_free(node);
             }
             return Err(e);
         }
-        match (old, new_slot) {
+        match (old, new_node) {
             (Some(old), new) if self.percpu => {
-                self.store(old, value, cpu);
                 if let Some(lru) = &mut self.lru {
-                    lru.touch(old);
+                    lru.set_ref(old);
                 }
-                if let Some(slot) = new {
-                    release(self, slot);
+                self.store(old, value, cpu);
+                if let (Some(node), Some(lru)) = (new, &mut self.lru) {
+                    lru.push_free(node);
                 }
             }
-            (old, Some(slot)) => {
-                self.store(slot, value, cpu);
+            (old, Some(node)) => {
+                self.store(node, value, cpu);
+                self.link(node, key);
                 if let Some(old) = old {
+                    if let Some(lru) = &mut self.lru {
+                        lru.set_ref(node);
+                    }
                     self.unlink(old);
                 }
-                self.link(slot, key);
             }
             // A per-CPU BPF_EXIST update of a missing key failed above.
             (_, None) => return Err(MapError::NotFound),
         }
         Ok(())
+    }
+
+    /// The CPU that syscall-side updates of an LRU map run on (0 unless
+    /// set): the kernel takes the node from the current CPU's lists, so a
+    /// comparison with a kernel map pins its process to this CPU.
+    pub fn set_syscall_cpu(&mut self, cpu: u32) {
+        self.sys_cpu = cpu;
     }
 
     /// A program's `bpf_map_lookup_elem`: the slot of `cpu`'s value (all of
@@ -407,7 +432,7 @@ impl HashMap {
             return Ok(None);
         };
         if let Some(lru) = &mut self.lru {
-            lru.touch(slot);
+            lru.set_ref(slot);
         }
         Ok(Some(ValueSlot {
             offset: self.arena.offset(slot) + cpu * self.stride,

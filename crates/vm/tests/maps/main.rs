@@ -6,6 +6,7 @@ mod array;
 mod bloom_filter;
 mod hash;
 mod lpm_trie;
+mod lru_kernel;
 mod map_in_map;
 mod perf_event_array;
 mod prog_array;
