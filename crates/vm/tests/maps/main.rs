@@ -5,6 +5,7 @@
 mod array;
 mod bloom_filter;
 mod hash;
+mod kernel_replay;
 mod lpm_trie;
 mod lru_kernel;
 mod map_in_map;
