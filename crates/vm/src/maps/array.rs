@@ -147,8 +147,14 @@ impl ArrayMap {
 
     /// The values as a `BPF_F_MMAPABLE` array's mapping shows them:
     /// `max_entries` values `round_up(value_size, 8)` apart. `EINVAL` for
-    /// an array without `BPF_F_MMAPABLE`.
+    /// an array without `BPF_F_MMAPABLE`, `ENOTSUPP` for values with a spin
+    /// lock.
     pub fn mmap(&self) -> Result<&[u8], MapError> {
+        // bpf_map_mmap refuses values with special fields before the
+        // array's own flag check.
+        if self.layout.has_lock() {
+            return Err(MapError::NotSupported);
+        }
         if self.spec.map_flags & BPF_F_MMAPABLE == 0 {
             return Err(MapError::Invalid);
         }
@@ -158,6 +164,9 @@ impl ArrayMap {
     /// The writable mapping: also `EPERM` once frozen and `EACCES` for a
     /// `BPF_F_RDONLY_PROG` array (`array_map_mmap`, `bpf_map_mmap`).
     pub fn mmap_mut(&mut self) -> Result<&mut [u8], MapError> {
+        if self.layout.has_lock() {
+            return Err(MapError::NotSupported);
+        }
         if self.spec.map_flags & BPF_F_MMAPABLE == 0 {
             return Err(MapError::Invalid);
         }
