@@ -91,3 +91,41 @@ fn a_full_ring_loses_samples_and_says_so() {
         [PerfRecord::Lost(2), PerfRecord::Sample(b"ok\0\0".to_vec())]
     );
 }
+
+use proptest::prelude::*;
+
+proptest! {
+    #[test]
+    fn rings_match_a_byte_count_model(ops in proptest::collection::vec((0u8..4, 0usize..700), 1..80)) {
+        // One page: 4096 bytes, one always free; a sample takes 8 + 4 +
+        // padded bytes, a lost record 24.
+        let mut m = pea(1, 1);
+        m.open(0, 0, 1).unwrap();
+        let (mut used, mut lost) = (0usize, 0u64);
+        let mut want: Vec<PerfRecord> = Vec::new();
+        for (what, n) in ops {
+            if what < 3 {
+                let padded = (n + 4).div_ceil(8) * 8 - 4;
+                let need = 12 + padded + if lost > 0 { 24 } else { 0 };
+                let got = m.output(0, BPF_F_CURRENT_CPU, &vec![what; n]);
+                if 4096 - used - 1 < need {
+                    lost += 1;
+                    prop_assert_eq!(got, Err(MapError::Errno(28)));
+                } else {
+                    prop_assert_eq!(got, Ok(()));
+                    if lost > 0 {
+                        want.push(PerfRecord::Lost(lost));
+                        lost = 0;
+                    }
+                    let mut sample = vec![what; n];
+                    sample.resize(padded, 0);
+                    want.push(PerfRecord::Sample(sample));
+                    used += need;
+                }
+            } else {
+                prop_assert_eq!(m.consume(0), std::mem::take(&mut want));
+                used = 0;
+            }
+        }
+    }
+}
