@@ -48,6 +48,9 @@ const HTAB_CREATE_FLAG_MASK: u32 =
 const HTAB_ELEM_SIZE: u64 = 48;
 /// `sizeof(struct bucket)`: the bucket array must stay below 4 GiB.
 const BUCKET_SIZE: u64 = 16;
+/// Bytes of LRU bookkeeping per element, counted against the
+/// preallocation limit.
+const LRU_NODE_SIZE: usize = 24;
 /// The seed used without `BPF_F_ZERO_SEED`, where the kernel draws a
 /// random one: fixed, so that runs are reproducible.
 pub const DEFAULT_SEED: u32 = 0x9e37_79b9;
@@ -155,7 +158,8 @@ impl HashMap {
         // LRU maps are preallocated: node n is value slot n.
         let mut arena = Arena::new(stride * ncpus);
         if is_lru {
-            check_prealloc(spec.max_entries as u64 * (stride * ncpus) as u64)?;
+            // Values and the LRU node of every element.
+            check_prealloc(spec.max_entries as u64 * (stride * ncpus + LRU_NODE_SIZE) as u64)?;
             for _ in 0..spec.max_entries {
                 arena.alloc();
             }
