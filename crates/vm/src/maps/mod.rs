@@ -53,6 +53,24 @@
 //! cross the [`Map`](bpfkit_object::map::Map) trait as the syscall moves
 //! them: `round_up(value_size, 8) * ncpus` bytes. Programs name their CPU
 //! in each program-side call and see only that CPU's `value_size` bytes.
+//!
+//! # How close to the kernel
+//!
+//! The tests replay operations recorded on Linux 6.18 (fixtures under
+//! `tests/maps/fixtures`, with the scripts that record them): random
+//! syscall operations on hash, per-CPU hash, array, per-CPU array, LPM
+//! trie, queue, stack and bloom filter maps match in every errno, value,
+//! next key and iteration order; LRU maps evict exactly the kernel's
+//! elements (its lists are replayed, see `lru`); ring buffer and perf
+//! output sequences match record for record. Where the kernel is random
+//! (hash and bloom seeds without `BPF_F_ZERO_SEED`) a fixed seed is used;
+//! where it races (operations on several CPUs at once) there is nothing
+//! to match. Deviations: a map preallocates at most
+//! [`attrs::MAX_PREALLOC_BYTES`] (`ENOMEM` beyond, where the kernel's limit
+//! is the machine's memory); prog array values are program ids whose
+//! program type the loader checks; the map types that need kernel objects
+//! (sockets, devices, cgroups, stack traces, struct_ops, arenas, storage
+//! maps) are not provided (`EINVAL`).
 
 mod access;
 mod arena;
