@@ -218,6 +218,15 @@ impl UserMap {
         }
     }
 
+    /// The CPU the syscall side runs on, where it matters: an LRU hash
+    /// takes the nodes of syscall updates from that CPU's lists (see
+    /// [`HashMap::set_syscall_cpu`]). Other maps ignore it.
+    pub fn set_syscall_cpu(&mut self, cpu: u32) {
+        if let UserMap::Hash(m) = self {
+            m.set_syscall_cpu(cpu);
+        }
+    }
+
     /// The ring buffer, for `bpf_ringbuf_*` and its consumer.
     pub fn as_ringbuf_mut(&mut self) -> Option<&mut RingBuf> {
         match self {

@@ -6,7 +6,7 @@
 
 use bpfkit_object::kinds::MapType;
 use bpfkit_object::map::{Map, MapError};
-use bpfkit_vm::maps::HashMap;
+use bpfkit_vm::maps::{MapDirectory, UserMap};
 
 use crate::{attrs, k32};
 
@@ -31,7 +31,7 @@ fn bit(hex: &str, i: usize) -> bool {
 
 #[test]
 fn lru_maps_evict_as_linux_does() {
-    let mut map: Option<(HashMap, usize, usize)> = None;
+    let mut map: Option<(UserMap, usize, usize)> = None;
     let mut replayed = 0;
     for (n, line) in FIXTURE.lines().enumerate() {
         let f: Vec<&str> = line.split_whitespace().collect();
@@ -41,9 +41,13 @@ fn lru_maps_evict_as_linux_does() {
                 let num = |i: usize| f[i].parse::<u32>().expect("number");
                 let t = MapType::from_raw(num(1)).expect("map type");
                 let ncpus = num(5);
-                let m =
-                    HashMap::new(&attrs(t, 4, num(4), num(3), num(2)).with_ncpus(ncpus)).unwrap();
-                let value = m.sys_value_size();
+                let a = attrs(t, 4, num(4), num(3), num(2)).with_ncpus(ncpus);
+                let m = UserMap::create(&a, &MapDirectory::new()).unwrap();
+                let value = if t == MapType::LruPercpuHash {
+                    num(4).div_ceil(8) as usize * 8 * ncpus as usize
+                } else {
+                    num(4) as usize
+                };
                 map = Some((m, value, num(6) as usize));
                 continue;
             }
