@@ -287,6 +287,18 @@ impl ArrayMap {
         self.layout.lock.map(|o| o as u32)
     }
 
+    /// What `bpf_for_each_map_elem` visits, in its order: every index with
+    /// the slot of `cpu`'s value (`bpf_for_each_array_elem`).
+    pub fn prog_elements(&self, cpu: u32) -> Vec<(Vec<u8>, ValueSlot)> {
+        (0..self.spec.max_entries)
+            .filter_map(|i| {
+                let key = i.to_le_bytes();
+                let slot = self.prog_lookup(&key, cpu).ok()??;
+                Some((key.to_vec(), slot))
+            })
+            .collect()
+    }
+
     /// The bytes of a slot returned by [`ArrayMap::prog_lookup`].
     pub fn slot(&self, slot: ValueSlot) -> Option<&[u8]> {
         self.data

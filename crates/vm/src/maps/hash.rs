@@ -484,6 +484,33 @@ impl HashMap {
         self.layout.lock.map(|o| o as u32)
     }
 
+    /// What `bpf_for_each_map_elem` visits, in its order: buckets in
+    /// index order, each from its head (`bpf_for_each_hash_elem`), with the
+    /// slot of `cpu`'s value; reference bits are left alone, as the kernel
+    /// leaves them.
+    pub fn prog_elements(&self, cpu: u32) -> Vec<(Vec<u8>, ValueSlot)> {
+        let cpu = if self.percpu { cpu as usize } else { 0 };
+        if cpu >= self.ncpus {
+            return Vec::new();
+        }
+        let writable = self.access.prog_write().is_ok();
+        self.buckets
+            .values()
+            .flatten()
+            .filter_map(|&slot| {
+                let elem = self.elems.get(slot as usize)?.as_ref()?;
+                Some((
+                    elem.key.clone(),
+                    ValueSlot {
+                        offset: self.arena.offset(slot) + cpu * self.stride,
+                        len: self.layout.size,
+                        writable,
+                    },
+                ))
+            })
+            .collect()
+    }
+
     /// The bytes of a slot returned by [`HashMap::prog_lookup`].
     pub fn slot(&self, slot: ValueSlot) -> Option<&[u8]> {
         self.arena.get(slot.offset, slot.len)
