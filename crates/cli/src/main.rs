@@ -23,7 +23,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Assemble BPF assembly into raw bytecode.
+    /// Assemble BPF assembly into a BPF ELF object (`-o prog.o`) or raw bytecode.
     Asm(cmd::asm::Args),
     /// Disassemble raw bytecode.
     Disasm(cmd::disasm::Args),

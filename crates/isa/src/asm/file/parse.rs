@@ -148,9 +148,20 @@ impl Parser {
         ctx: LineCtx,
         what: &str,
     ) -> PResult<()> {
-        let zero_fill = matches!(kind, ItemKind::Fill { byte: 0, .. });
+        let zero = match &kind {
+            ItemKind::Fill { byte, .. } => *byte == 0,
+            ItemKind::Bytes(bytes) => bytes.iter().all(|&b| b == 0),
+            _ => false,
+        };
         let sec = &mut self.file.sections[self.current];
-        if sec.ty == SectionType::NoBits && !zero_fill {
+        // clang's assembler takes zeros in `.bss` (`.long 0`), nothing else.
+        let kind = match kind {
+            ItemKind::Bytes(_) if sec.ty == SectionType::NoBits && zero => {
+                ItemKind::Fill { len, byte: 0 }
+            }
+            other => other,
+        };
+        if sec.ty == SectionType::NoBits && !zero {
             return fail(
                 span,
                 format!(
