@@ -49,7 +49,7 @@ pub(super) fn emit(
         let index = w.reserve_section_index();
         let offset = match sec.ty {
             SectionType::ProgBits => w.reserve(datas[i].len() as u64, sec.align.max(1)),
-            SectionType::NoBits => w.reserved_len(),
+            SectionType::NoBits => w.reserve(0, sec.align.max(1)),
         };
         let rel = if relocs[i].is_empty() {
             None
@@ -106,8 +106,9 @@ pub(super) fn emit(
     })
     .map_err(|e| WriteError::Elf(e.to_string()))?;
     for (i, sec) in file.sections.iter().enumerate() {
+        // `@nobits` sections take no bytes but an aligned offset, as in clang's objects.
+        w.write_align(sec.align.max(1));
         if sec.ty == SectionType::ProgBits {
-            w.write_align(sec.align.max(1));
             w.write(&datas[i]);
         }
     }

@@ -417,6 +417,10 @@ fn common(p: &mut Parser, lcomm: bool, span: Span, cur: &mut Cursor, ctx: LineCt
     let offset = p.section().size;
     p.define_at(i, offset, nspan, ctx.loc(nspan))?;
     p.emit(ItemKind::Fill { len: size, byte: 0 }, size, n.span, ctx, "")?;
+    // A common symbol is data, as clang's assembler types it.
+    if p.file.symbols[i].kind == SymbolKind::NoType {
+        p.file.symbols[i].kind = SymbolKind::Object;
+    }
     if p.file.symbols[i].size.is_none() {
         p.file.symbols[i].size = Some((Expr::Const(size as i64), ctx.loc(n.span)));
     }
