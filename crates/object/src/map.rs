@@ -142,10 +142,13 @@ pub trait Map {
     fn freeze(&mut self) -> Result<(), MapError>;
 }
 
+/// One `(key, value)` pair of a map, as bytes.
+pub type Entry = (Vec<u8>, Vec<u8>);
+
 /// Every `(key, value)` of a map in iteration order, as `map dump` shows it.
 /// Stops at the first error other than the end of iteration; a key removed
 /// between `next_key` and `lookup` is skipped, as bpftool does.
-pub fn entries(map: &dyn Map) -> Result<Vec<(Vec<u8>, Vec<u8>)>, MapError> {
+pub fn entries(map: &dyn Map) -> Result<Vec<Entry>, MapError> {
     let mut out = Vec::new();
     let mut key: Option<Vec<u8>> = None;
     loop {
