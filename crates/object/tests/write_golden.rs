@@ -74,7 +74,7 @@ fn objdump_listing(elf: &[u8]) -> String {
             })
             .collect();
         symbols.sort_by_key(|s| s.offset);
-        if symbols.first().is_none_or(|s| s.offset != 0) {
+        if symbols.first().map_or(true, |s| s.offset != 0) {
             symbols.insert(
                 0,
                 Symbol {
@@ -182,19 +182,29 @@ fn sections(elf: &[u8]) -> Vec<SectionView> {
         .collect()
 }
 
-/// Symbols in table order: name, value, size, kind, binding/visibility and section.
-fn symbols(elf: &[u8]) -> Vec<(String, u64, u64, SymbolKind, SymbolFlags<object::SectionIndex, object::SymbolIndex>, Option<usize>)> {
+/// A symbol as both objects must have it.
+#[derive(Debug, PartialEq, Eq)]
+struct SymbolView {
+    name: String,
+    address: u64,
+    size: u64,
+    kind: SymbolKind,
+    /// Binding, type and visibility (`st_info`, `st_other`).
+    flags: SymbolFlags<object::SectionIndex, object::SymbolIndex>,
+    section: Option<usize>,
+}
+
+/// Symbols in table order.
+fn symbols(elf: &[u8]) -> Vec<SymbolView> {
     let file = object::File::parse(elf).expect("parses");
     file.symbols()
-        .map(|s| {
-            (
-                s.name().expect("name").to_string(),
-                s.address(),
-                s.size(),
-                s.kind(),
-                s.flags(),
-                s.section_index().map(|i| i.0),
-            )
+        .map(|s| SymbolView {
+            name: s.name().expect("name").to_string(),
+            address: s.address(),
+            size: s.size(),
+            kind: s.kind(),
+            flags: s.flags(),
+            section: s.section_index().map(|i| i.0),
         })
         .collect()
 }
@@ -268,24 +278,41 @@ fn the_object_crate_reads_what_we_write() {
     let helper = sym("helper");
     assert!(helper.is_local() && helper.kind() == SymbolKind::Text && helper.size() == 24);
     assert_eq!(sym("twice").address(), 24);
-    assert_eq!((sym("table").kind(), sym("table").size()), (SymbolKind::Data, 20));
+    assert_eq!(
+        (sym("table").kind(), sym("table").size()),
+        (SymbolKind::Data, 20)
+    );
     assert_eq!(section_of("scratch"), ".bss");
     let loop_label = sym("loop");
-    assert_eq!((loop_label.kind(), loop_label.address()), (SymbolKind::Unknown, 0x80));
+    assert_eq!(
+        (loop_label.kind(), loop_label.address()),
+        (SymbolKind::Unknown, 0x80)
+    );
     let hook = sym("ext_hook");
     assert!(hook.is_undefined() && hook.is_weak());
-    assert!(matches!(hook.flags(), SymbolFlags::Elf { st_other, .. } if st_other.0 == object::elf::STV_HIDDEN.0));
     assert!(
-        file.symbols().all(|s| !s.name().unwrap_or("").starts_with(".L")),
+        matches!(hook.flags(), SymbolFlags::Elf { st_other, .. } if st_other.0 == object::elf::STV_HIDDEN.0)
+    );
+    assert!(
+        file.symbols()
+            .all(|s| !s.name().unwrap_or("").starts_with(".L")),
         "temporary labels stay out of the symbol table"
     );
-    let file_sym = file.symbols().find(|s| s.kind() == SymbolKind::File).expect("FILE symbol");
+    let file_sym = file
+        .symbols()
+        .find(|s| s.kind() == SymbolKind::File)
+        .expect("FILE symbol");
     assert_eq!(file_sym.name(), Ok("handwritten.s"));
 
-    let text = file.section_by_name("classifier/ingress").expect("program section");
+    let text = file
+        .section_by_name("classifier/ingress")
+        .expect("program section");
     assert_eq!(text.kind(), SectionKind::Text);
     let bss = file.section_by_name(".bss").expect(".bss");
-    assert_eq!((bss.kind(), bss.size(), bss.align()), (SectionKind::UninitializedData, 16, 8));
+    assert_eq!(
+        (bss.kind(), bss.size(), bss.align()),
+        (SectionKind::UninitializedData, 16, 8)
+    );
     let strings = file.section_by_name(".rodata.str1.1").expect("strings");
     assert_eq!(strings.data().expect("data"), b"hi\t\"\\AB\0rawbytes");
     let data = file.section_by_name(".data").expect(".data");
@@ -303,7 +330,16 @@ fn the_object_crate_reads_what_we_write() {
         })
         .collect();
     let (call, lddw) = (object::elf::R_BPF_64_32.0, object::elf::R_BPF_64_64.0);
-    assert_eq!(relocs, [(0x10, call), (0x20, call), (0x30, lddw), (0x50, lddw), (0x70, call)]);
+    assert_eq!(
+        relocs,
+        [
+            (0x10, call),
+            (0x20, call),
+            (0x30, lddw),
+            (0x50, lddw),
+            (0x70, call)
+        ]
+    );
     // `call twice` goes through the .text section symbol: imm = 24 / 8 - 1.
     let code = text.data().expect("code");
     assert_eq!(&code[0x14..0x18], &2i32.to_le_bytes());

@@ -15,7 +15,10 @@ use std::process::Command;
 
 /// (fixture, programs it holds: (name, bpftool's type name)).
 const LOADABLE: &[(&str, &[(&str, &str)])] = &[
-    ("calls", &[("xdp_calls", "xdp"), ("socket_len", "socket_filter")]),
+    (
+        "calls",
+        &[("xdp_calls", "xdp"), ("socket_len", "socket_filter")],
+    ),
     ("alu32", &[("alu32", "socket_filter")]),
     ("v4", &[("v4_ops", "xdp")]),
 ];

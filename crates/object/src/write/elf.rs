@@ -72,7 +72,10 @@ pub(super) fn emit(
         .entries
         .iter()
         .map(|e| match *e {
-            Entry::File => file.source_name.as_deref().map(|n| w.add_string(n.as_bytes())),
+            Entry::File => file
+                .source_name
+                .as_deref()
+                .map(|n| w.add_string(n.as_bytes())),
             Entry::Section(_) => None,
             Entry::Symbol(i) => Some(w.add_string(file.symbols[i].name.as_bytes())),
         })
@@ -87,13 +90,15 @@ pub(super) fn emit(
         w.reserve_symbol_index(section);
     }
     w.reserve_symtab();
-    w.reserve_strtab().map_err(|e| WriteError::Elf(e.to_string()))?;
+    w.reserve_strtab()
+        .map_err(|e| WriteError::Elf(e.to_string()))?;
     for (i, p) in planned.iter_mut().enumerate() {
         if let Some((_, _, offset)) = p.rel.as_mut() {
             *offset = w.reserve_relocations(relocs[i].len(), false);
         }
     }
-    w.reserve_shstrtab().map_err(|e| WriteError::Elf(e.to_string()))?;
+    w.reserve_shstrtab()
+        .map_err(|e| WriteError::Elf(e.to_string()))?;
     w.reserve_section_headers();
 
     w.write_file_header(&FileHeader {

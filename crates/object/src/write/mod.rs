@@ -50,6 +50,6 @@ pub fn assemble_object(source: &str) -> Result<Vec<u8>, WriteError> {
 /// Writes an assembled file as a relocatable BPF ELF object.
 pub fn write_object(file: &AssembledFile) -> Result<Vec<u8>, WriteError> {
     let table = symtab::Symtab::plan(file);
-    let (relocs, datas) = reloc::relocate(file, &table)?;
-    elf::emit(file, &table, &relocs, &datas)
+    let relocated = reloc::relocate(file, &table)?;
+    elf::emit(file, &table, &relocated.relocs, &relocated.datas)
 }

@@ -27,12 +27,15 @@ pub(super) struct Relocation {
     pub r_type: u32,
 }
 
-/// The relocations of every section, and each section's bytes with the
-/// addends stored in the relocated fields.
-pub(super) fn relocate(
-    file: &AssembledFile,
-    symtab: &Symtab,
-) -> Result<(Vec<Vec<Relocation>>, Vec<Vec<u8>>), AsmError> {
+/// Per section (indexed as the file's sections): its relocations, and its
+/// bytes with the addends stored in the relocated fields.
+pub(super) struct Relocated {
+    pub relocs: Vec<Vec<Relocation>>,
+    pub datas: Vec<Vec<u8>>,
+}
+
+/// Turns every section's references into relocations.
+pub(super) fn relocate(file: &AssembledFile, symtab: &Symtab) -> Result<Relocated, AsmError> {
     let mut all = Vec::with_capacity(file.sections.len());
     let mut datas = Vec::with_capacity(file.sections.len());
     for sec in &file.sections {
@@ -63,7 +66,7 @@ pub(super) fn relocate(
         all.push(relocs);
         datas.push(data);
     }
-    Ok((all, datas))
+    Ok(Relocated { relocs: all, datas })
 }
 
 /// Writes `addend` into the field `r` relocates and returns the relocation type.

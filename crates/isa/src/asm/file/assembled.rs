@@ -2,7 +2,9 @@
 //! values, and the references to symbols that an object writer turns into
 //! relocations.
 
-use super::model::{Binding, Mention, SectionFlags, SectionType, SourceLoc, SymbolKind, Visibility};
+use super::model::{
+    Binding, Mention, SectionFlags, SectionType, SourceLoc, SymbolKind, Visibility,
+};
 
 /// An assembly file with every label resolved that can be resolved without
 /// a linker: the input of an object writer.

@@ -28,7 +28,8 @@ pub(super) fn expr(p: &mut Parser, cur: &mut Cursor, ctx: LineCtx) -> PResult<(E
     let mut constant: i128 = 0;
     let mut plus: Option<usize> = None;
     let mut minus: Option<usize> = None;
-    let mut negative = false;
+    // `-5` is a number; `-sym` negates a symbol.
+    let mut negative = !cur.at_number() && cur.eat("-").is_some();
     let mut end;
     loop {
         if cur.at_number() {

@@ -189,14 +189,12 @@ fn section(p: &mut Parser, cur: &mut Cursor) -> PResult<()> {
             ty = Some(match cur.ident() {
                 Some(("progbits", _)) => SectionType::ProgBits,
                 Some(("nobits", _)) => SectionType::NoBits,
-                Some((other, tspan)) => {
-                    return fail(
-                        tspan,
-                        format!(
-                            "unsupported section type `@{other}` (bpfkit takes @progbits and @nobits)"
-                        ),
-                    )
-                }
+                Some((other, tspan)) => return fail(
+                    tspan,
+                    format!(
+                        "unsupported section type `@{other}` (bpfkit takes @progbits and @nobits)"
+                    ),
+                ),
                 None => return cur.unexpected("expected a section type such as `@progbits`"),
             });
             if cur.eat(",").is_some() {
@@ -283,7 +281,9 @@ fn symbol_type(p: &mut Parser, cur: &mut Cursor, ctx: LineCtx) -> PResult<()> {
         _ => {
             return fail(
                 tspan,
-                format!("unsupported symbol type `{ty}` (bpfkit takes @function, @object, @notype)"),
+                format!(
+                    "unsupported symbol type `{ty}` (bpfkit takes @function, @object, @notype)"
+                ),
             )
         }
     };
@@ -375,7 +375,13 @@ fn zero(p: &mut Parser, cur: &mut Cursor, ctx: LineCtx) -> PResult<()> {
             Err(_) => return fail(f.span, "the fill value must be a byte (0 to 255)"),
         };
     }
-    p.emit(ItemKind::Fill { len, byte }, len, span, ctx, "a non-zero fill")
+    p.emit(
+        ItemKind::Fill { len, byte },
+        len,
+        span,
+        ctx,
+        "a non-zero fill",
+    )
 }
 
 /// `.comm sym, SIZE[, ALIGN]` of a `.local` symbol, and `.lcomm`: space in

@@ -25,7 +25,9 @@ impl AsmFile {
                 let bytes = match &item.kind {
                     ItemKind::Instruction { insn, target } => {
                         let insn = match target {
-                            Some(t) => self.resolve(*insn, t, index, item.offset, &symbols, &mut refs)?,
+                            Some(t) => {
+                                self.resolve(*insn, t, index, item.offset, &symbols, &mut refs)?
+                            }
                             None => *insn,
                         };
                         let mut out = Vec::with_capacity(16);
@@ -80,10 +82,15 @@ impl AsmFile {
                 None => 0,
                 Some((expr, loc)) => match self.constant(expr, *loc)? {
                     v if v >= 0 => v as u64,
-                    v => return Err(loc.error(format!("the size of `{}` is negative ({v})", sym.name))),
+                    v => {
+                        return Err(
+                            loc.error(format!("the size of `{}` is negative ({v})", sym.name))
+                        )
+                    }
                 },
             };
-            let temporary = matches!(sym.binding, None | Some(Binding::Local)) && is_temporary(&sym.name);
+            let temporary =
+                matches!(sym.binding, None | Some(Binding::Local)) && is_temporary(&sym.name);
             out.push(AssembledSymbol {
                 name: sym.name.clone(),
                 binding,
@@ -116,12 +123,18 @@ impl AsmFile {
     }
 
     /// `plus - minus + addend`, for two labels of one section.
-    fn difference(&self, plus: usize, minus: usize, addend: i64, loc: SourceLoc) -> Result<i64, AsmError> {
+    fn difference(
+        &self,
+        plus: usize,
+        minus: usize,
+        addend: i64,
+        loc: SourceLoc,
+    ) -> Result<i64, AsmError> {
         let (a, b) = (&self.symbols[plus], &self.symbols[minus]);
         match (a.definition, b.definition) {
-            (Some(da), Some(db)) if da.section == db.section => {
-                Ok((da.offset as i64).wrapping_sub(db.offset as i64).wrapping_add(addend))
-            }
+            (Some(da), Some(db)) if da.section == db.section => Ok((da.offset as i64)
+                .wrapping_sub(db.offset as i64)
+                .wrapping_add(addend)),
             (Some(_), Some(_)) => Err(loc.error(format!(
                 "`{} - {}`: the labels are in different sections, so the distance is unknown",
                 a.name, b.name
@@ -199,9 +212,9 @@ impl AsmFile {
                 Some((s, at)) if s == section && sym.binding == Binding::Local => {
                     self.relative(insn, &sym.name, at, offset, loc)
                 }
-                None if !sym.declared && target.helper.is_some() => {
-                    Ok(Instruction::Call(CallTarget::Helper(target.helper.unwrap_or(0))))
-                }
+                None if !sym.declared && target.helper.is_some() => Ok(Instruction::Call(
+                    CallTarget::Helper(target.helper.unwrap_or(0)),
+                )),
                 _ => {
                     check_defined(sym, loc)?;
                     refs.push(reference(RefKind::Call));
@@ -220,7 +233,14 @@ impl AsmFile {
     }
 
     /// `insn` at byte `from` aimed at byte `to` of the same section.
-    fn relative(&self, insn: Instruction, name: &str, to: u64, from: u64, loc: SourceLoc) -> Result<Instruction, AsmError> {
+    fn relative(
+        &self,
+        insn: Instruction,
+        name: &str,
+        to: u64,
+        from: u64,
+        loc: SourceLoc,
+    ) -> Result<Instruction, AsmError> {
         let distance = to as i64 - from as i64;
         if distance % 8 != 0 {
             return Err(loc.error(format!(
@@ -235,7 +255,11 @@ impl AsmFile {
 /// cannot be an external symbol.
 fn check_defined(sym: &AssembledSymbol, loc: SourceLoc) -> Result<(), AsmError> {
     if sym.definition.is_none() && (sym.temporary || sym.binding == Binding::Local) {
-        let what = if sym.temporary { "label" } else { "local symbol" };
+        let what = if sym.temporary {
+            "label"
+        } else {
+            "local symbol"
+        };
         return Err(loc.error(format!("unknown {what} `{}`", sym.name)));
     }
     Ok(())

@@ -172,7 +172,10 @@ impl Parser {
         }
         let offset = sec.size;
         let Some(end) = offset.checked_add(len) else {
-            return fail(span, format!("section `{}` would exceed 2^64 bytes", sec.name));
+            return fail(
+                span,
+                format!("section `{}` would exceed 2^64 bytes", sec.name),
+            );
         };
         sec.size = end;
         sec.items.push(Item {
