@@ -31,6 +31,8 @@ enum Command {
     Exec(cmd::exec::Args),
     /// Speak the bpf_conformance runner's plugin protocol (one test per process).
     ConformancePlugin(cmd::conformance_plugin::Args),
+    /// Inspect BTF: dump its types as C or raw, as bpftool does.
+    Btf(cmd::btf::Args),
 }
 
 /// Assembly syntax, as a command-line value.
@@ -59,6 +61,7 @@ fn main() -> ExitCode {
         Command::Disasm(a) => cmd::disasm::run(a),
         Command::Exec(a) => cmd::exec::run(a),
         Command::ConformancePlugin(a) => cmd::conformance_plugin::run(a),
+        Command::Btf(a) => cmd::btf::run(a),
     };
     match result {
         Ok(code) => code,

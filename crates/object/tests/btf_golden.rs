@@ -9,6 +9,15 @@ use std::process::Command;
 use bpfkit_object::btf::{dump_c, dump_raw, Btf, BtfExt};
 use object::{Object, ObjectSection};
 
+/// Writes a summary line straight to stderr, past the test harness's output
+/// capture, so `cargo test` shows how many dumps were compared (or skipped).
+macro_rules! report {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 fn fixtures_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
 }
@@ -65,7 +74,7 @@ fn fixture_dumps_match_bpftool_goldens() {
     let golden = fixtures_dir().join("golden");
     let objects = fixture_objects();
     if objects.is_empty() {
-        eprintln!(
+        report!(
             "skipped: no fixture objects in {}",
             fixtures_dir().display()
         );
@@ -83,25 +92,33 @@ fn fixture_dumps_match_bpftool_goldens() {
             BtfExt::parse(&ext, &btf)
                 .unwrap_or_else(|e| panic!("{name}: .BTF.ext does not parse: {e}"));
         }
+        // rebuild.sh writes both goldens for every object with BTF, so a
+        // missing one means the fixture set is incomplete, not a skip.
         let c = golden.join(format!("{name}.btf.c"));
-        if let Ok(expected) = std::fs::read_to_string(&c) {
-            let ours = dump_c(&btf).unwrap();
-            if ours != expected {
-                failures.push(format!("{name}.btf.c: {}", first_diff(&ours, &expected)));
+        match std::fs::read_to_string(&c) {
+            Ok(expected) => {
+                let ours = dump_c(&btf).unwrap();
+                if ours != expected {
+                    failures.push(format!("{name}.btf.c: {}", first_diff(&ours, &expected)));
+                }
+                compared += 1;
             }
-            compared += 1;
+            Err(e) => failures.push(format!("{}: {e}", c.display())),
         }
         let raw = golden.join(format!("{name}.btf.raw"));
-        if let Ok(expected) = std::fs::read_to_string(&raw) {
-            let ours = dump_raw(&btf);
-            if ours != expected {
-                failures.push(format!("{name}.btf.raw: {}", first_diff(&ours, &expected)));
+        match std::fs::read_to_string(&raw) {
+            Ok(expected) => {
+                let ours = dump_raw(&btf);
+                if ours != expected {
+                    failures.push(format!("{name}.btf.raw: {}", first_diff(&ours, &expected)));
+                }
+                compared += 1;
             }
-            compared += 1;
+            Err(e) => failures.push(format!("{}: {e}", raw.display())),
         }
     }
-    eprintln!(
-        "compared {compared} golden BTF dumps of {} fixture objects",
+    report!(
+        "compared {compared} golden BTF dumps (C and raw) of {} fixture objects",
         objects.len()
     );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -122,7 +139,7 @@ fn vmlinux() -> Option<Btf> {
     match std::fs::read("/sys/kernel/btf/vmlinux") {
         Ok(b) => Some(Btf::parse(&b).expect("vmlinux BTF parses")),
         Err(e) => {
-            eprintln!("skipped: /sys/kernel/btf/vmlinux: {e}");
+            report!("skipped: /sys/kernel/btf/vmlinux: {e}");
             None
         }
     }
@@ -141,7 +158,7 @@ fn vmlinux_c_dump_matches_bpftool() {
         "format",
         "c",
     ]) else {
-        eprintln!("skipped: bpftool not available, vmlinux C dump not compared");
+        report!("skipped: bpftool not available, vmlinux C dump not compared");
         return;
     };
     assert!(ours == theirs, "{}", first_diff(&ours, &theirs));
@@ -152,7 +169,7 @@ fn vmlinux_raw_dump_matches_bpftool() {
     let Some(btf) = vmlinux() else { return };
     let ours = dump_raw(&btf);
     let Some(theirs) = bpftool(&["btf", "dump", "file", "/sys/kernel/btf/vmlinux"]) else {
-        eprintln!("skipped: bpftool not available, vmlinux raw dump not compared");
+        report!("skipped: bpftool not available, vmlinux raw dump not compared");
         return;
     };
     assert!(ours == theirs, "{}", first_diff(&ours, &theirs));
@@ -164,7 +181,7 @@ fn vmlinux_raw_dump_matches_bpftool() {
 fn fixture_btf_truncated_and_flipped_never_panics() {
     let objects = fixture_objects();
     if objects.is_empty() {
-        eprintln!(
+        report!(
             "skipped: no fixture objects in {}",
             fixtures_dir().display()
         );
@@ -198,5 +215,5 @@ fn fixture_btf_truncated_and_flipped_never_panics() {
             }
         }
     }
-    eprintln!("{tried} corrupted BTF/BTF.ext blobs parsed without a panic");
+    report!("{tried} corrupted BTF/BTF.ext blobs parsed without a panic");
 }

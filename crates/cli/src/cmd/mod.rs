@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod asm;
+pub mod btf;
 pub mod conformance_plugin;
 pub mod disasm;
 pub mod exec;

@@ -1,0 +1,72 @@
+//! `bpfkit btf dump` end to end: the kernel's vmlinux BTF against bpftool's
+//! own dumps (where the machine has both), and bad input.
+
+use std::process::Command;
+
+const VMLINUX: &str = "/sys/kernel/btf/vmlinux";
+
+fn bpfkit(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_bpfkit"))
+        .args(args)
+        .output()
+        .expect("runs bpfkit")
+}
+
+fn bpftool(args: &[&str]) -> Option<Vec<u8>> {
+    let out = Command::new("bpftool").args(args).output().ok()?;
+    out.status.success().then_some(out.stdout)
+}
+
+#[test]
+fn vmlinux_dumps_equal_bpftool_in_every_format() {
+    if !std::path::Path::new(VMLINUX).exists() {
+        eprintln!("skipped: {VMLINUX} not present");
+        return;
+    }
+    let cases: [(&[&str], &[&str]); 3] = [
+        (&["btf", "dump", VMLINUX], &["btf", "dump", "file", VMLINUX]),
+        (
+            &["btf", "dump", VMLINUX, "--format", "c"],
+            &["btf", "dump", "file", VMLINUX, "format", "c"],
+        ),
+        (
+            &["btf", "dump", VMLINUX, "--json"],
+            &["-j", "btf", "dump", "file", VMLINUX],
+        ),
+    ];
+    for (ours, theirs) in cases {
+        let out = bpfkit(ours);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let Some(expected) = bpftool(theirs) else {
+            eprintln!("skipped: bpftool not available, {ours:?} not compared");
+            return;
+        };
+        assert!(
+            out.stdout == expected,
+            "bpfkit {ours:?} differs from bpftool {theirs:?}"
+        );
+    }
+}
+
+#[test]
+fn a_file_that_is_not_btf_fails_naming_it() {
+    let dir = std::env::temp_dir().join(format!("bpfkit-btf-cmd-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("not-btf.bin");
+    std::fs::write(&bad, b"\x9f\xeb\x01\x00 this is not BTF").unwrap();
+    let out = bpfkit(&["btf", "dump", bad.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.starts_with("error: ") && err.contains("not-btf.bin"),
+        "{err}"
+    );
+    let missing = bpfkit(&["btf", "dump", "/nonexistent/vmlinux"]);
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("/nonexistent/vmlinux"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
