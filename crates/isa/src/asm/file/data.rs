@@ -34,7 +34,8 @@ pub(super) fn expr(p: &mut Parser, cur: &mut Cursor, ctx: LineCtx) -> PResult<(E
     loop {
         if cur.at_number() {
             let n = cur.number()?;
-            constant += if negative { -n.value } else { n.value };
+            let term = if negative { -n.value } else { n.value };
+            constant = constant.saturating_add(term);
             end = n.span;
         } else {
             let Some((name, span)) = cur.ident() else {

@@ -189,12 +189,14 @@ fn section(p: &mut Parser, cur: &mut Cursor) -> PResult<()> {
             ty = Some(match cur.ident() {
                 Some(("progbits", _)) => SectionType::ProgBits,
                 Some(("nobits", _)) => SectionType::NoBits,
-                Some((other, tspan)) => return fail(
-                    tspan,
-                    format!(
+                Some((other, tspan)) => {
+                    return fail(
+                        tspan,
+                        format!(
                         "unsupported section type `@{other}` (bpfkit takes @progbits and @nobits)"
                     ),
-                ),
+                    )
+                }
                 None => return cur.unexpected("expected a section type such as `@progbits`"),
             });
             if cur.eat(",").is_some() {

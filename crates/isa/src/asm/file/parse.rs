@@ -10,6 +10,10 @@ use super::model::{
 use crate::asm::cursor::{fail, Cursor, LineError, PResult, Span};
 use crate::asm::{label_definition, llvm, locate, AsmError};
 
+/// The largest section whose bytes are stored (256 MiB): far beyond any BPF
+/// object, and small enough that a hostile `.zero` cannot exhaust memory.
+const MAX_STORED_SECTION: u64 = 1 << 28;
+
 /// The line being parsed, to turn spans into [`SourceLoc`]s.
 #[derive(Clone, Copy)]
 pub(super) struct LineCtx<'a> {
@@ -171,10 +175,14 @@ impl Parser {
             );
         }
         let offset = sec.size;
-        let Some(end) = offset.checked_add(len) else {
+        let limit = match sec.ty {
+            SectionType::ProgBits => MAX_STORED_SECTION,
+            SectionType::NoBits => u64::MAX,
+        };
+        let Some(end) = offset.checked_add(len).filter(|&e| e <= limit) else {
             return fail(
                 span,
-                format!("section `{}` would exceed 2^64 bytes", sec.name),
+                format!("section `{}` would exceed {limit} bytes", sec.name),
             );
         };
         sec.size = end;

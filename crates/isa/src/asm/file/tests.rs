@@ -269,3 +269,114 @@ fn plain_assembler_rejects_symbol_loads() {
     assert_eq!((e.line, e.column, e.len), (1, 6, 7));
     assert!(e.message.contains("write an ELF object"), "{}", e.message);
 }
+
+#[test]
+fn huge_sections_are_refused_not_allocated() {
+    let (line, _, _, message) = error("\t.data\n\t.zero 4294967295\n\t.zero 4294967295\n");
+    assert_eq!(line, 2);
+    assert!(
+        message.contains("would exceed 268435456 bytes"),
+        "{message}"
+    );
+    let f = file("\t.bss\n\t.zero 4294967295\n");
+    assert_eq!(section(&f, ".bss").size, 4294967295);
+    let (_, _, _, message) = error("\t.data\n\t.p2align 31\n\t.byte 1\n\t.p2align 31\n");
+    assert!(message.contains("would exceed"), "{message}");
+}
+
+#[test]
+fn token_soup_never_panics() {
+    // Random lines from the dialect's own tokens (a fixed-seed LCG, so the
+    // test is deterministic): errors are fine, panics are not.
+    const TOKENS: &[&str] = &[
+        ".section",
+        ".text",
+        ".data",
+        ".bss",
+        ".globl",
+        ".weak",
+        ".local",
+        ".type",
+        ".size",
+        ".p2align",
+        ".balign",
+        ".byte",
+        ".short",
+        ".long",
+        ".quad",
+        ".ascii",
+        ".asciz",
+        ".zero",
+        ".comm",
+        ".file",
+        ".loc",
+        ".cfi_startproc",
+        "@function",
+        "@object",
+        "@progbits",
+        "@nobits",
+        "\"ax\"",
+        "\"aw\"",
+        "\"aMS\"",
+        "\"a\\",
+        "\"\\x\"",
+        "\"\\777\"",
+        "xdp",
+        ".debug_info",
+        ".BTF",
+        "f",
+        "g",
+        ".Lend",
+        "LBB0_1",
+        "f:",
+        ".Lend:",
+        "g:",
+        ",",
+        "+",
+        "-",
+        "0",
+        "1",
+        "8",
+        "-1",
+        "0xffffffffffffffff",
+        "99999999999999999999999999",
+        "4294967296",
+        "r0",
+        "r1",
+        "w1",
+        "=",
+        "ll",
+        "call",
+        "goto",
+        "exit",
+        "if",
+        ">",
+        "*",
+        "(u64",
+        "*)",
+        "(r10",
+        "-",
+        "8)",
+        "#",
+        ";",
+        "//",
+    ];
+    let mut seed: u64 = 0x5eed;
+    let mut next = |n: usize| {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (seed >> 33) as usize % n
+    };
+    for _ in 0..3000 {
+        let mut src = String::new();
+        for _ in 0..1 + next(8) {
+            for _ in 0..next(7) {
+                src.push_str(TOKENS[next(TOKENS.len())]);
+                src.push(if next(3) == 0 { '\t' } else { ' ' });
+            }
+            src.push('\n');
+        }
+        let _ = assemble_file(&src);
+    }
+}
