@@ -9,14 +9,23 @@ use crate::asm::cursor::{fail, Cursor, PResult, Span};
 pub(super) fn symbol_name(cur: &mut Cursor) -> PResult<(String, Span)> {
     if cur.peek_str("\"") {
         let (bytes, span) = string_literal(cur)?;
-        return match String::from_utf8(bytes) {
-            Ok(name) if !name.is_empty() => Ok((name, span)),
-            _ => fail(span, "a symbol name must be non-empty UTF-8 text"),
-        };
+        return name_text(bytes, span, "symbol");
     }
     match cur.ident() {
         Some((name, span)) => Ok((name.to_string(), span)),
         None => cur.unexpected("expected a symbol name"),
+    }
+}
+
+/// A quoted name's bytes as a name: non-empty UTF-8 without NUL (ELF
+/// string tables end names at NUL).
+pub(super) fn name_text(bytes: Vec<u8>, span: Span, what: &str) -> PResult<(String, Span)> {
+    match String::from_utf8(bytes) {
+        Ok(name) if !name.is_empty() && !name.contains('\0') => Ok((name, span)),
+        _ => fail(
+            span,
+            format!("a {what} name must be non-empty UTF-8 text without NUL bytes"),
+        ),
     }
 }
 

@@ -6,7 +6,7 @@
 //! writes no debug information. Anything else is an error that names the
 //! directive, so nothing meaningful is dropped silently.
 
-use super::data::{expr, le_bytes, string_literal, symbol_name};
+use super::data::{expr, le_bytes, name_text, string_literal, symbol_name};
 use super::model::{Binding, Expr, ItemKind, SectionFlags, SectionType, SymbolKind, Visibility};
 use super::parse::{code_flags, LineCtx, Parser};
 use crate::asm::cursor::{fail, Cursor, PResult, Span};
@@ -219,10 +219,7 @@ fn section(p: &mut Parser, cur: &mut Cursor) -> PResult<()> {
 fn section_name(cur: &mut Cursor) -> PResult<(String, Span)> {
     if cur.peek_str("\"") {
         let (bytes, span) = string_literal(cur)?;
-        return match String::from_utf8(bytes) {
-            Ok(name) if !name.is_empty() => Ok((name, span)),
-            _ => fail(span, "a section name must be non-empty UTF-8 text"),
-        };
+        return name_text(bytes, span, "section");
     }
     cur.skip_ws();
     let start = cur.pos();
@@ -233,15 +230,13 @@ fn section_name(cur: &mut Cursor) -> PResult<(String, Span)> {
     if len == 0 {
         return cur.unexpected("expected a section name");
     }
-    let name = rest[..len].to_string();
+    let span = Span {
+        start,
+        end: start + len,
+    };
+    let name = rest[..len].as_bytes().to_vec();
     cur.advance(len);
-    Ok((
-        name,
-        Span {
-            start,
-            end: start + len,
-        },
-    ))
+    name_text(name, span, "section")
 }
 
 /// A comma-separated list of symbol names, each changed by `set`.
@@ -443,7 +438,7 @@ fn file(p: &mut Parser, cur: &mut Cursor) -> PResult<()> {
         cur.advance(cur.rest().len());
         return Ok(());
     }
-    let (bytes, _) = string_literal(cur)?;
-    p.file.source_name = Some(String::from_utf8_lossy(&bytes).into_owned());
+    let (bytes, span) = string_literal(cur)?;
+    p.file.source_name = Some(name_text(bytes, span, "file")?.0);
     Ok(())
 }

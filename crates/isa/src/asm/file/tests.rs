@@ -251,6 +251,9 @@ fn errors_name_the_place() {
         ("\tw1 = sym ll\n", (1, 2, 11, "a 64-bit load (`ll`) needs a 64-bit register `rN`")),
         ("\tr0 = 1 +\n", (1, 9, 1, "unexpected `+` after the instruction")),
         ("\t.local x\n\tcall x\n", (2, 7, 1, "unknown local symbol `x`")),
+        ("\t.section \"a\\0b\",\"a\"\n", (1, 11, 6, "a section name must be non-empty UTF-8 text without NUL bytes")),
+        ("\t.globl \"x\\000\"\n", (1, 9, 7, "a symbol name must be non-empty UTF-8 text without NUL bytes")),
+        ("\t.file \"\\0\"\n", (1, 8, 4, "a file name must be")),
         ("\t.data\n\t.long -a\n", (2, 8, 2, "a symbol can only be subtracted from another symbol")),
     ];
     let mut wrong = Vec::new();
@@ -379,4 +382,11 @@ fn token_soup_never_panics() {
         }
         let _ = assemble_file(&src);
     }
+}
+
+#[test]
+fn nul_bytes_in_names_are_errors() {
+    // Found by the asm_object fuzz target: ELF string tables end names at NUL.
+    let (_, _, _, m) = error("\t.section\u{0}\u{0}x,\"ax\",@progbits\n");
+    assert!(m.contains("without NUL bytes"), "{m}");
 }
