@@ -1,7 +1,8 @@
 //! The kernel accepts the objects bpfkit writes: each map-free fixture is
-//! written with `assemble_object`, loaded with `bpftool prog loadall`
-//! (libbpf's loader, which pins every program under a directory in bpffs),
-//! and bpftool's JSON for the pinned programs is checked.
+//! written with `assemble_object`, loaded with bpftool (libbpf's loader):
+//! `bpftool prog load OBJ PIN` for single-program objects, `bpftool prog
+//! loadall OBJ DIR` (every program pinned under DIR) for the others, and
+//! bpftool's JSON for the pinned programs is checked.
 //!
 //! Needs root, bpftool and BPF; without them the test prints
 //! `skipped: ...`, unless `BPFKIT_REQUIRE_KERNEL=1`, which makes it fail.
@@ -13,7 +14,8 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// (fixture, programs it holds: (name, bpftool's type name)).
+/// (fixture, programs it holds: (name, bpftool's type name)). One program:
+/// `prog load`; more: `prog loadall`.
 const LOADABLE: &[(&str, &[(&str, &str)])] = &[
     (
         "calls",
@@ -133,7 +135,14 @@ fn bpftool_loads_written_objects() {
         let dir = PathBuf::from(BPFFS).join(format!("bpfkit-writer-{pid}-{name}"));
         cleanup.pin_dirs.push(dir.clone());
         let (obj_s, dir_s) = (obj.to_string_lossy(), dir.to_string_lossy());
-        if let Err(e) = bpftool(&["prog", "loadall", &obj_s, &dir_s]) {
+        let loaded_by = if programs.len() == 1 {
+            std::fs::create_dir(&dir).expect("pin directory");
+            let pin = dir.join(programs[0].0);
+            bpftool(&["prog", "load", &obj_s, &pin.to_string_lossy()])
+        } else {
+            bpftool(&["prog", "loadall", &obj_s, &dir_s])
+        };
+        if let Err(e) = loaded_by {
             panic!("{name}: the kernel (through libbpf) rejected bpfkit's object: {e}");
         }
         for (prog, ty) in *programs {
