@@ -12,6 +12,11 @@
 //! `0000000000000000 <func>:` headers (which define the label `func`) and the
 //! `file format` / `Disassembly of section` banners (skipped), so a whole
 //! `llvm-objdump -d` listing assembles back to its bytes.
+//!
+//! [`file`] reads whole assembly files as `clang -S` writes them (sections,
+//! symbols, data directives) for writing relocatable objects; its
+//! instructions are this assembler's LLVM syntax, plus `rD = sym ll`, which
+//! raw bytecode cannot express.
 
 mod cursor;
 mod error;
