@@ -13,7 +13,7 @@
 //! `file format` / `Disassembly of section` banners (skipped), so a whole
 //! `llvm-objdump -d` listing assembles back to its bytes.
 //!
-//! [`file`] reads whole assembly files as `clang -S` writes them (sections,
+//! [`file`](mod@file) reads whole assembly files as `clang -S` writes them (sections,
 //! symbols, data directives) for writing relocatable objects; its
 //! instructions are this assembler's LLVM syntax, plus `rD = sym ll`, which
 //! raw bytecode cannot express.
