@@ -234,7 +234,7 @@ fn section_name(cur: &mut Cursor) -> PResult<(String, Span)> {
         start,
         end: start + len,
     };
-    let name = rest[..len].as_bytes().to_vec();
+    let name = rest.as_bytes()[..len].to_vec();
     cur.advance(len);
     name_text(name, span, "section")
 }
