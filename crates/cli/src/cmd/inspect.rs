@@ -30,6 +30,7 @@ struct JsonProgram<'a> {
     expected_attach_type: Option<&'static str>,
     attach_target: Option<&'a str>,
     prog_flags: u32,
+    autoload: bool,
     type_source: &'a bpfkit_object::read::TypeSource,
     insn_count: usize,
     subprograms: Vec<&'a str>,
@@ -93,6 +94,7 @@ pub fn run(a: Args) -> CmdResult {
                 expected_attach_type: p.section_type.expected_attach_type.map(|t| t.name()),
                 attach_target: p.section_type.attach_target.as_deref(),
                 prog_flags: p.section_type.prog_flags,
+                autoload: p.section_type.autoload,
                 type_source: &p.section_type.source,
                 insn_count: p.insns.len(),
                 subprograms: p.subprograms().iter().map(|f| f.name.as_str()).collect(),
@@ -191,6 +193,12 @@ fn text(
         );
         if let Some(target) = &t.attach_target {
             let _ = writeln!(o, "    attach target {target}");
+        }
+        if !t.autoload {
+            let _ = writeln!(
+                o,
+                "    not loaded by default (section name starts with '?')"
+            );
         }
         if t.prog_flags != 0 {
             let _ = writeln!(o, "    prog flags {:#x}", t.prog_flags);
