@@ -5,7 +5,9 @@
 use crate::failure::{fail, CmdResult};
 use bpfkit_object::btf::{Btf, CoreRelo};
 use bpfkit_object::read::listing::describe;
-use bpfkit_object::read::{Extern, MapDef, NormalisedValue, Object, Relocation, Section};
+use bpfkit_object::read::{
+    Extern, MapDef, NormalisedValue, Object, Relocation, Section, TypeSource,
+};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -191,6 +193,12 @@ fn text(
             t.prog_type.name(),
             t.expected_attach_type.map_or("-", |x| x.name())
         );
+        let from = match &t.source {
+            TypeSource::Libbpf(p) => format!("libbpf section pattern \"{p}\""),
+            TypeSource::Iproute2 => "iproute2: any section of a tc object".into(),
+            TypeSource::Unknown => "no known section name: the loader must be told".into(),
+        };
+        let _ = writeln!(o, "    type from {from}");
         if let Some(target) = &t.attach_target {
             let _ = writeln!(o, "    attach target {target}");
         }
