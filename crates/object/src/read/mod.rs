@@ -48,6 +48,7 @@ mod link;
 pub mod listing;
 mod maps;
 mod maps_btf;
+mod maps_init;
 mod programs;
 mod relocs;
 pub mod section_defs;
