@@ -5,7 +5,9 @@
 use crate::failure::{fail, CmdResult};
 use bpfkit_object::btf::{Btf, CoreRelo};
 use bpfkit_object::read::listing::describe;
-use bpfkit_object::read::{Extern, MapDef, NormalisedValue, Object, Relocation, Section};
+use bpfkit_object::read::{
+    Extern, MapDef, NormalisedValue, Object, Relocation, Section, TypeSource,
+};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -30,6 +32,7 @@ struct JsonProgram<'a> {
     expected_attach_type: Option<&'static str>,
     attach_target: Option<&'a str>,
     prog_flags: u32,
+    autoload: bool,
     type_source: &'a bpfkit_object::read::TypeSource,
     insn_count: usize,
     subprograms: Vec<&'a str>,
@@ -93,6 +96,7 @@ pub fn run(a: Args) -> CmdResult {
                 expected_attach_type: p.section_type.expected_attach_type.map(|t| t.name()),
                 attach_target: p.section_type.attach_target.as_deref(),
                 prog_flags: p.section_type.prog_flags,
+                autoload: p.section_type.autoload,
                 type_source: &p.section_type.source,
                 insn_count: p.insns.len(),
                 subprograms: p.subprograms().iter().map(|f| f.name.as_str()).collect(),
@@ -189,8 +193,20 @@ fn text(
             t.prog_type.name(),
             t.expected_attach_type.map_or("-", |x| x.name())
         );
+        let from = match &t.source {
+            TypeSource::Libbpf(p) => format!("libbpf section pattern \"{p}\""),
+            TypeSource::Iproute2 => "iproute2: any section of a tc object".into(),
+            TypeSource::Unknown => "no known section name: the loader must be told".into(),
+        };
+        let _ = writeln!(o, "    type from {from}");
         if let Some(target) = &t.attach_target {
             let _ = writeln!(o, "    attach target {target}");
+        }
+        if !t.autoload {
+            let _ = writeln!(
+                o,
+                "    not loaded by default (section name starts with '?')"
+            );
         }
         if t.prog_flags != 0 {
             let _ = writeln!(o, "    prog flags {:#x}", t.prog_flags);
