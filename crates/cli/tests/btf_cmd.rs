@@ -128,3 +128,22 @@ fn a_file_that_is_not_btf_fails_naming_it() {
     assert!(String::from_utf8_lossy(&missing.stderr).contains("/nonexistent/vmlinux"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn inspect_of_raw_btf_summarises_its_types() {
+    if !std::path::Path::new(VMLINUX).exists() {
+        eprintln!("skipped: {VMLINUX} not present");
+        return;
+    }
+    let out = bpfkit(&["inspect", VMLINUX, "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let by_kind = json["btf_types_by_kind"].as_object().unwrap();
+    let sum: u64 = by_kind.values().map(|v| v.as_u64().unwrap()).sum();
+    assert_eq!(json["types"].as_u64(), Some(sum));
+    assert!(by_kind["STRUCT"].as_u64().unwrap() > 1000);
+}
