@@ -383,7 +383,7 @@ fn map_text(o: &mut String, m: &MapDef, indent: &str) {
     );
     let _ = writeln!(
         o,
-        "{indent}  key {} value {} max_entries {} flags {:#x} numa_node {} map_extra {} pinning {:?}",
+        "{indent}  key {} value {} max_entries {} flags {:#x} numa_node {} map_extra {} pinning {}",
         m.key_size, m.value_size, m.max_entries, m.map_flags, m.numa_node, m.map_extra, m.pinning
     );
     if m.key_type.is_some() || m.value_type.is_some() {
@@ -418,7 +418,7 @@ fn map_text(o: &mut String, m: &MapDef, indent: &str) {
         );
     }
     for s in &m.initial_slots {
-        let _ = writeln!(o, "{indent}  [{}] = {:?}", s.index, s.target);
+        let _ = writeln!(o, "{indent}  [{}] = {}", s.index, s.target);
     }
     for n in &m.normalisations {
         let to = match n.to {
