@@ -6,7 +6,8 @@ set -eu
 cd "$(dirname "$0")/.."
 V=${1:-/sys/kernel/btf/vmlinux}
 B=target/release/bpfkit
-hyperfine -N --warmup 3 --runs 20 \
+hyperfine -N --warmup 3 --runs 20 --export-markdown "${MD:-/dev/null}" \
+	"$B inspect $V" \
 	"$B btf dump $V" "bpftool btf dump file $V" \
 	"$B btf dump $V --format c" "bpftool btf dump file $V format c" \
 	"$B btf dump $V --json" "bpftool -j btf dump file $V"

@@ -24,7 +24,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Assemble BPF assembly into raw bytecode.
+    /// Assemble BPF assembly into a BPF ELF object (`-o prog.o`) or raw bytecode.
     Asm(cmd::asm::Args),
     /// Disassemble raw bytecode or a BPF ELF object.
     Disasm(cmd::disasm::Args),

@@ -52,6 +52,64 @@ fn vmlinux_dumps_equal_bpftool_in_every_format() {
     }
 }
 
+fn fixture(name: &str) -> String {
+    format!(
+        "{}/../object/tests/fixtures/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+#[test]
+fn object_btf_dumps_equal_the_bpftool_goldens() {
+    let out = bpfkit(&["btf", "dump", &fixture("xdp_parse.o"), "--format", "c"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let golden = std::fs::read(fixture("golden/xdp_parse.btf.c")).unwrap();
+    assert!(out.stdout == golden);
+}
+
+#[test]
+fn btf_core_reports_every_relocation_against_a_target() {
+    let (local, target) = (fixture("core_local.o"), fixture("core_target.o"));
+    let out = bpfkit(&["btf", "core", &local, "--target", &target]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("59 CO-RE relocations in 6 programs"),
+        "{text}"
+    );
+    assert!(text.contains(
+        "kprobe/core_fields relo #1 insn #1 <byte_off> [5] struct core_task.pid (0:0 @ offset 0) \
+         => [10] struct core_task.pid (0:5 @ offset 56): off 0 -> 56"
+    ), "{text}");
+    assert!(
+        text.contains("no target: poisoned (call 0xbad2310)"),
+        "{text}"
+    );
+
+    let out = bpfkit(&["btf", "core", &local, "--target", &target, "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let programs = json.as_array().unwrap();
+    assert_eq!(programs.len(), 6);
+    let total: usize = programs
+        .iter()
+        .map(|p| p["relocations"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(total, 59);
+    assert_eq!(programs[0]["program"], "core_fields");
+
+    let no_btf = bpfkit(&["btf", "core", &fixture("asm/calls.clang.o")]);
+    assert!(!no_btf.status.success());
+    assert!(String::from_utf8_lossy(&no_btf.stderr).contains("no .BTF"));
+}
+
 #[test]
 fn a_file_that_is_not_btf_fails_naming_it() {
     let dir = std::env::temp_dir().join(format!("bpfkit-btf-cmd-{}", std::process::id()));
@@ -69,4 +127,23 @@ fn a_file_that_is_not_btf_fails_naming_it() {
     assert!(!missing.status.success());
     assert!(String::from_utf8_lossy(&missing.stderr).contains("/nonexistent/vmlinux"));
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn inspect_of_raw_btf_summarises_its_types() {
+    if !std::path::Path::new(VMLINUX).exists() {
+        eprintln!("skipped: {VMLINUX} not present");
+        return;
+    }
+    let out = bpfkit(&["inspect", VMLINUX, "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let by_kind = json["btf_types_by_kind"].as_object().unwrap();
+    let sum: u64 = by_kind.values().map(|v| v.as_u64().unwrap()).sum();
+    assert_eq!(json["types"].as_u64(), Some(sum));
+    assert!(by_kind["STRUCT"].as_u64().unwrap() > 1000);
 }

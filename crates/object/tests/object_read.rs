@@ -283,6 +283,36 @@ fn legacy_and_iproute2_maps() {
     );
 }
 
+/// The order libbpf appends subprograms in is depth first: a callee's own
+/// callees come right after it. These orders are what libbpf 1.1 loaded
+/// into the kernel (`bpftool prog loadall` then `bpftool prog dump
+/// xlated`, which names each function from its func_info).
+#[test]
+fn subprograms_are_appended_depth_first_as_libbpf_does() {
+    let o = open("subprog_calls");
+    let order = |name: &str| -> Vec<String> {
+        o.program(name)
+            .unwrap()
+            .functions
+            .iter()
+            .map(|f| f.name.clone())
+            .collect()
+    };
+    assert_eq!(
+        order("tc_weighted"),
+        ["tc_weighted", "scaled", "weight_of", "mix", "classify_len"]
+    );
+    assert_eq!(
+        order("tc_loop_sum"),
+        ["tc_loop_sum", "sum_step", "weight_of"]
+    );
+    assert_eq!(
+        order("sock_hash_mix"),
+        ["sock_hash_mix", "mix", "classify_len"]
+    );
+    assert_eq!(order("sock_scaled"), ["sock_scaled", "scaled", "weight_of"]);
+}
+
 #[test]
 fn core_records_follow_their_functions() {
     let o = open("fentry_fexit");

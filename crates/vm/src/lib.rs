@@ -20,6 +20,10 @@
 //!   behaviour. The crate has no `unsafe` code.
 //! - Helpers are registered by kernel number ([`Helpers`]); BPF-to-BPF calls
 //!   get their own 512-byte frame, up to the kernel's 8 frames.
+//! - [`maps`] has the userspace maps (every map type a program can use
+//!   without a kernel object behind it) with the kernel's semantics, behind
+//!   the shared `bpfkit_object::map::Map` trait, and the program-side API
+//!   the map helpers use.
 //!
 //! # Semantics, as the kernel defines them
 //!

@@ -63,7 +63,8 @@ pub enum ObjectError {
         program: String,
         /// Its section.
         section: String,
-        /// Instruction (slot) index within the function.
+        /// Instruction (slot) index: within the function, or within the
+        /// linked program for an error found while linking.
         insn: usize,
         /// What is wrong.
         message: String,

@@ -152,9 +152,11 @@ pub(crate) fn data_maps(
             m.map_flags |= BPF_F_RDONLY_PROG;
             m.frozen = true;
         }
-        if m.variables.iter().any(|v| !v.is_static) {
-            m.map_flags |= BPF_F_MMAPABLE;
-        }
+        // libbpf 1.1, the one this project's toolchain ships and the one
+        // its fixtures were checked against in the kernel, makes every
+        // internal map mmapable (libbpf 1.3 and later only those with a
+        // global variable, for the skeleton).
+        m.map_flags |= BPF_F_MMAPABLE;
         out.push(m);
     }
     Ok(out)

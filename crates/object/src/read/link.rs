@@ -1,6 +1,7 @@
 //! Linking: each program gets a copy of every subprogram it reaches,
-//! appended after its own code in the order libbpf appends them (the order
-//! calls are met while scanning the growing program), with call and
+//! appended after its own code in the order libbpf appends them (depth
+//! first: a subprogram is scanned for its own calls as soon as it is
+//! appended, before its caller's scan goes on), with call and
 //! function-pointer immediates made relative to the new positions and
 //! `.BTF.ext` func/line info moved along.
 
@@ -66,12 +67,19 @@ fn link(
     // (function index, base slot in the linked program)
     let mut placed: Vec<(usize, usize)> = vec![(main, 0)];
     let mut relocations: Vec<Relocation> = Vec::new();
-    let mut next = 0;
-    while next < placed.len() {
-        let (fi, base) = placed[next];
-        next += 1;
+    // Depth first, as libbpf's `bpf_object__reloc_code`: a newly appended
+    // subprogram is scanned (appending its own callees) before the scan of
+    // its caller goes on. Each entry: (function, base slot, next slot).
+    let mut stack: Vec<(usize, usize, usize)> = vec![(main, 0, 0)];
+    while let Some(top) = stack.last_mut() {
+        let (fi, base, j) = *top;
         let f = &functions[fi];
-        for j in 0..f.len() {
+        if j >= f.len() {
+            stack.pop();
+            continue;
+        }
+        top.2 += 1;
+        {
             let pc = base + j;
             let insn = slots[pc];
             let reloc = f.relocations.iter().find(|r| r.insn == j);
@@ -126,6 +134,7 @@ fn link(
                         let b = slots.len();
                         slots.extend_from_slice(&functions[c].slots);
                         placed.push((c, b));
+                        stack.push((c, b, 0));
                         b
                     }
                 };
@@ -167,6 +176,7 @@ fn link(
         }
     }
 
+    relocations.sort_by_key(|r| r.insn);
     let mut func_info = Vec::new();
     let mut line_info = Vec::new();
     let mut core_relos = Vec::new();

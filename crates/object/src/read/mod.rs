@@ -20,6 +20,25 @@
 //!
 //! Nothing in the input can make the reader panic: every defect is an
 //! [`ObjectError`] naming the section, symbol, relocation or instruction.
+//!
+//! ```
+//! use bpfkit_object::kinds::ProgType;
+//! use bpfkit_object::read::{Object, RelocTarget};
+//!
+//! let obj = Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/rd_full.o")).unwrap();
+//! let prog = obj.program("xdp_first").unwrap();
+//! assert_eq!(prog.section_type.prog_type, ProgType::Xdp);
+//! // Linked: the program, then the .text functions it reaches.
+//! let names: Vec<&str> = prog.functions.iter().map(|f| f.name.as_str()).collect();
+//! assert_eq!(names, ["xdp_first", "middle", "leaf"]);
+//! // A loader puts the fd of each map in the instructions that name it.
+//! for r in &prog.relocations {
+//!     if let RelocTarget::Map { map, .. } = r.target {
+//!         assert_eq!(prog.slots()[r.insn].src, 1); // BPF_PSEUDO_MAP_FD
+//!         assert_eq!(obj.maps[map].name, "counters");
+//!     }
+//! }
+//! ```
 
 mod elf;
 mod error;
@@ -29,6 +48,7 @@ mod link;
 pub mod listing;
 mod maps;
 mod maps_btf;
+mod maps_init;
 mod programs;
 mod relocs;
 pub mod section_defs;

@@ -276,7 +276,7 @@ pub(crate) fn functions(
             }
         }
         for (f, slot, r_type, symbol, c) in pending {
-            let target = resolve_code(&out, c, &sec.name, slot)?;
+            let target = resolve_code(&out, c, &out[f], slot)?;
             let insn = slot - out[f].start;
             out[f].relocations.push(Relocation {
                 insn,
@@ -296,7 +296,7 @@ pub(crate) fn functions(
 fn resolve_code(
     funcs: &[Function],
     c: Classified,
-    section: &str,
+    from: &Function,
     slot: usize,
 ) -> Result<RelocTarget, ObjectError> {
     let find = |r: CodeRef| {
@@ -304,10 +304,13 @@ fn resolve_code(
             .iter()
             .find(|f| f.contains(r.section, r.slot))
             .ok_or_else(|| ObjectError::Instruction {
-                program: String::new(),
-                section: section.to_string(),
-                insn: slot,
-                message: format!("call target {} lies in no function of its section", r.slot),
+                program: from.name.clone(),
+                section: from.section.clone(),
+                insn: slot - from.start,
+                message: format!(
+                    "call or function-pointer target {} lies in no function of its section",
+                    r.slot
+                ),
             })
     };
     Ok(match c {

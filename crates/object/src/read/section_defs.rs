@@ -179,6 +179,8 @@ pub struct SectionType {
     pub attach_btf: bool,
     /// A USDT probe.
     pub usdt: bool,
+    /// Loaded with the object (libbpf's `SEC("?name")` turns it off).
+    pub autoload: bool,
     /// Where the type came from.
     pub source: TypeSource,
 }
@@ -193,6 +195,7 @@ impl SectionType {
             prog_flags: 0,
             attach_btf: false,
             usdt: false,
+            autoload: true,
             source,
         }
     }
@@ -218,6 +221,12 @@ fn matches<'n>(pattern: &str, name: &'n str) -> Option<Option<&'n str>> {
 /// is an iproute2 one (it defines `struct bpf_elf_map` maps), where any
 /// section libbpf does not know holds a `sched_cls` program.
 pub fn classify(name: &str, tc_object: bool) -> SectionType {
+    // libbpf: a leading `?` only says "do not load by default".
+    if let Some(rest) = name.strip_prefix('?') {
+        let mut t = classify(rest, tc_object);
+        t.autoload = false;
+        return t;
+    }
     for def in SECTION_DEFS {
         if let Some(rest) = matches(def.pattern, name) {
             let mut flags = 0;
@@ -234,6 +243,7 @@ pub fn classify(name: &str, tc_object: bool) -> SectionType {
                 prog_flags: flags,
                 attach_btf: def.flags & ATTACH_BTF != 0,
                 usdt: def.flags & USDT != 0,
+                autoload: true,
                 source: TypeSource::Libbpf(def.pattern),
             };
         }
@@ -298,6 +308,12 @@ mod tests {
         assert!(classify("usdt/libc:malloc", false).usdt);
         // `xdp/devmap` comes before `xdp`: the first match wins.
         assert_eq!(t("xdp/devmap").1, Some(AttachType::XdpDevmap));
+        let lazy = classify("?tp/sched/sched_switch", false);
+        assert_eq!(
+            (lazy.prog_type, lazy.autoload),
+            (ProgType::Tracepoint, false)
+        );
+        assert_eq!(lazy.attach_target.as_deref(), Some("sched/sched_switch"));
         // `xdp` is exact: `xdp/other` is not an XDP program.
         assert_eq!(t("xdp/other").0, ProgType::Unspec);
     }

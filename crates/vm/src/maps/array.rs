@@ -70,11 +70,6 @@ pub(crate) fn array_alloc_check(attrs: &MapAttrs) -> Result<(), MapError> {
     if percpu && round_up8(s.value_size) > PCPU_MIN_UNIT_SIZE as usize {
         return Err(MapError::TooBig);
     }
-    // array_map_alloc: the index mask covers max_entries rounded up to a
-    // power of two, which must fit in u32.
-    if s.max_entries > 1 << 31 {
-        return Err(MapError::TooBig);
-    }
     Ok(())
 }
 
@@ -152,8 +147,14 @@ impl ArrayMap {
 
     /// The values as a `BPF_F_MMAPABLE` array's mapping shows them:
     /// `max_entries` values `round_up(value_size, 8)` apart. `EINVAL` for
-    /// an array without `BPF_F_MMAPABLE`.
+    /// an array without `BPF_F_MMAPABLE`, `ENOTSUPP` for values with a spin
+    /// lock.
     pub fn mmap(&self) -> Result<&[u8], MapError> {
+        // bpf_map_mmap refuses values with special fields before the
+        // array's own flag check.
+        if self.layout.has_lock() {
+            return Err(MapError::NotSupported);
+        }
         if self.spec.map_flags & BPF_F_MMAPABLE == 0 {
             return Err(MapError::Invalid);
         }
@@ -163,6 +164,9 @@ impl ArrayMap {
     /// The writable mapping: also `EPERM` once frozen and `EACCES` for a
     /// `BPF_F_RDONLY_PROG` array (`array_map_mmap`, `bpf_map_mmap`).
     pub fn mmap_mut(&mut self) -> Result<&mut [u8], MapError> {
+        if self.layout.has_lock() {
+            return Err(MapError::NotSupported);
+        }
         if self.spec.map_flags & BPF_F_MMAPABLE == 0 {
             return Err(MapError::Invalid);
         }
@@ -281,6 +285,18 @@ impl ArrayMap {
     /// Where the value's `struct bpf_spin_lock` is.
     pub fn lock_offset(&self) -> Option<u32> {
         self.layout.lock.map(|o| o as u32)
+    }
+
+    /// What `bpf_for_each_map_elem` visits, in its order: every index with
+    /// the slot of `cpu`'s value (`bpf_for_each_array_elem`).
+    pub fn prog_elements(&self, cpu: u32) -> Vec<(Vec<u8>, ValueSlot)> {
+        (0..self.spec.max_entries)
+            .filter_map(|i| {
+                let key = i.to_le_bytes();
+                let slot = self.prog_lookup(&key, cpu).ok()??;
+                Some((key.to_vec(), slot))
+            })
+            .collect()
     }
 
     /// The bytes of a slot returned by [`ArrayMap::prog_lookup`].

@@ -45,6 +45,9 @@ pub const PAGE_SIZE: u32 = 4096;
 
 /// The most bytes one userspace map preallocates (1 GiB); a larger map
 /// fails with `ENOMEM`, as a kernel allocation that cannot be met does.
+/// The kernel's limit is the machine's memory (Linux 6.18 creates an array
+/// of 2^31 four-byte values); this one keeps a userspace process from
+/// aborting on an allocation failure.
 pub const MAX_PREALLOC_BYTES: u64 = 1 << 30;
 
 /// Everything `BPF_MAP_CREATE` takes besides the [`MapSpec`]: the template
@@ -150,7 +153,8 @@ pub(crate) fn access_ok(flags: u32) -> bool {
 
 /// The checks `map_create` makes before the type's own: the syscall-side
 /// access flags (`bpf_get_file_flag`), `map_extra` only for bloom filters,
-/// a name of `[A-Za-z0-9_.]` (`bpf_obj_name_cpy`), and our CPU count.
+/// a name of `[A-Za-z0-9_.]` (`bpf_obj_name_cpy`, on the 15 bytes that reach
+/// the kernel), and our CPU count.
 pub(crate) fn check_common(attrs: &MapAttrs) -> Result<(), MapError> {
     let flags = attrs.flags();
     if flags & BPF_F_RDONLY != 0 && flags & BPF_F_WRONLY != 0 {
@@ -159,12 +163,13 @@ pub(crate) fn check_common(attrs: &MapAttrs) -> Result<(), MapError> {
     if attrs.map_extra != 0 && attrs.spec.map_type != bpfkit_object::kinds::MapType::BloomFilter {
         return Err(MapError::Invalid);
     }
-    if attrs.spec.name.len() > 15
-        || !attrs
-            .spec
-            .name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.')
+    // Only the first 15 bytes reach the kernel (libbpf truncates the rest).
+    if !attrs
+        .spec
+        .name
+        .bytes()
+        .take(15)
+        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.')
     {
         return Err(MapError::Invalid);
     }

@@ -15,7 +15,7 @@ use bpfkit_object::map::{MapError, MapSpec, BPF_ANY};
 use super::access::Access;
 use super::array::array_alloc_check;
 use super::attrs::{check_common, check_prealloc, MapAttrs, BPF_F_RDONLY_PROG, BPF_F_WRONLY_PROG};
-use super::value::{check_len, index_key};
+use super::value::{check_len, index_key, ValueLayout};
 
 /// `max_entries` slots, each empty or holding a `T`.
 #[derive(Debug, Clone)]
@@ -34,9 +34,7 @@ impl<T: Clone> FdArray<T> {
             return Err(MapError::Invalid);
         }
         array_alloc_check(attrs)?;
-        if attrs.lock_offset.is_some() {
-            return Err(MapError::NotSupported);
-        }
+        ValueLayout::new(s.map_type, s.value_size, s.map_flags, attrs.lock_offset)?;
         check_prealloc(s.max_entries as u64 * 8)?;
         Ok(FdArray {
             spec: s.clone(),

@@ -1,7 +1,7 @@
 //! `BPF_MAP_TYPE_LPM_TRIE` (kernel/bpf/lpm_trie.c): longest-prefix match.
 //!
 //! A key is `struct bpf_lpm_trie_key_u8 { u32 prefixlen; u8 data[]; }`,
-//! `data` big-endian (data[0] holds the most significant bits). The
+//! `data` big-endian (`data[0]` holds the most significant bits). The
 //! kernel's trie is canonical for its set of prefixes, so this map keeps
 //! the set itself, ordered as the kernel's `get_next_key` walks the trie:
 //! post-order with the 0 branch first, so more specific prefixes come

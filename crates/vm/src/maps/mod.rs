@@ -15,7 +15,37 @@
 //! memory region and keep it valid for the whole run, whatever the program
 //! (or a helper) does to the map meanwhile. A deleted element's slot stays
 //! addressable and may be reused by a later insertion, as the kernel reuses
-//! preallocated elements.
+//! preallocated elements. The offset is what is stable, not the host
+//! address: storage that grows (a hash map filling up) may reallocate, so
+//! the VM resolves a slot through its map on each access
+//! ([`UserMap::slot`], [`UserMap::slot_mut`]) instead of keeping a borrowed
+//! slice across helper calls.
+//!
+//! ```
+//! use bpfkit_object::kinds::MapType;
+//! use bpfkit_object::map::{Map, MapError, MapSpec, BPF_ANY, BPF_NOEXIST};
+//! use bpfkit_vm::maps::{MapAttrs, MapRegistry};
+//!
+//! let spec = MapSpec {
+//!     name: "counts".into(),
+//!     map_type: MapType::Hash,
+//!     key_size: 4,
+//!     value_size: 8,
+//!     max_entries: 1,
+//!     map_flags: 0,
+//! };
+//! let mut maps = MapRegistry::new();
+//! let id = maps.create(&MapAttrs::new(spec)).unwrap();
+//! let map = maps.get_mut(id).unwrap();
+//! // The syscall view, with the kernel's errnos.
+//! map.update(&7u32.to_le_bytes(), &[0; 8], BPF_ANY).unwrap();
+//! assert_eq!(map.update(&8u32.to_le_bytes(), &[0; 8], BPF_ANY), Err(MapError::TooBig));
+//! assert_eq!(map.update(&7u32.to_le_bytes(), &[0; 8], BPF_NOEXIST), Err(MapError::Exists));
+//! // A program's lookup: a slot it may write through.
+//! let slot = map.prog_lookup(&7u32.to_le_bytes(), 0).unwrap().unwrap();
+//! map.slot_mut(slot).unwrap()[0] += 1;
+//! assert_eq!(map.lookup(&7u32.to_le_bytes()).unwrap()[0], 1);
+//! ```
 //!
 //! # Per-CPU values
 //!
@@ -23,6 +53,24 @@
 //! cross the [`Map`](bpfkit_object::map::Map) trait as the syscall moves
 //! them: `round_up(value_size, 8) * ncpus` bytes. Programs name their CPU
 //! in each program-side call and see only that CPU's `value_size` bytes.
+//!
+//! # How close to the kernel
+//!
+//! The tests replay operations recorded on Linux 6.18 (fixtures under
+//! `tests/maps/fixtures`, with the scripts that record them): random
+//! syscall operations on hash, per-CPU hash, array, per-CPU array, LPM
+//! trie, queue, stack and bloom filter maps match in every errno, value,
+//! next key and iteration order; LRU maps evict exactly the kernel's
+//! elements (its lists are replayed, see `lru`); ring buffer and perf
+//! output sequences match record for record. Where the kernel is random
+//! (hash and bloom seeds without `BPF_F_ZERO_SEED`) a fixed seed is used;
+//! where it races (operations on several CPUs at once) there is nothing
+//! to match. Deviations: a map preallocates at most
+//! [`attrs::MAX_PREALLOC_BYTES`] (`ENOMEM` beyond, where the kernel's limit
+//! is the machine's memory); prog array values are program ids whose
+//! program type the loader checks; the map types that need kernel objects
+//! (sockets, devices, cgroups, stack traces, struct_ops, arenas, storage
+//! maps) are not provided (`EINVAL`).
 
 mod access;
 mod arena;

@@ -27,7 +27,7 @@ use bpfkit_object::map::{Map, MapError, MapSpec};
 
 use super::access::Access;
 use super::attrs::{check_common, check_prealloc, MapAttrs, BPF_F_NUMA_NODE, PAGE_SIZE};
-use super::value::check_len;
+use super::value::{check_len, ValueLayout};
 use super::ValueSlot;
 
 /// `BPF_RINGBUF_BUSY_BIT`.
@@ -94,6 +94,7 @@ impl RingBuf {
         {
             return Err(MapError::Invalid);
         }
+        ValueLayout::new(s.map_type, s.value_size, s.map_flags, attrs.lock_offset)?;
         let size = s.max_entries as u64;
         check_prealloc(2 * size)?;
         Ok(RingBuf {

@@ -122,6 +122,17 @@ impl UserMap {
         }
     }
 
+    /// What `bpf_for_each_map_elem` visits, in the kernel's order: each key
+    /// with the slot of `cpu`'s value. Only arrays and hashes have it
+    /// (`EOPNOTSUPP` otherwise, as the verifier refuses the call).
+    pub fn prog_elements(&self, cpu: u32) -> Result<Vec<(Vec<u8>, ValueSlot)>, MapError> {
+        match self {
+            UserMap::Array(m) => Ok(m.prog_elements(cpu)),
+            UserMap::Hash(m) => Ok(m.prog_elements(cpu)),
+            _ => Err(MapError::NotSupported),
+        }
+    }
+
     /// A program's `bpf_map_lookup_elem` on a map-in-map: the inner map's id.
     pub fn prog_lookup_inner(&mut self, key: &[u8]) -> Result<Option<u32>, MapError> {
         match self {
@@ -215,6 +226,15 @@ impl UserMap {
             UserMap::LpmTrie(m) => m.slot_mut(slot),
             UserMap::RingBuf(m) => m.record_mut(slot),
             _ => None,
+        }
+    }
+
+    /// The CPU the syscall side runs on, where it matters: an LRU hash
+    /// takes the nodes of syscall updates from that CPU's lists (see
+    /// [`HashMap::set_syscall_cpu`]). Other maps ignore it.
+    pub fn set_syscall_cpu(&mut self, cpu: u32) {
+        if let UserMap::Hash(m) = self {
+            m.set_syscall_cpu(cpu);
         }
     }
 

@@ -280,11 +280,13 @@ fn no_common_lru_rounds_and_splits_per_cpu() {
         m.prog_update(&k32(i), &[0; 4], BPF_ANY, 0).unwrap();
     }
     m.prog_update(&k32(10), &[0; 4], BPF_ANY, 1).unwrap();
-    // CPU 0's list is full: it evicts its own oldest, not CPU 1's element.
+    // CPU 0's list is full: it refills 4 nodes at a time from its own
+    // inactive elements (both), never from CPU 1's.
     m.prog_update(&k32(2), &[0; 4], BPF_ANY, 0).unwrap();
     assert_eq!(m.lookup(&k32(0)), Err(MapError::NotFound));
+    assert_eq!(m.lookup(&k32(1)), Err(MapError::NotFound));
     assert!(m.lookup(&k32(10)).is_ok());
-    assert_eq!(m.len(), 3);
+    assert_eq!(m.len(), 2);
 }
 
 #[test]
@@ -355,32 +357,69 @@ proptest! {
             prop_assert_eq!(seen, want);
         }
     }
+}
 
+proptest! {
     #[test]
-    fn lru_matches_an_exact_lru_model(ops in proptest::collection::vec((0u8..10, any::<bool>()), 1..80)) {
-        let max = 4usize;
-        let mut m = HashMap::new(&attrs(MapType::LruHash, 1, 1, max as u32, 0)).unwrap();
-        // Most recently used last.
-        let mut model: Vec<u8> = Vec::new();
-        for (k, is_lookup) in ops {
-            if is_lookup {
-                let found = m.prog_lookup(&[k], 0).unwrap().is_some();
-                prop_assert_eq!(found, model.contains(&k));
-                if let Some(p) = model.iter().position(|&x| x == k) {
-                    model.remove(p);
-                    model.push(k);
-                }
+    fn percpu_hash_matches_a_model(ops in proptest::collection::vec((0u8..6, 0u32..3, any::<u8>(), any::<bool>()), 1..60)) {
+        // Syscall updates write every CPU; program updates one CPU, zeroing
+        // the other CPUs of a new element.
+        let ncpus = 3usize;
+        let mut m = HashMap::new(&attrs(MapType::PercpuHash, 1, 2, 4, 0).with_ncpus(ncpus as u32)).unwrap();
+        let mut model: BTreeMap<u8, Vec<[u8; 2]>> = BTreeMap::new();
+        for (k, cpu, v, from_prog) in ops {
+            let full = model.len() == 4 && !model.contains_key(&k);
+            if from_prog {
+                let got = m.prog_update(&[k], &[v, v], BPF_ANY, cpu);
+                if full { prop_assert_eq!(got, Err(MapError::TooBig)); continue; }
+                prop_assert_eq!(got, Ok(()));
+                model.entry(k).or_insert_with(|| vec![[0, 0]; ncpus])[cpu as usize] = [v, v];
             } else {
-                m.update(&[k], &[k], BPF_ANY).unwrap();
-                if model.len() == max { model.remove(0); }
-                if let Some(p) = model.iter().position(|&x| x == k) { model.remove(p); }
-                model.push(k);
+                let value: Vec<u8> = (0..ncpus).flat_map(|c| [v, c as u8, 0, 0, 0, 0, 0, 0]).collect();
+                let got = m.update(&[k], &value, BPF_ANY);
+                if full { prop_assert_eq!(got, Err(MapError::TooBig)); continue; }
+                prop_assert_eq!(got, Ok(()));
+                model.insert(k, (0..ncpus).map(|c| [v, c as u8]).collect());
             }
-            let mut seen: Vec<u8> = entries(&m).unwrap().into_iter().map(|(k, _)| k[0]).collect();
-            seen.sort();
-            let mut want = model.clone();
-            want.sort();
-            prop_assert_eq!(seen, want);
+            for (key, per_cpu) in &model {
+                for (c, want) in per_cpu.iter().enumerate() {
+                    let slot = m.prog_lookup(&[*key], c as u32).unwrap().unwrap();
+                    prop_assert_eq!(m.slot(slot).unwrap(), &want[..]);
+                }
+            }
         }
     }
+}
+
+#[test]
+fn program_side_measured_on_linux() {
+    // Linux 6.18, socket filters run with BPF_PROG_TEST_RUN on CPU 1 of 2.
+    // A program's update of a new per-CPU hash key: CPU 1 has the value,
+    // CPU 0 zeros; with BPF_F_LOCK it is EINVAL.
+    let mut m = HashMap::new(&attrs(MapType::PercpuHash, 4, 8, 4, 0).with_ncpus(2)).unwrap();
+    m.prog_update(&k32(1), &[0x55, 0, 0, 0, 0, 0, 0, 0], BPF_ANY, 1)
+        .unwrap();
+    let mut want = vec![0u8; 16];
+    want[8] = 0x55;
+    assert_eq!(m.lookup(&k32(1)).unwrap(), want);
+    assert_eq!(
+        m.prog_update(&k32(1), &[0; 8], BPF_F_LOCK, 1),
+        Err(MapError::Invalid)
+    );
+    // lru_hash of 3 with keys 1, 2, 3: a program's lookup of key 1 protects
+    // it; adding 4 then 5 leaves [1, 3, 4] then [1, 4, 5].
+    let mut m = HashMap::new(&attrs(MapType::LruHash, 4, 8, 3, 0).with_ncpus(2)).unwrap();
+    for i in 1..=3 {
+        m.update(&k32(i), &[i as u8; 8], BPF_ANY).unwrap();
+    }
+    assert!(m.prog_lookup(&k32(1), 1).unwrap().is_some());
+    let present = |m: &HashMap| {
+        (1..=5)
+            .filter(|&j| m.lookup(&k32(j)).is_ok())
+            .collect::<Vec<_>>()
+    };
+    m.update(&k32(4), &[4; 8], BPF_ANY).unwrap();
+    assert_eq!(present(&m), [1, 3, 4]);
+    m.update(&k32(5), &[5; 8], BPF_ANY).unwrap();
+    assert_eq!(present(&m), [1, 4, 5]);
 }

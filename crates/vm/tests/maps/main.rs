@@ -5,7 +5,9 @@
 mod array;
 mod bloom_filter;
 mod hash;
+mod kernel_replay;
 mod lpm_trie;
+mod lru_kernel;
 mod map_in_map;
 mod perf_event_array;
 mod prog_array;

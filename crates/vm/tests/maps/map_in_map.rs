@@ -106,3 +106,40 @@ fn inner_map_flag_relaxes_array_sizes() {
     assert!(!t.matches(&spec(MapType::Hash, 4, 8, 100, 0), None));
     assert!(!t.matches(&spec(MapType::Hash, 4, 8, 1, BPF_F_NO_PREALLOC), Some(0)));
 }
+
+use proptest::prelude::*;
+
+proptest! {
+    #[test]
+    fn array_of_maps_matches_a_slot_model(ops in proptest::collection::vec((0u32..5, 0usize..4, any::<bool>()), 1..60)) {
+        // Inner candidates: two matching arrays, one of another size, one hash.
+        let mut reg = MapRegistry::new();
+        let ids = [
+            reg.create(&attrs(MapType::Array, 4, 4, 2, 0)).unwrap(),
+            reg.create(&attrs(MapType::Array, 4, 4, 2, 0)).unwrap(),
+            reg.create(&attrs(MapType::Array, 4, 4, 3, 0)).unwrap(),
+            reg.create(&attrs(MapType::Hash, 4, 4, 2, 0)).unwrap(),
+        ];
+        let outer = reg
+            .create(&attrs(MapType::ArrayOfMaps, 4, 4, 3, 0).with_inner(template(MapType::Array, 2, 0)))
+            .unwrap();
+        let m = reg.get_mut(outer).unwrap();
+        let mut model: Vec<Option<u32>> = vec![None; 3];
+        for (index, which, delete) in ops {
+            if delete {
+                let want = if index >= 3 { Err(MapError::TooBig) }
+                    else { model[index as usize].take().map(|_| ()).ok_or(MapError::NotFound) };
+                prop_assert_eq!(m.delete(&k32(index)), want);
+            } else {
+                let id = ids[which];
+                let want = if index >= 3 { Err(MapError::TooBig) }
+                    else if which >= 2 { Err(MapError::Invalid) }
+                    else { model[index as usize] = Some(id); Ok(()) };
+                prop_assert_eq!(m.update(&k32(index), &k32(id), BPF_ANY), want);
+            }
+            for i in 0..3 {
+                prop_assert_eq!(m.prog_lookup_inner(&k32(i)).unwrap(), model[i as usize]);
+            }
+        }
+    }
+}

@@ -2,6 +2,7 @@ use bpfkit_object::kinds::MapType;
 use bpfkit_object::map::{entries, Map, MapError, BPF_ANY, BPF_EXIST, BPF_NOEXIST};
 use bpfkit_vm::maps::attrs::*;
 use bpfkit_vm::maps::{ProgArray, MAX_TAIL_CALL_CNT};
+use proptest::prelude::*;
 
 use crate::{attrs, k32};
 
@@ -44,4 +45,31 @@ fn slots_hold_program_ids() {
     assert_eq!(m.lookup_and_delete(&k32(1)), Err(MapError::NotSupported));
     assert_eq!(m.next_key(Some(&k32(3))), Err(MapError::NotFound));
     assert_eq!(MAX_TAIL_CALL_CNT, 33);
+}
+
+proptest! {
+    #[test]
+    fn prog_array_matches_a_slot_vector(ops in proptest::collection::vec((0u32..6, proptest::option::of(any::<u32>()), 0u64..2), 1..60)) {
+        let max = 4u32;
+        let mut m = ProgArray::new(&attrs(MapType::ProgArray, 4, 4, max, 0)).unwrap();
+        let mut model: Vec<Option<u32>> = vec![None; max as usize];
+        for (i, id, flags) in ops {
+            match id {
+                Some(id) => {
+                    let want = if flags != BPF_ANY { Err(MapError::Invalid) }
+                        else if i >= max { Err(MapError::TooBig) }
+                        else { model[i as usize] = Some(id); Ok(()) };
+                    prop_assert_eq!(m.update(&k32(i), &k32(id), flags), want);
+                }
+                None => {
+                    let want = if i >= max { Err(MapError::TooBig) }
+                        else { model[i as usize].take().map(|_| ()).ok_or(MapError::NotFound) };
+                    prop_assert_eq!(m.delete(&k32(i)), want);
+                }
+            }
+            for j in 0..max + 2 {
+                prop_assert_eq!(m.tail_call_target(j), model.get(j as usize).copied().flatten());
+            }
+        }
+    }
 }

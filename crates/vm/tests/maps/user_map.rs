@@ -97,3 +97,37 @@ fn program_side_through_the_enum() {
     );
     assert_eq!(entries(m).unwrap(), [(k32(0), vec![3, 4])]);
 }
+
+#[test]
+fn for_each_visits_in_the_kernels_order() {
+    let dir = MapDirectory::new();
+    let mut h = UserMap::create(
+        &attrs(MapType::PercpuHash, 4, 4, 8, BPF_F_ZERO_SEED).with_ncpus(2),
+        &dir,
+    )
+    .unwrap();
+    for i in 0..8u32 {
+        let mut v = vec![0u8; 16];
+        v[8] = i as u8;
+        h.update(&k32(i), &v, BPF_ANY).unwrap();
+    }
+    let order: Vec<Vec<u8>> = entries(&h).unwrap().into_iter().map(|(k, _)| k).collect();
+    let visited = h.prog_elements(1).unwrap();
+    assert_eq!(
+        visited.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>(),
+        order
+    );
+    for (k, slot) in &visited {
+        assert_eq!(h.slot(*slot).unwrap(), &[k[0], 0, 0, 0]);
+    }
+    let a = UserMap::create(&attrs(MapType::Array, 4, 4, 3, 0), &dir).unwrap();
+    let keys: Vec<Vec<u8>> = a
+        .prog_elements(0)
+        .unwrap()
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
+    assert_eq!(keys, [k32(0), k32(1), k32(2)]);
+    let q = UserMap::create(&attrs(MapType::Queue, 0, 4, 3, 0), &dir).unwrap();
+    assert_eq!(q.prog_elements(0).unwrap_err(), MapError::NotSupported);
+}

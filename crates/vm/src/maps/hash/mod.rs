@@ -1,8 +1,11 @@
 //! `BPF_MAP_TYPE_HASH`, `PERCPU_HASH`, `LRU_HASH` and `LRU_PERCPU_HASH`
 //! (kernel/bpf/hashtab.c).
 //!
-//! - A full map refuses a new key with `E2BIG` (the LRU maps evict instead,
-//!   see `lru`); replacing an existing key always works.
+//! - A full map refuses a new key with `E2BIG`; replacing an existing key
+//!   always works. The LRU maps evict instead, replaying the kernel's LRU
+//!   lists (see `lru`): with the same operations on the same CPUs they
+//!   evict what Linux evicts. Syscall-side updates of an LRU map run on the
+//!   CPU set by [`HashMap::set_syscall_cpu`].
 //! - `BPF_NOEXIST` on an existing key is `EEXIST`, `BPF_EXIST` on a missing
 //!   one `ENOENT`; `BPF_F_LOCK` only for plain hashes whose value has a spin
 //!   lock, updating the value in place.
@@ -16,20 +19,24 @@
 //!   random unless `BPF_F_ZERO_SEED`. With `BPF_F_ZERO_SEED` this map uses
 //!   seed 0 and iterates in exactly the kernel's order; without it, a fixed
 //!   seed, so the order is deterministic here but not the kernel's.
-//! - Elements are not preallocated whatever `BPF_F_NO_PREALLOC` says (the
-//!   flag is validated as the kernel does: the LRU maps refuse it); the
-//!   element count is bounded by `max_entries` either way.
+//! - Plain and per-CPU hashes allocate elements as they come whatever
+//!   `BPF_F_NO_PREALLOC` says (the flag is validated as the kernel does);
+//!   the element count is bounded by `max_entries` either way. LRU maps are
+//!   preallocated, as in the kernel, since their nodes are their elements.
 
 use std::collections::BTreeMap;
 
 use bpfkit_object::kinds::MapType;
-use bpfkit_object::map::{Map, MapError, MapSpec, BPF_EXIST, BPF_F_LOCK, BPF_NOEXIST};
+use bpfkit_object::map::{Map, MapError, MapSpec, BPF_F_LOCK};
+
+mod update;
 
 use super::access::Access;
 use super::arena::Arena;
 use super::attrs::{
-    access_ok, check_common, round_up8, MapAttrs, BPF_F_ACCESS_MASK, BPF_F_NO_COMMON_LRU,
-    BPF_F_NO_PREALLOC, BPF_F_NUMA_NODE, BPF_F_ZERO_SEED, KMALLOC_MAX_SIZE, PCPU_MIN_UNIT_SIZE,
+    access_ok, check_common, check_prealloc, round_up8, MapAttrs, BPF_F_ACCESS_MASK,
+    BPF_F_NO_COMMON_LRU, BPF_F_NO_PREALLOC, BPF_F_NUMA_NODE, BPF_F_ZERO_SEED, KMALLOC_MAX_SIZE,
+    PCPU_MIN_UNIT_SIZE,
 };
 use super::jhash::jhash;
 use super::lru::Lru;
@@ -43,6 +50,9 @@ const HTAB_CREATE_FLAG_MASK: u32 =
 const HTAB_ELEM_SIZE: u64 = 48;
 /// `sizeof(struct bucket)`: the bucket array must stay below 4 GiB.
 const BUCKET_SIZE: u64 = 16;
+/// Bytes of LRU bookkeeping per element, counted against the
+/// preallocation limit.
+const LRU_NODE_SIZE: usize = 24;
 /// The seed used without `BPF_F_ZERO_SEED`, where the kernel draws a
 /// random one: fixed, so that runs are reproducible.
 pub const DEFAULT_SEED: u32 = 0x9e37_79b9;
@@ -72,6 +82,8 @@ pub struct HashMap {
     elems: Vec<Option<Elem>>,
     arena: Arena,
     count: u32,
+    /// The CPU syscall-side updates take LRU nodes from.
+    sys_cpu: u32,
 }
 
 /// `htab_map_alloc_check` and the size checks of `htab_map_alloc`.
@@ -144,10 +156,16 @@ impl HashMap {
         }
         let ncpus = if percpu { attrs.ncpus as usize } else { 1 };
         let stride = round_up8(s.value_size);
-        let lru = is_lru.then(|| {
-            let lists = if percpu_lru { attrs.ncpus } else { 1 };
-            Lru::new(spec.max_entries, lists)
-        });
+        let lru = is_lru.then(|| Lru::new(spec.max_entries, attrs.ncpus, percpu_lru));
+        // LRU maps are preallocated: node n is value slot n.
+        let mut arena = Arena::new(stride * ncpus);
+        if is_lru {
+            // Values and the LRU node of every element.
+            check_prealloc(spec.max_entries as u64 * (stride * ncpus + LRU_NODE_SIZE) as u64)?;
+            for _ in 0..spec.max_entries {
+                arena.alloc();
+            }
+        }
         let seed = if s.map_flags & BPF_F_ZERO_SEED != 0 {
             0
         } else {
@@ -165,8 +183,9 @@ impl HashMap {
             n_buckets,
             buckets: BTreeMap::new(),
             elems: Vec::new(),
-            arena: Arena::new(stride * ncpus),
+            arena,
             count: 0,
+            sys_cpu: 0,
         })
     }
 
@@ -229,10 +248,22 @@ impl HashMap {
         self.count += 1;
     }
 
-    /// Unlinks an element and frees its slot and LRU node.
+    /// Unlinks an element and frees its slot, or its LRU node.
     fn unlink(&mut self, slot: u32) {
-        let Some(elem) = self.elems[slot as usize].take() else {
+        if !self.detach(slot) {
             return;
+        }
+        match &mut self.lru {
+            Some(lru) => lru.push_free(slot),
+            None => self.arena.free(slot),
+        }
+    }
+
+    /// Takes an element out of the table only (an LRU eviction, whose node
+    /// the LRU lists keep); whether it was there.
+    fn detach(&mut self, slot: u32) -> bool {
+        let Some(elem) = self.elems.get_mut(slot as usize).and_then(Option::take) else {
+            return false;
         };
         let b = self.bucket_of(elem.hash);
         if let Some(list) = self.buckets.get_mut(&b) {
@@ -242,156 +273,14 @@ impl HashMap {
             }
         }
         self.count -= 1;
-        self.arena.free(slot);
-        if let Some(lru) = &mut self.lru {
-            lru.release(slot);
-        }
+        true
     }
 
-    /// `check_flags`.
-    fn check_flags(exists: bool, flags: u64) -> Result<(), MapError> {
-        let f = flags & !BPF_F_LOCK;
-        if exists && f == BPF_NOEXIST {
-            Err(MapError::Exists)
-        } else if !exists && f == BPF_EXIST {
-            Err(MapError::NotFound)
-        } else {
-            Ok(())
-        }
-    }
-
-    /// Writes a value into a slot: every CPU's share from a syscall value,
-    /// or one CPU's (`Some(cpu)`) from a program, the other CPUs of a new
-    /// element staying zero (`pcpu_init_value`).
-    fn store(&mut self, slot: u32, value: &[u8], cpu: Option<usize>) {
-        let layout = self.layout;
-        let stride = self.stride;
-        let dst = self.arena.slot_mut(slot);
-        if !self.percpu {
-            layout.copy_in(dst, value);
-        } else if let Some(c) = cpu {
-            dst[c * stride..c * stride + layout.size].copy_from_slice(&value[..layout.size]);
-        } else {
-            dst.copy_from_slice(value);
-        }
-    }
-
-    /// A new element's slot, or `E2BIG` when the map is full.
-    fn alloc(&mut self) -> Result<u32, MapError> {
-        if self.count >= self.spec.max_entries {
-            return Err(MapError::TooBig);
-        }
-        Ok(self.arena.alloc())
-    }
-
-    /// The update of every type; `cpu` is `Some` for a program's update.
-    fn update_at(
-        &mut self,
-        key: &[u8],
-        value: &[u8],
-        flags: u64,
-        cpu: Option<usize>,
-    ) -> Result<(), MapError> {
-        if self.lru.is_some() {
-            return self.update_lru(key, value, flags, cpu);
-        }
-        if self.percpu {
-            if flags > BPF_EXIST {
-                return Err(MapError::Invalid);
-            }
-        } else if flags & !BPF_F_LOCK > BPF_EXIST {
-            return Err(MapError::Invalid);
-        }
-        self.layout.check_lock_flag(flags)?;
-        let old = self.find(key);
-        Self::check_flags(old.is_some(), flags)?;
-        match old {
-            // In place: a per-CPU value, or a value under its lock.
-            Some(slot) if self.percpu || flags & BPF_F_LOCK != 0 => {
-                self.store(slot, value, cpu);
-                Ok(())
-            }
-            Some(old) => {
-                // The replacing element is another one (the kernel's extra
-                // element), linked at the head before the old one goes.
-                let slot = self.arena.alloc();
-                self.store(slot, value, cpu);
-                self.unlink(old);
-                self.link(slot, key);
-                Ok(())
-            }
-            None => {
-                let slot = self.alloc()?;
-                self.store(slot, value, cpu);
-                self.link(slot, key);
-                Ok(())
-            }
-        }
-    }
-
-    /// `htab_lru_map_update_elem` and `__htab_lru_percpu_map_update_elem`:
-    /// a node is taken (evicting when the list is full) before the flags
-    /// are checked, except for a per-CPU `BPF_EXIST` update.
-    fn update_lru(
-        &mut self,
-        key: &[u8],
-        value: &[u8],
-        flags: u64,
-        cpu: Option<usize>,
-    ) -> Result<(), MapError> {
-        if flags > BPF_EXIST {
-            return Err(MapError::Invalid);
-        }
-        let list = match &self.lru {
-            Some(lru) => lru.list_of_cpu(cpu.unwrap_or(0) as u32),
-            None => return Err(MapError::Invalid),
-        };
-        let reserve = !(self.percpu && flags == BPF_EXIST);
-        let mut new_slot = None;
-        if reserve {
-            if let Some(victim) = self.lru.as_ref().and_then(|l| l.victim(list)) {
-                self.unlink(victim);
-            }
-            let slot = self.arena.alloc();
-            if let Some(lru) = &mut self.lru {
-                lru.take(list, slot);
-            }
-            new_slot = Some(slot);
-        }
-        let old = self.find(key);
-        let release = |map: &mut HashMap, slot: u32| {
-            map.arena.free(slot);
-            if let Some(lru) = &mut map.lru {
-                lru.release(slot);
-            }
-        };
-        if let Err(e) = Self::check_flags(old.is_some(), flags) {
-            if let Some(slot) = new_slot {
-                release(self, slot);
-            }
-            return Err(e);
-        }
-        match (old, new_slot) {
-            (Some(old), new) if self.percpu => {
-                self.store(old, value, cpu);
-                if let Some(lru) = &mut self.lru {
-                    lru.touch(old);
-                }
-                if let Some(slot) = new {
-                    release(self, slot);
-                }
-            }
-            (old, Some(slot)) => {
-                self.store(slot, value, cpu);
-                if let Some(old) = old {
-                    self.unlink(old);
-                }
-                self.link(slot, key);
-            }
-            // A per-CPU BPF_EXIST update of a missing key failed above.
-            (_, None) => return Err(MapError::NotFound),
-        }
-        Ok(())
+    /// The CPU that syscall-side updates of an LRU map run on (0 unless
+    /// set): the kernel takes the node from the current CPU's lists, so a
+    /// comparison with a kernel map pins its process to this CPU.
+    pub fn set_syscall_cpu(&mut self, cpu: u32) {
+        self.sys_cpu = cpu;
     }
 
     /// A program's `bpf_map_lookup_elem`: the slot of `cpu`'s value (all of
@@ -407,7 +296,7 @@ impl HashMap {
             return Ok(None);
         };
         if let Some(lru) = &mut self.lru {
-            lru.touch(slot);
+            lru.set_ref(slot);
         }
         Ok(Some(ValueSlot {
             offset: self.arena.offset(slot) + cpu * self.stride,
@@ -453,6 +342,33 @@ impl HashMap {
     /// Where the value's `struct bpf_spin_lock` is.
     pub fn lock_offset(&self) -> Option<u32> {
         self.layout.lock.map(|o| o as u32)
+    }
+
+    /// What `bpf_for_each_map_elem` visits, in its order: buckets in
+    /// index order, each from its head (`bpf_for_each_hash_elem`), with the
+    /// slot of `cpu`'s value; reference bits are left alone, as the kernel
+    /// leaves them.
+    pub fn prog_elements(&self, cpu: u32) -> Vec<(Vec<u8>, ValueSlot)> {
+        let cpu = if self.percpu { cpu as usize } else { 0 };
+        if cpu >= self.ncpus {
+            return Vec::new();
+        }
+        let writable = self.access.prog_write().is_ok();
+        self.buckets
+            .values()
+            .flatten()
+            .filter_map(|&slot| {
+                let elem = self.elems.get(slot as usize)?.as_ref()?;
+                Some((
+                    elem.key.clone(),
+                    ValueSlot {
+                        offset: self.arena.offset(slot) + cpu * self.stride,
+                        len: self.layout.size,
+                        writable,
+                    },
+                ))
+            })
+            .collect()
     }
 
     /// The bytes of a slot returned by [`HashMap::prog_lookup`].
