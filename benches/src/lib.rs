@@ -6,7 +6,7 @@
 //! checksum in r0; none reads r2, because rbpf does not set it.
 //!
 //! - [`workloads`]: the programs, their inputs and expected results.
-//! - [`reference`]: the same computations in Rust.
+//! - [`reference`](mod@reference): the same computations in Rust.
 //! - [`bpfkit_runner`]: loading and running a program in bpfkit's VM.
 
 pub mod bpfkit_runner;

@@ -1,4 +1,5 @@
-//! `bpfkit`: assemble, disassemble and run BPF programs.
+//! `bpfkit`: assemble, disassemble and run BPF programs, and manage the
+//! kernel's programs, maps, links and BTF.
 //!
 //! The CLI is thin: it parses arguments, calls the library crates and renders
 //! their results. Every failure ends with a message naming the place (file,
@@ -23,7 +24,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Assemble BPF assembly into raw bytecode.
+    /// Assemble BPF assembly into a BPF ELF object (`-o prog.o`) or raw bytecode.
     Asm(cmd::asm::Args),
     /// Disassemble raw bytecode or a BPF ELF object.
     Disasm(cmd::disasm::Args),
@@ -33,6 +34,21 @@ enum Command {
     Exec(cmd::exec::Args),
     /// Speak the bpf_conformance runner's plugin protocol (one test per process).
     ConformancePlugin(cmd::conformance_plugin::Args),
+    /// BTF: dump a file's types as C or raw (as bpftool does); list and
+    /// show the kernel's BTF objects.
+    Btf(cmd::btf::Args),
+    /// Kernel programs: list, show, dump, pin, test run (as bpftool prog).
+    #[command(subcommand)]
+    Prog(cmd::prog::Command),
+    /// Kernel maps: list, show, dump, lookup, update, delete, create, pin, freeze.
+    #[command(subcommand)]
+    Map(cmd::map::Command),
+    /// Kernel links: list, show.
+    #[command(subcommand)]
+    Link(cmd::link::Command),
+    /// Probe what the running kernel supports.
+    #[command(subcommand)]
+    Feature(cmd::feature::Command),
 }
 
 /// Assembly syntax, as a command-line value.
@@ -62,6 +78,11 @@ fn main() -> ExitCode {
         Command::Inspect(a) => cmd::inspect::run(a),
         Command::Exec(a) => cmd::exec::run(a),
         Command::ConformancePlugin(a) => cmd::conformance_plugin::run(a),
+        Command::Btf(a) => cmd::btf::run(a),
+        Command::Prog(c) => cmd::prog::run(c),
+        Command::Map(c) => cmd::map::run(c),
+        Command::Link(c) => cmd::link::run(c),
+        Command::Feature(c) => cmd::feature::run(c),
     };
     match result {
         Ok(code) => code,

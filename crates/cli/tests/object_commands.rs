@@ -84,7 +84,7 @@ fn inspect_text_and_json() {
         "attach target do_sys_open",
         "35 instructions; subprograms: middle @21, leaf @28",
         "reloc insn    1: R_BPF_64_32    kfunc bpf_rcu_read_lock",
-        "[2] = Program(\"tail_a\")",
+        "[2] = program tail_a",
         "normalised max_entries: 0 -> the number of possible CPUs",
         "limit            rd_full.rodata+0x0 size 4 : const volatile __u32",
         "LINUX_KERNEL_VERSION     kconfig : int at .kconfig+0x0",

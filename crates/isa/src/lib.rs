@@ -13,8 +13,8 @@
 
 pub mod asm;
 mod check;
-mod decode;
 pub mod conformance;
+mod decode;
 pub mod disasm;
 mod encode;
 mod error;

@@ -196,3 +196,23 @@ impl MapType {
         matches!(self, MapType::ArrayOfMaps | MapType::HashOfMaps)
     }
 }
+
+kernel_enum!(
+    /// `enum bpf_link_type`: what kind of attachment a link is.
+    LinkType, "BPF_LINK_TYPE_", {
+    Unspec = 0 => "unspec",
+    RawTracepoint = 1 => "raw_tracepoint",
+    Tracing = 2 => "tracing",
+    Cgroup = 3 => "cgroup",
+    Iter = 4 => "iter",
+    Netns = 5 => "netns",
+    Xdp = 6 => "xdp",
+    PerfEvent = 7 => "perf_event",
+    KprobeMulti = 8 => "kprobe_multi",
+    StructOps = 9 => "struct_ops",
+    Netfilter = 10 => "netfilter",
+    Tcx = 11 => "tcx",
+    UprobeMulti = 12 => "uprobe_multi",
+    Netkit = 13 => "netkit",
+    Sockmap = 14 => "sockmap",
+});

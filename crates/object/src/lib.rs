@@ -8,7 +8,7 @@
 //!   and relocations.
 //! - [`co_re`]: CO-RE relocations resolved against a target BTF with
 //!   libbpf's matching rules.
-//! - [`write`]: BPF ELF objects from assembled programs.
+//! - [`write`](mod@write): BPF ELF objects from assembly files (`bpfkit asm -o prog.o`).
 //! - [`kinds`]: the kernel's program, attach and map type numbers.
 //! - [`map`]: the one map abstraction (operations, flags, error codes)
 //!   that userspace and kernel maps both implement.

@@ -119,8 +119,24 @@ pub trait Map {
     /// The map's attributes.
     fn spec(&self) -> &MapSpec;
 
-    /// `BPF_MAP_LOOKUP_ELEM`: the value stored under `key`.
+    /// `BPF_MAP_LOOKUP_ELEM`: the value stored under `key`. For a bloom
+    /// filter the syscall passes the value to test in the value buffer and
+    /// no key: here that value is passed as `key`, and a hit returns it
+    /// (a miss is [`MapError::NotFound`]).
     fn lookup(&self, key: &[u8]) -> Result<Vec<u8>, MapError>;
+
+    /// `BPF_MAP_LOOKUP_ELEM` with its `flags` (`BPF_F_LOCK`: copy the value
+    /// under its spin lock). Added beside [`Map::lookup`] so that the lock
+    /// flag's errors (`EINVAL` without a spin lock or with any other flag)
+    /// can be compared; the default knows no spin locks: flags 0 is a
+    /// plain lookup, anything else `EINVAL`. Maps with spin locks override it.
+    fn lookup_flags(&self, key: &[u8], flags: u64) -> Result<Vec<u8>, MapError> {
+        if flags == 0 {
+            self.lookup(key)
+        } else {
+            Err(MapError::Invalid)
+        }
+    }
 
     /// `BPF_MAP_UPDATE_ELEM` with `BPF_ANY`, `BPF_NOEXIST`, `BPF_EXIST`,
     /// optionally or-ed with `BPF_F_LOCK`. For queue and stack maps this is
@@ -142,11 +158,13 @@ pub trait Map {
     fn freeze(&mut self) -> Result<(), MapError>;
 }
 
+/// One `(key, value)` pair of a map, as bytes.
+pub type Entry = (Vec<u8>, Vec<u8>);
+
 /// Every `(key, value)` of a map in iteration order, as `map dump` shows it.
 /// Stops at the first error other than the end of iteration; a key removed
 /// between `next_key` and `lookup` is skipped, as bpftool does.
-#[allow(clippy::type_complexity)]
-pub fn entries(map: &dyn Map) -> Result<Vec<(Vec<u8>, Vec<u8>)>, MapError> {
+pub fn entries(map: &dyn Map) -> Result<Vec<Entry>, MapError> {
     let mut out = Vec::new();
     let mut key: Option<Vec<u8>> = None;
     loop {

@@ -12,14 +12,20 @@ use bpfkit_isa::{
 use crate::error::LoadError;
 use crate::op::{Code, Op};
 
-/// Lowers every instruction of `program`, then fuses the pairs that have a
-/// superinstruction; the result has one op per slot.
+/// Lowers every instruction of `program`, then fuses the groups that have
+/// a superinstruction; the result has one op per slot.
 pub(crate) fn compile(program: &Program) -> Result<Vec<Op>, LoadError> {
+    let mut ops = lower_all(program)?;
+    crate::fuse::fuse(&mut ops);
+    Ok(ops)
+}
+
+/// Lowers every instruction of `program` one to one, without fusing.
+pub(crate) fn lower_all(program: &Program) -> Result<Vec<Op>, LoadError> {
     let mut ops = vec![Op::new(Code::LddwTail, 0, 0, 0, 0); program.len()];
     for &(pc, insn) in program.instructions() {
         ops[pc] = lower(pc, insn)?;
     }
-    crate::fuse::fuse(&mut ops);
     Ok(ops)
 }
 

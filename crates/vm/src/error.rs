@@ -101,6 +101,26 @@ pub enum VmError {
         /// The region the address is in (its base bits), if any.
         region: Option<RegionInfo>,
     },
+    /// An access to the program's context that the kernel's verifier
+    /// refuses (a field the program type may not read or write, a wrong
+    /// size or alignment).
+    #[error(
+        "instruction {pc}: invalid {context} access off={off} size={size} ({access}): {reason}"
+    )]
+    ContextAccess {
+        /// Slot index of the access.
+        pc: usize,
+        /// Read or write.
+        access: Access,
+        /// The context's C type, e.g. `struct xdp_md`.
+        context: &'static str,
+        /// Offset into the context.
+        off: u32,
+        /// Access size in bytes.
+        size: usize,
+        /// Why, in the kernel's terms.
+        reason: &'static str,
+    },
     /// A BPF-to-BPF call beyond the kernel's `MAX_CALL_FRAMES` (8).
     #[error("instruction {pc}: call depth exceeds {max} frames")]
     CallDepthExceeded {
@@ -156,6 +176,7 @@ impl VmError {
     pub fn pc(&self) -> Option<usize> {
         match self {
             VmError::MemoryFault { pc, .. }
+            | VmError::ContextAccess { pc, .. }
             | VmError::CallDepthExceeded { pc, .. }
             | VmError::BudgetExhausted { pc, .. }
             | VmError::UnknownHelper { pc, .. }

@@ -4,7 +4,11 @@
 //! - `rD = rS; rD op= X` (a copy then an ALU operation on the copy, same
 //!   width) becomes one three-operand op;
 //! - `if cond goto +1; goto L` (the back edge of a loop) becomes one
-//!   conditional jump with two targets.
+//!   conditional jump with two targets;
+//! - `rD = rS; rD += rT; rD = *(uN *)(rD + off)` (the indexed load `p[i]`)
+//!   becomes one op, and so does its tail `rD += rT; rD = *(uN *)(rD + off)`;
+//! - `rD += imm; if rD cmp X goto L` (a loop counter's step and test, at one
+//!   width) becomes one op.
 //!
 //! A fused op replaces only the first slot's op: the second slot keeps its
 //! own, so a jump to it runs it alone. The fused op counts and charges both
@@ -14,14 +18,42 @@
 
 use crate::op::{Code, Op};
 
-/// Fuses every pair the interpreter has a superinstruction for, in place.
+/// Fuses every group the interpreter has a superinstruction for, in place.
+/// Groups are found in the original ops, so a slot inside one group still
+/// starts its own (shorter) group.
 pub(crate) fn fuse(ops: &mut [Op]) {
-    for pc in 0..ops.len().saturating_sub(1) {
-        // `ops[pc + 1]` is still the original op: only `ops[pc]` changes here.
-        if let Some(op) = pair(pc, ops[pc], ops[pc + 1]) {
+    let original = ops.to_vec();
+    for pc in 0..ops.len() {
+        let next = |k: usize| original.get(pc + k).copied();
+        let fused = match (next(1), next(2)) {
+            (Some(second), Some(third)) => triple(original[pc], second, third),
+            _ => None,
+        }
+        .or_else(|| pair(pc, original[pc], next(1)?));
+        if let Some(op) = fused {
             ops[pc] = op;
         }
     }
+}
+
+/// The superinstruction for three instructions in a row, if any.
+fn triple(first: Op, second: Op, third: Op) -> Option<Op> {
+    if first.code != Code::Mov64Reg {
+        return None;
+    }
+    let tail = pair(0, second, third)?;
+    let code = match tail.code {
+        Code::AddLdxB => Code::MovAddLdxB,
+        Code::AddLdxH => Code::MovAddLdxH,
+        Code::AddLdxW => Code::MovAddLdxW,
+        Code::AddLdxDW => Code::MovAddLdxDW,
+        _ => return None,
+    };
+    (tail.dst == first.dst).then_some(Op {
+        code,
+        src: first.src,
+        ..tail
+    })
 }
 
 /// The superinstruction for `first` (at `pc`) followed by `second`, if any.
@@ -37,6 +69,58 @@ fn pair(pc: usize, first: Op, second: Op) -> Option<Op> {
                 src2: second.src,
                 aux: 0,
                 imm: second.imm,
+            })
+        }
+        Code::Add64Reg if second.dst == first.dst && second.src == first.dst => {
+            let code = match second.code {
+                Code::LdxB => Code::AddLdxB,
+                Code::LdxH => Code::AddLdxH,
+                Code::LdxW => Code::AddLdxW,
+                Code::LdxDW => Code::AddLdxDW,
+                _ => return None,
+            };
+            Some(Op {
+                code,
+                dst: first.dst,
+                src: first.dst,
+                src2: first.src,
+                aux: 0,
+                imm: second.imm,
+            })
+        }
+        Code::Add64Imm | Code::Add32Imm | Code::And64Imm | Code::And32Imm
+            if second.dst == first.dst =>
+        {
+            let (add, and, wide) = alu_then_jump(second.code)?;
+            let code = match first.code {
+                Code::Add64Imm | Code::Add32Imm => add,
+                _ => and,
+            };
+            let first_wide = matches!(first.code, Code::Add64Imm | Code::And64Imm);
+            (wide == first_wide).then_some(Op {
+                code,
+                dst: first.dst,
+                src: second.src,
+                src2: first.src,
+                aux: second.aux,
+                imm: (second.imm as u32 as u64) << 32 | first.imm as u32 as u64,
+            })
+        }
+        Code::LdxB | Code::LdxH | Code::LdxW if second.dst == first.dst => {
+            use Code::*;
+            let code = match (first.code, second.code) {
+                (LdxB, Lsh64Imm) => LdxBLsh64,
+                (LdxB, Lsh32Imm) => LdxBLsh32,
+                (LdxH, Lsh64Imm) => LdxHLsh64,
+                (LdxH, Lsh32Imm) => LdxHLsh32,
+                (LdxW, Lsh64Imm) => LdxWLsh64,
+                (LdxW, Lsh32Imm) => LdxWLsh32,
+                _ => return None,
+            };
+            Some(Op {
+                code,
+                imm: second.imm << 32 | first.imm as u32 as u64,
+                ..first
             })
         }
         _ if first.aux as usize == pc + 2 && second.code == Code::Ja => {
@@ -173,6 +257,60 @@ fn jump_else(jump: Code) -> Option<Code> {
     })
 }
 
+/// The fused add-then-jump and and-then-jump codes of a conditional jump
+/// code, and whether it is a 64-bit comparison (the ALU op must have the
+/// same width).
+fn alu_then_jump(jump: Code) -> Option<(Code, Code, bool)> {
+    use Code::*;
+    Some(match jump {
+        Jeq64Imm => (AddJeq64Imm, AndJeq64Imm, true),
+        Jeq64Reg => (AddJeq64Reg, AndJeq64Reg, true),
+        Jgt64Imm => (AddJgt64Imm, AndJgt64Imm, true),
+        Jgt64Reg => (AddJgt64Reg, AndJgt64Reg, true),
+        Jge64Imm => (AddJge64Imm, AndJge64Imm, true),
+        Jge64Reg => (AddJge64Reg, AndJge64Reg, true),
+        Jset64Imm => (AddJset64Imm, AndJset64Imm, true),
+        Jset64Reg => (AddJset64Reg, AndJset64Reg, true),
+        Jne64Imm => (AddJne64Imm, AndJne64Imm, true),
+        Jne64Reg => (AddJne64Reg, AndJne64Reg, true),
+        Jsgt64Imm => (AddJsgt64Imm, AndJsgt64Imm, true),
+        Jsgt64Reg => (AddJsgt64Reg, AndJsgt64Reg, true),
+        Jsge64Imm => (AddJsge64Imm, AndJsge64Imm, true),
+        Jsge64Reg => (AddJsge64Reg, AndJsge64Reg, true),
+        Jlt64Imm => (AddJlt64Imm, AndJlt64Imm, true),
+        Jlt64Reg => (AddJlt64Reg, AndJlt64Reg, true),
+        Jle64Imm => (AddJle64Imm, AndJle64Imm, true),
+        Jle64Reg => (AddJle64Reg, AndJle64Reg, true),
+        Jslt64Imm => (AddJslt64Imm, AndJslt64Imm, true),
+        Jslt64Reg => (AddJslt64Reg, AndJslt64Reg, true),
+        Jsle64Imm => (AddJsle64Imm, AndJsle64Imm, true),
+        Jsle64Reg => (AddJsle64Reg, AndJsle64Reg, true),
+        Jeq32Imm => (AddJeq32Imm, AndJeq32Imm, false),
+        Jeq32Reg => (AddJeq32Reg, AndJeq32Reg, false),
+        Jgt32Imm => (AddJgt32Imm, AndJgt32Imm, false),
+        Jgt32Reg => (AddJgt32Reg, AndJgt32Reg, false),
+        Jge32Imm => (AddJge32Imm, AndJge32Imm, false),
+        Jge32Reg => (AddJge32Reg, AndJge32Reg, false),
+        Jset32Imm => (AddJset32Imm, AndJset32Imm, false),
+        Jset32Reg => (AddJset32Reg, AndJset32Reg, false),
+        Jne32Imm => (AddJne32Imm, AndJne32Imm, false),
+        Jne32Reg => (AddJne32Reg, AndJne32Reg, false),
+        Jsgt32Imm => (AddJsgt32Imm, AndJsgt32Imm, false),
+        Jsgt32Reg => (AddJsgt32Reg, AndJsgt32Reg, false),
+        Jsge32Imm => (AddJsge32Imm, AndJsge32Imm, false),
+        Jsge32Reg => (AddJsge32Reg, AndJsge32Reg, false),
+        Jlt32Imm => (AddJlt32Imm, AndJlt32Imm, false),
+        Jlt32Reg => (AddJlt32Reg, AndJlt32Reg, false),
+        Jle32Imm => (AddJle32Imm, AndJle32Imm, false),
+        Jle32Reg => (AddJle32Reg, AndJle32Reg, false),
+        Jslt32Imm => (AddJslt32Imm, AndJslt32Imm, false),
+        Jslt32Reg => (AddJslt32Reg, AndJslt32Reg, false),
+        Jsle32Imm => (AddJsle32Imm, AndJsle32Imm, false),
+        Jsle32Reg => (AddJsle32Reg, AndJsle32Reg, false),
+        _ => return None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use bpfkit_isa::{check, Insn};
@@ -211,7 +349,66 @@ mod tests {
                 Exit
             ]
         );
-        assert_eq!((ops[0].dst, ops[0].src, ops[0].imm), (ops[1].dst, ops[0].src, 5));
+        assert_eq!(
+            (ops[0].dst, ops[0].src, ops[0].imm),
+            (ops[1].dst, ops[0].src, 5)
+        );
         assert_eq!((ops[6].aux, ops[6].imm), (0, 9));
+    }
+}
+
+#[cfg(test)]
+mod group_tests {
+    use bpfkit_isa::{check, Insn};
+
+    use crate::compile::compile;
+    use crate::op::{Code, R};
+
+    #[test]
+    fn indexed_loads_and_counter_tests_are_fused() {
+        let prog = check(&[
+            Insn::new(0xbf, 5, 1, 0, 0),  // 0: r5 = r1
+            Insn::new(0x0f, 5, 2, 0, 0),  // 1: r5 += r2
+            Insn::new(0x71, 5, 5, 1, 0),  // 2: r5 = *(u8 *)(r5 + 1)
+            Insn::new(0x07, 2, 0, 0, 1),  // 3: r2 += 1
+            Insn::new(0x55, 2, 0, -5, 8), // 4: if r2 != 8 goto 0
+            Insn::new(0x04, 4, 0, 0, 1),  // 5: w4 += 1
+            Insn::new(0xae, 4, 6, 0, 0),  // 6: if w4 < w6 goto +0
+            Insn::new(0x07, 4, 0, 0, 1),  // 7: r4 += 1 (64-bit add, ...)
+            Insn::new(0xa6, 4, 0, 0, 3),  // 8: if w4 < 3 goto +0 (... 32-bit test: not fused)
+            Insn::new(0x54, 3, 0, 0, 7),  // 9: w3 &= 7
+            Insn::new(0x16, 3, 0, 0, 2),  // 10: if w3 == 2 goto +0
+            Insn::new(0x71, 6, 1, 14, 0), // 11: r6 = *(u8 *)(r1 + 14)
+            Insn::new(0x67, 6, 0, 0, 56), // 12: r6 <<= 56
+            Insn::new(0x95, 0, 0, 0, 0),  // 13: exit
+        ])
+        .unwrap();
+        let ops = compile(&prog).unwrap();
+        let codes: Vec<Code> = ops.iter().map(|op| op.code).collect();
+        use Code::*;
+        assert_eq!(
+            codes,
+            [
+                MovAddLdxB,
+                AddLdxB,
+                LdxB,
+                AddJne64Imm,
+                Jne64Imm,
+                AddJlt32Reg,
+                Jlt32Reg,
+                Add64Imm,
+                Jlt32Imm,
+                AndJeq32Imm,
+                Jeq32Imm,
+                LdxBLsh64,
+                Lsh64Imm,
+                Exit
+            ]
+        );
+        assert_eq!((ops[0].src, ops[0].src2, ops[0].imm), (R::R1, R::R2, 1));
+        assert_eq!((ops[1].dst, ops[1].src2), (R::R5, R::R2));
+        assert_eq!((ops[3].imm, ops[3].aux), (8 << 32 | 1, 0));
+        assert_eq!((ops[9].imm, ops[9].aux), (2 << 32 | 7, 11));
+        assert_eq!((ops[11].src, ops[11].imm), (R::R1, 56 << 32 | 14));
     }
 }

@@ -9,7 +9,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::memory::Memory;
+use crate::ctx::Context;
+use crate::memory::{Memory, PacketWindow};
 
 /// A helper that only needs its arguments (r1 to r5); it returns r0.
 pub type HelperFn = fn(u64, u64, u64, u64, u64) -> u64;
@@ -49,6 +50,29 @@ impl<'c, 'm, 'r> HelperContext<'c, 'm, 'r> {
                 "read of {len} bytes at {addr:#x} is outside the program's memory"
             ))
         })
+    }
+
+    /// The packet's window (`data_meta`, `data`, `data_end` as buffer
+    /// offsets); for a raw run, the whole input.
+    pub fn packet_window(&self) -> PacketWindow {
+        self.mem.window()
+    }
+
+    /// Moves the packet window, as `bpf_xdp_adjust_head` and friends do;
+    /// false (and nothing changes) unless `meta <= data <= end` and the
+    /// window lies inside the buffer.
+    pub fn set_packet_window(&mut self, window: PacketWindow) -> bool {
+        self.mem.set_window(window)
+    }
+
+    /// The packet's whole buffer, headroom and tailroom included.
+    pub fn packet_buffer_mut(&mut self) -> &mut [u8] {
+        self.mem.buffer_mut()
+    }
+
+    /// The program's context, for helpers that take it (`ctx` in r1).
+    pub fn context_mut(&mut self) -> Option<&mut (dyn Context + 'm)> {
+        self.mem.context_mut()
     }
 
     /// Writes `bytes` at the program address `addr`.

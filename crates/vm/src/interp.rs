@@ -1,6 +1,8 @@
 //! The interpreter loop: one `match` over pre-decoded [`Op`]s, registers in a
 //! local array, memory through the checked [`Memory`] regions.
 
+use std::ops::BitAnd;
+
 use crate::alu;
 use crate::compile::AtomicKind;
 use crate::error::{Access, VmError};
@@ -143,15 +145,19 @@ pub(crate) fn run(
                 let addr = reg[src].wrapping_add(imm);
                 match mem.load::<$n>(addr) {
                     Some(b) => reg[dst] = $conv(b),
-                    None => return Err(mem.fault(this, Access::Read, addr, $n)),
+                    None => {
+                        let signed = matches!(op.code, Code::LdsxB | Code::LdsxH | Code::LdsxW);
+                        reg[dst] = mem.load_slow(this, addr, $n, signed)?;
+                    }
                 }
             }};
         }
         macro_rules! store {
             ($n:literal, $addr:expr, $bytes:expr) => {{
                 let addr = $addr;
-                if !mem.store::<$n>(addr, $bytes) {
-                    return Err(mem.fault(this, Access::Write, addr, $n));
+                let bytes = $bytes;
+                if !mem.store::<$n>(addr, bytes) {
+                    mem.store_slow(this, addr, &bytes)?;
                 }
             }};
         }
@@ -199,6 +205,69 @@ pub(crate) fn run(
                 } else {
                     then!(pc = op.aux as usize)
                 }
+            }};
+        }
+        // `dst += src` (if `$add`), then the load at `dst + imm`, which is
+        // the last instruction of the group and names its slot in a fault.
+        macro_rules! add_load {
+            ($n:literal, $conv:expr, $last:expr) => {{
+                reg[dst] = reg[dst].wrapping_add(reg[src2]);
+                then!({
+                    pc += 1;
+                    let addr = reg[dst].wrapping_add(imm);
+                    match mem.load::<$n>(addr) {
+                        Some(b) => reg[dst] = $conv(b),
+                        None => reg[dst] = mem.load_slow(this + $last, addr, $n, false)?,
+                    }
+                })
+            }};
+        }
+        macro_rules! mov_add_load {
+            ($n:literal, $conv:expr) => {{
+                reg[dst] = reg[src];
+                then!({
+                    pc += 1;
+                    add_load!($n, $conv, 2)
+                })
+            }};
+        }
+        // `dst op= imm` (`$alu`), then the jump; see `Code::AddJeq64Imm`.
+        macro_rules! alu_jump64 {
+            ($alu:expr, $cond:expr, $rhs:expr) => {{
+                reg[dst] = $alu(reg[dst], imm as u32 as i32 as i64 as u64);
+                then!({
+                    if $cond(reg[dst], $rhs) {
+                        pc = op.aux as usize;
+                    } else {
+                        pc += 1;
+                    }
+                })
+            }};
+        }
+        macro_rules! alu_jump32 {
+            ($alu:expr, $cond:expr, $rhs:expr) => {{
+                reg[dst] = $alu(reg[dst] as u32, imm as u32) as u64;
+                then!({
+                    if $cond(reg[dst] as u32, $rhs as u32) {
+                        pc = op.aux as usize;
+                    } else {
+                        pc += 1;
+                    }
+                })
+            }};
+        }
+        // The load at `src + off`, then `dst <<= sh`; see `Code::LdxBLsh64`.
+        macro_rules! load_shift {
+            ($n:literal, $conv:expr, $shift:expr) => {{
+                let addr = reg[src].wrapping_add(imm as u32 as i32 as i64 as u64);
+                match mem.load::<$n>(addr) {
+                    Some(b) => reg[dst] = $conv(b),
+                    None => reg[dst] = mem.load_slow(this, addr, $n, false)?,
+                }
+                then!({
+                    reg[dst] = $shift(reg[dst], imm >> 32);
+                    pc += 1;
+                })
             }};
         }
         match op.code {
@@ -398,7 +467,9 @@ pub(crate) fn run(
             Code::MovRsh64Imm => mov_alu64!(|a: u64, b: u64| a >> (b & 63), imm),
             Code::MovRsh64Reg => mov_alu64!(|a: u64, b: u64| a >> (b & 63), reg[src2]),
             Code::MovArsh64Imm => mov_alu64!(|a: u64, b: u64| ((a as i64) >> (b & 63)) as u64, imm),
-            Code::MovArsh64Reg => mov_alu64!(|a: u64, b: u64| ((a as i64) >> (b & 63)) as u64, reg[src2]),
+            Code::MovArsh64Reg => {
+                mov_alu64!(|a: u64, b: u64| ((a as i64) >> (b & 63)) as u64, reg[src2])
+            }
             Code::MovXor64Imm => mov_alu64!(|a: u64, b: u64| a ^ b, imm),
             Code::MovXor64Reg => mov_alu64!(|a: u64, b: u64| a ^ b, reg[src2]),
             Code::MovAdd32Imm => mov_alu32!(|a: u32, b: u32| a.wrapping_add(b), imm),
@@ -416,7 +487,9 @@ pub(crate) fn run(
             Code::MovRsh32Imm => mov_alu32!(|a: u32, b: u32| a >> (b & 31), imm),
             Code::MovRsh32Reg => mov_alu32!(|a: u32, b: u32| a >> (b & 31), reg[src2]),
             Code::MovArsh32Imm => mov_alu32!(|a: u32, b: u32| ((a as i32) >> (b & 31)) as u32, imm),
-            Code::MovArsh32Reg => mov_alu32!(|a: u32, b: u32| ((a as i32) >> (b & 31)) as u32, reg[src2]),
+            Code::MovArsh32Reg => {
+                mov_alu32!(|a: u32, b: u32| ((a as i32) >> (b & 31)) as u32, reg[src2])
+            }
             Code::MovXor32Imm => mov_alu32!(|a: u32, b: u32| a ^ b, imm),
             Code::MovXor32Reg => mov_alu32!(|a: u32, b: u32| a ^ b, reg[src2]),
 
@@ -464,6 +537,351 @@ pub(crate) fn run(
             Code::Jslt32RegElse => jump_else!((reg[dst] as i32) < reg[src] as i32),
             Code::Jsle32ImmElse => jump_else!((reg[dst] as i32) <= imm as i32),
             Code::Jsle32RegElse => jump_else!((reg[dst] as i32) <= reg[src] as i32),
+
+            Code::MovAddLdxB => mov_add_load!(1, |b: [u8; 1]| b[0] as u64),
+            Code::MovAddLdxH => mov_add_load!(2, |b| u16::from_le_bytes(b) as u64),
+            Code::MovAddLdxW => mov_add_load!(4, |b| u32::from_le_bytes(b) as u64),
+            Code::MovAddLdxDW => mov_add_load!(8, u64::from_le_bytes),
+            Code::AddLdxB => add_load!(1, |b: [u8; 1]| b[0] as u64, 1),
+            Code::AddLdxH => add_load!(2, |b| u16::from_le_bytes(b) as u64, 1),
+            Code::AddLdxW => add_load!(4, |b| u32::from_le_bytes(b) as u64, 1),
+            Code::AddLdxDW => add_load!(8, u64::from_le_bytes, 1),
+            Code::AddJeq64Imm => alu_jump64!(
+                u64::wrapping_add,
+                |a: u64, b: u64| a == b,
+                (imm >> 32) as u32 as i32 as i64 as u64
+            ),
+            Code::AddJeq64Reg => alu_jump64!(u64::wrapping_add, |a: u64, b: u64| a == b, reg[src]),
+            Code::AddJgt64Imm => alu_jump64!(
+                u64::wrapping_add,
+                |a: u64, b: u64| a > b,
+                (imm >> 32) as u32 as i32 as i64 as u64
+            ),
+            Code::AddJgt64Reg => alu_jump64!(u64::wrapping_add, |a: u64, b: u64| a > b, reg[src]),
+            Code::AddJge64Imm => alu_jump64!(
+                u64::wrapping_add,
+                |a: u64, b: u64| a >= b,
+                (imm >> 32) as u32 as i32 as i64 as u64
+            ),
+            Code::AddJge64Reg => alu_jump64!(u64::wrapping_add, |a: u64, b: u64| a >= b, reg[src]),
+            Code::AddJset64Imm => alu_jump64!(
+                u64::wrapping_add,
+                |a: u64, b: u64| a & b != 0,
+                (imm >> 32) as u32 as i32 as i64 as u64
+            ),
+            Code::AddJset64Reg => {
+                alu_jump64!(u64::wrapping_add, |a: u64, b: u64| a & b != 0, reg[src])
+            }
+            Code::AddJne64Imm => alu_jump64!(
+                u64::wrapping_add,
+                |a: u64, b: u64| a != b,
+                (imm >> 32) as u32 as i32 as i64 as u64
+            ),
+            Code::AddJne64Reg => alu_jump64!(u64::wrapping_add, |a: u64, b: u64| a != b, reg[src]),
+            Code::AddJsgt64Imm => alu_jump64!(
+                u64::wrapping_add,
+                |a: u64, b: u64| (a as i64) > b as i64,
+                (imm >> 32) as u32 as i32 as i64 as u64
+            ),
+            Code::AddJsgt64Reg => alu_jump64!(
+                u64::wrapping_add,
+                |a: u64, b: u64| (a as i64) > b as i64,
+                reg[src]
+            ),
+            Code::AddJsge64Imm => alu_jump64!(
+                u64::wrapping_add,
+                |a: u64, b: u64| (a as i64) >= b as i64,
+                (imm >> 32) as u32 as i32 as i64 as u64
+            ),
+            Code::AddJsge64Reg => alu_jump64!(
+                u64::wrapping_add,
+                |a: u64, b: u64| (a as i64) >= b as i64,
+                reg[src]
+            ),
+            Code::AddJlt64Imm => alu_jump64!(
+                u64::wrapping_add,
+                |a: u64, b: u64| a < b,
+                (imm >> 32) as u32 as i32 as i64 as u64
+            ),
+            Code::AddJlt64Reg => alu_jump64!(u64::wrapping_add, |a: u64, b: u64| a < b, reg[src]),
+            Code::AddJle64Imm => alu_jump64!(
+                u64::wrapping_add,
+                |a: u64, b: u64| a <= b,
+                (imm >> 32) as u32 as i32 as i64 as u64
+            ),
+            Code::AddJle64Reg => alu_jump64!(u64::wrapping_add, |a: u64, b: u64| a <= b, reg[src]),
+            Code::AddJslt64Imm => alu_jump64!(
+                u64::wrapping_add,
+                |a: u64, b: u64| (a as i64) < (b as i64),
+                (imm >> 32) as u32 as i32 as i64 as u64
+            ),
+            Code::AddJslt64Reg => alu_jump64!(
+                u64::wrapping_add,
+                |a: u64, b: u64| (a as i64) < (b as i64),
+                reg[src]
+            ),
+            Code::AddJsle64Imm => alu_jump64!(
+                u64::wrapping_add,
+                |a: u64, b: u64| (a as i64) <= b as i64,
+                (imm >> 32) as u32 as i32 as i64 as u64
+            ),
+            Code::AddJsle64Reg => alu_jump64!(
+                u64::wrapping_add,
+                |a: u64, b: u64| (a as i64) <= b as i64,
+                reg[src]
+            ),
+            Code::AddJeq32Imm => alu_jump32!(
+                u32::wrapping_add,
+                |a: u32, b: u32| a == b,
+                (imm >> 32) as u32
+            ),
+            Code::AddJeq32Reg => alu_jump32!(u32::wrapping_add, |a: u32, b: u32| a == b, reg[src]),
+            Code::AddJgt32Imm => alu_jump32!(
+                u32::wrapping_add,
+                |a: u32, b: u32| a > b,
+                (imm >> 32) as u32
+            ),
+            Code::AddJgt32Reg => alu_jump32!(u32::wrapping_add, |a: u32, b: u32| a > b, reg[src]),
+            Code::AddJge32Imm => alu_jump32!(
+                u32::wrapping_add,
+                |a: u32, b: u32| a >= b,
+                (imm >> 32) as u32
+            ),
+            Code::AddJge32Reg => alu_jump32!(u32::wrapping_add, |a: u32, b: u32| a >= b, reg[src]),
+            Code::AddJset32Imm => alu_jump32!(
+                u32::wrapping_add,
+                |a: u32, b: u32| a & b != 0,
+                (imm >> 32) as u32
+            ),
+            Code::AddJset32Reg => {
+                alu_jump32!(u32::wrapping_add, |a: u32, b: u32| a & b != 0, reg[src])
+            }
+            Code::AddJne32Imm => alu_jump32!(
+                u32::wrapping_add,
+                |a: u32, b: u32| a != b,
+                (imm >> 32) as u32
+            ),
+            Code::AddJne32Reg => alu_jump32!(u32::wrapping_add, |a: u32, b: u32| a != b, reg[src]),
+            Code::AddJsgt32Imm => alu_jump32!(
+                u32::wrapping_add,
+                |a: u32, b: u32| (a as i32) > b as i32,
+                (imm >> 32) as u32
+            ),
+            Code::AddJsgt32Reg => alu_jump32!(
+                u32::wrapping_add,
+                |a: u32, b: u32| (a as i32) > b as i32,
+                reg[src]
+            ),
+            Code::AddJsge32Imm => alu_jump32!(
+                u32::wrapping_add,
+                |a: u32, b: u32| (a as i32) >= b as i32,
+                (imm >> 32) as u32
+            ),
+            Code::AddJsge32Reg => alu_jump32!(
+                u32::wrapping_add,
+                |a: u32, b: u32| (a as i32) >= b as i32,
+                reg[src]
+            ),
+            Code::AddJlt32Imm => alu_jump32!(
+                u32::wrapping_add,
+                |a: u32, b: u32| a < b,
+                (imm >> 32) as u32
+            ),
+            Code::AddJlt32Reg => alu_jump32!(u32::wrapping_add, |a: u32, b: u32| a < b, reg[src]),
+            Code::AddJle32Imm => alu_jump32!(
+                u32::wrapping_add,
+                |a: u32, b: u32| a <= b,
+                (imm >> 32) as u32
+            ),
+            Code::AddJle32Reg => alu_jump32!(u32::wrapping_add, |a: u32, b: u32| a <= b, reg[src]),
+            Code::AddJslt32Imm => alu_jump32!(
+                u32::wrapping_add,
+                |a: u32, b: u32| (a as i32) < (b as i32),
+                (imm >> 32) as u32
+            ),
+            Code::AddJslt32Reg => alu_jump32!(
+                u32::wrapping_add,
+                |a: u32, b: u32| (a as i32) < (b as i32),
+                reg[src]
+            ),
+            Code::AddJsle32Imm => alu_jump32!(
+                u32::wrapping_add,
+                |a: u32, b: u32| (a as i32) <= b as i32,
+                (imm >> 32) as u32
+            ),
+            Code::AddJsle32Reg => alu_jump32!(
+                u32::wrapping_add,
+                |a: u32, b: u32| (a as i32) <= b as i32,
+                reg[src]
+            ),
+            Code::AndJeq64Imm => alu_jump64!(
+                u64::bitand,
+                |a: u64, b: u64| a == b,
+                (imm >> 32) as u32 as i32 as i64 as u64
+            ),
+            Code::AndJeq64Reg => alu_jump64!(u64::bitand, |a: u64, b: u64| a == b, reg[src]),
+            Code::AndJgt64Imm => alu_jump64!(
+                u64::bitand,
+                |a: u64, b: u64| a > b,
+                (imm >> 32) as u32 as i32 as i64 as u64
+            ),
+            Code::AndJgt64Reg => alu_jump64!(u64::bitand, |a: u64, b: u64| a > b, reg[src]),
+            Code::AndJge64Imm => alu_jump64!(
+                u64::bitand,
+                |a: u64, b: u64| a >= b,
+                (imm >> 32) as u32 as i32 as i64 as u64
+            ),
+            Code::AndJge64Reg => alu_jump64!(u64::bitand, |a: u64, b: u64| a >= b, reg[src]),
+            Code::AndJset64Imm => alu_jump64!(
+                u64::bitand,
+                |a: u64, b: u64| a & b != 0,
+                (imm >> 32) as u32 as i32 as i64 as u64
+            ),
+            Code::AndJset64Reg => alu_jump64!(u64::bitand, |a: u64, b: u64| a & b != 0, reg[src]),
+            Code::AndJne64Imm => alu_jump64!(
+                u64::bitand,
+                |a: u64, b: u64| a != b,
+                (imm >> 32) as u32 as i32 as i64 as u64
+            ),
+            Code::AndJne64Reg => alu_jump64!(u64::bitand, |a: u64, b: u64| a != b, reg[src]),
+            Code::AndJsgt64Imm => alu_jump64!(
+                u64::bitand,
+                |a: u64, b: u64| (a as i64) > b as i64,
+                (imm >> 32) as u32 as i32 as i64 as u64
+            ),
+            Code::AndJsgt64Reg => alu_jump64!(
+                u64::bitand,
+                |a: u64, b: u64| (a as i64) > b as i64,
+                reg[src]
+            ),
+            Code::AndJsge64Imm => alu_jump64!(
+                u64::bitand,
+                |a: u64, b: u64| (a as i64) >= b as i64,
+                (imm >> 32) as u32 as i32 as i64 as u64
+            ),
+            Code::AndJsge64Reg => alu_jump64!(
+                u64::bitand,
+                |a: u64, b: u64| (a as i64) >= b as i64,
+                reg[src]
+            ),
+            Code::AndJlt64Imm => alu_jump64!(
+                u64::bitand,
+                |a: u64, b: u64| a < b,
+                (imm >> 32) as u32 as i32 as i64 as u64
+            ),
+            Code::AndJlt64Reg => alu_jump64!(u64::bitand, |a: u64, b: u64| a < b, reg[src]),
+            Code::AndJle64Imm => alu_jump64!(
+                u64::bitand,
+                |a: u64, b: u64| a <= b,
+                (imm >> 32) as u32 as i32 as i64 as u64
+            ),
+            Code::AndJle64Reg => alu_jump64!(u64::bitand, |a: u64, b: u64| a <= b, reg[src]),
+            Code::AndJslt64Imm => alu_jump64!(
+                u64::bitand,
+                |a: u64, b: u64| (a as i64) < (b as i64),
+                (imm >> 32) as u32 as i32 as i64 as u64
+            ),
+            Code::AndJslt64Reg => alu_jump64!(
+                u64::bitand,
+                |a: u64, b: u64| (a as i64) < (b as i64),
+                reg[src]
+            ),
+            Code::AndJsle64Imm => alu_jump64!(
+                u64::bitand,
+                |a: u64, b: u64| (a as i64) <= b as i64,
+                (imm >> 32) as u32 as i32 as i64 as u64
+            ),
+            Code::AndJsle64Reg => alu_jump64!(
+                u64::bitand,
+                |a: u64, b: u64| (a as i64) <= b as i64,
+                reg[src]
+            ),
+            Code::AndJeq32Imm => {
+                alu_jump32!(u32::bitand, |a: u32, b: u32| a == b, (imm >> 32) as u32)
+            }
+            Code::AndJeq32Reg => alu_jump32!(u32::bitand, |a: u32, b: u32| a == b, reg[src]),
+            Code::AndJgt32Imm => {
+                alu_jump32!(u32::bitand, |a: u32, b: u32| a > b, (imm >> 32) as u32)
+            }
+            Code::AndJgt32Reg => alu_jump32!(u32::bitand, |a: u32, b: u32| a > b, reg[src]),
+            Code::AndJge32Imm => {
+                alu_jump32!(u32::bitand, |a: u32, b: u32| a >= b, (imm >> 32) as u32)
+            }
+            Code::AndJge32Reg => alu_jump32!(u32::bitand, |a: u32, b: u32| a >= b, reg[src]),
+            Code::AndJset32Imm => {
+                alu_jump32!(u32::bitand, |a: u32, b: u32| a & b != 0, (imm >> 32) as u32)
+            }
+            Code::AndJset32Reg => alu_jump32!(u32::bitand, |a: u32, b: u32| a & b != 0, reg[src]),
+            Code::AndJne32Imm => {
+                alu_jump32!(u32::bitand, |a: u32, b: u32| a != b, (imm >> 32) as u32)
+            }
+            Code::AndJne32Reg => alu_jump32!(u32::bitand, |a: u32, b: u32| a != b, reg[src]),
+            Code::AndJsgt32Imm => alu_jump32!(
+                u32::bitand,
+                |a: u32, b: u32| (a as i32) > b as i32,
+                (imm >> 32) as u32
+            ),
+            Code::AndJsgt32Reg => alu_jump32!(
+                u32::bitand,
+                |a: u32, b: u32| (a as i32) > b as i32,
+                reg[src]
+            ),
+            Code::AndJsge32Imm => alu_jump32!(
+                u32::bitand,
+                |a: u32, b: u32| (a as i32) >= b as i32,
+                (imm >> 32) as u32
+            ),
+            Code::AndJsge32Reg => alu_jump32!(
+                u32::bitand,
+                |a: u32, b: u32| (a as i32) >= b as i32,
+                reg[src]
+            ),
+            Code::AndJlt32Imm => {
+                alu_jump32!(u32::bitand, |a: u32, b: u32| a < b, (imm >> 32) as u32)
+            }
+            Code::AndJlt32Reg => alu_jump32!(u32::bitand, |a: u32, b: u32| a < b, reg[src]),
+            Code::AndJle32Imm => {
+                alu_jump32!(u32::bitand, |a: u32, b: u32| a <= b, (imm >> 32) as u32)
+            }
+            Code::AndJle32Reg => alu_jump32!(u32::bitand, |a: u32, b: u32| a <= b, reg[src]),
+            Code::AndJslt32Imm => alu_jump32!(
+                u32::bitand,
+                |a: u32, b: u32| (a as i32) < (b as i32),
+                (imm >> 32) as u32
+            ),
+            Code::AndJslt32Reg => alu_jump32!(
+                u32::bitand,
+                |a: u32, b: u32| (a as i32) < (b as i32),
+                reg[src]
+            ),
+            Code::AndJsle32Imm => alu_jump32!(
+                u32::bitand,
+                |a: u32, b: u32| (a as i32) <= b as i32,
+                (imm >> 32) as u32
+            ),
+            Code::AndJsle32Reg => alu_jump32!(
+                u32::bitand,
+                |a: u32, b: u32| (a as i32) <= b as i32,
+                reg[src]
+            ),
+            Code::LdxBLsh64 => {
+                load_shift!(1, |b: [u8; 1]| b[0] as u64, |v: u64, sh| v << (sh & 63))
+            }
+            Code::LdxBLsh32 => load_shift!(1, |b: [u8; 1]| b[0] as u64, |v: u64, sh| ((v as u32)
+                << (sh & 31))
+                as u64),
+            Code::LdxHLsh64 => load_shift!(2, |b| u16::from_le_bytes(b) as u64, |v: u64, sh| v
+                << (sh & 63)),
+            Code::LdxHLsh32 => load_shift!(2, |b| u16::from_le_bytes(b) as u64, |v: u64, sh| ((v
+                as u32)
+                << (sh & 31))
+                as u64),
+            Code::LdxWLsh64 => load_shift!(4, |b| u32::from_le_bytes(b) as u64, |v: u64, sh| v
+                << (sh & 63)),
+            Code::LdxWLsh32 => load_shift!(4, |b| u32::from_le_bytes(b) as u64, |v: u64, sh| ((v
+                as u32)
+                << (sh & 31))
+                as u64),
 
             Code::CallHelper => {
                 let id = imm;

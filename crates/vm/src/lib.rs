@@ -20,6 +20,10 @@
 //!   behaviour. The crate has no `unsafe` code.
 //! - Helpers are registered by kernel number ([`Helpers`]); BPF-to-BPF calls
 //!   get their own 512-byte frame, up to the kernel's 8 frames.
+//! - [`maps`] has the userspace maps (every map type a program can use
+//!   without a kernel object behind it) with the kernel's semantics, behind
+//!   the shared `bpfkit_object::map::Map` trait, and the program-side API
+//!   the map helpers use.
 //!
 //! # Semantics, as the kernel defines them
 //!
@@ -45,16 +49,25 @@
 
 mod alu;
 mod compile;
+pub mod ctx;
 mod error;
 mod fuse;
+#[cfg(test)]
+mod fuse_equivalence;
 mod helpers;
 mod interp;
+pub mod maps;
 pub mod memory;
 mod op;
+mod packet;
 
 pub use error::{Access, FaultKind, LoadError, RegionInfo, VmError};
 pub use helpers::{ContextHelperFn, HelperContext, HelperError, HelperFn, Helpers};
-pub use memory::{Region, INPUT_BASE, MAX_CALL_FRAMES, STACK_BASE, STACK_FRAME_SIZE, STACK_SIZE};
+pub use memory::{
+    PacketWindow, Region, CONTEXT_BASE, INPUT_BASE, MAX_CALL_FRAMES, STACK_BASE, STACK_FRAME_SIZE,
+    STACK_SIZE,
+};
+pub use packet::{Packet, XDP_HEADROOM, XDP_SHARED_INFO};
 
 use bpfkit_isa::Program;
 
@@ -214,6 +227,49 @@ impl Vm {
         self.run_with_regions(mem, &mut [])
     }
 
+    /// Runs a packet program: r1 is [`CONTEXT_BASE`], the address of `ctx`
+    /// (`struct xdp_md`, `struct __sk_buff`, ...), whose fields point into
+    /// `packet`. The program reaches the packet between `data_meta` and
+    /// `data_end`; helpers may move those (the packet then keeps the new
+    /// window), and it may reach `regions` as [`Vm::run_with_regions`] says.
+    pub fn run_packet(
+        &mut self,
+        packet: &mut Packet,
+        ctx: &mut dyn ctx::Context,
+        regions: &mut [Region<'_>],
+    ) -> Result<RunOutcome, VmError> {
+        self.prepare_run(packet.buffer_len())?;
+        let (buffer, window) = packet.parts();
+        let mut memory = Memory::with_packet(&mut self.stack, buffer, window, ctx, regions);
+        let result = interp::run(
+            &self.ops,
+            &self.helpers,
+            &mut self.state,
+            &mut memory,
+            CONTEXT_BASE,
+            0,
+            self.budget,
+        );
+        let window = memory.window();
+        packet.set_window(window);
+        result
+    }
+
+    /// What every run checks and resets first.
+    fn prepare_run(&mut self, input_len: usize) -> Result<(), VmError> {
+        if !self.resolved {
+            self.resolve()
+                .map_err(|(pc, id)| VmError::UnknownHelper { pc, id: id as u64 })?;
+        }
+        if u32::try_from(input_len).is_err() {
+            return Err(VmError::InputTooLarge { len: input_len });
+        }
+        if self.clear_stack {
+            self.stack.fill(0);
+        }
+        Ok(())
+    }
+
     /// Like [`Vm::run`], with extra memory regions the program may reach
     /// at [`memory::region_base`]`(i)` for `regions[i]`.
     pub fn run_with_regions(
@@ -221,16 +277,7 @@ impl Vm {
         mem: &mut [u8],
         regions: &mut [Region<'_>],
     ) -> Result<RunOutcome, VmError> {
-        if !self.resolved {
-            self.resolve()
-                .map_err(|(pc, id)| VmError::UnknownHelper { pc, id: id as u64 })?;
-        }
-        if u32::try_from(mem.len()).is_err() {
-            return Err(VmError::InputTooLarge { len: mem.len() });
-        }
-        if self.clear_stack {
-            self.stack.fill(0);
-        }
+        self.prepare_run(mem.len())?;
         let (r1, r2) = if mem.is_empty() {
             (0, 0)
         } else {

@@ -5,10 +5,17 @@
 //!
 //! Region `n` lives at `n << 32`: an address is a region number in its high
 //! 32 bits and an offset in its low 32 bits. [`STACK_BASE`] (region 1) holds
-//! the stack frames, [`INPUT_BASE`] (region 2) the input memory, and the
-//! caller's extra [`Region`]s follow from region 3 on ([`region_base`]).
-//! Region 0 is never mapped, so null pointers and small integers used as
-//! pointers fault.
+//! the stack frames, [`INPUT_BASE`] (region 2) the input memory or the
+//! packet, and the caller's extra [`Region`]s follow from region 3 on
+//! ([`region_base`]). [`CONTEXT_BASE`] holds the program's context
+//! (`struct xdp_md`, `struct __sk_buff`), which is not plain memory: its
+//! fields are read and written through [`Context`], the way the kernel's
+//! `convert_ctx_access` rewrites them. Region 0 is never mapped, so null
+//! pointers and small integers used as pointers fault.
+//!
+//! A packet's buffer has room around the data (the kernel's headroom and
+//! tailroom, so `bpf_xdp_adjust_head` and friends can move its ends): the
+//! program reaches only its window, from `data_meta` to `data_end`.
 //!
 //! Why synthetic addresses rather than host pointers:
 //! - every access is checked in safe Rust (a shift, a compare and a slice
@@ -22,6 +29,7 @@
 //! Pointer arithmetic inside a region works as in the kernel; a region holds
 //! at most 4 GiB.
 
+use crate::ctx::{Context, PacketPointers};
 use crate::error::{Access, FaultKind, RegionInfo, VmError};
 
 /// Size of one stack frame, the kernel's `MAX_BPF_STACK`.
@@ -36,9 +44,24 @@ pub const STACK_SIZE: usize = STACK_FRAME_SIZE * MAX_CALL_FRAMES;
 pub const STACK_BASE: u64 = 1 << 32;
 /// Base address of the input memory (r1 at entry when it is not empty).
 pub const INPUT_BASE: u64 = 2 << 32;
+/// Base address of the program's context: r1 of a packet program.
+pub const CONTEXT_BASE: u64 = CONTEXT_REGION << 32;
 const STACK_REGION: u64 = STACK_BASE >> 32;
 const INPUT_REGION: u64 = INPUT_BASE >> 32;
+const CONTEXT_REGION: u64 = 0x1000;
 const FIRST_EXTRA_REGION: u64 = 3;
+
+/// The window of a packet buffer the program may touch, as offsets into
+/// the buffer: `meta <= data <= end <= buffer length`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PacketWindow {
+    /// Start of the metadata area (`data_meta`); `data` when there is none.
+    pub meta: usize,
+    /// First byte of the packet (`data`).
+    pub data: usize,
+    /// One past its last byte (`data_end`).
+    pub end: usize,
+}
 
 /// The base address of the caller's extra region number `index` (the index
 /// into the slice given to [`Vm::run_with_regions`](crate::Vm::run_with_regions)).
@@ -104,22 +127,84 @@ pub(crate) struct Memory<'m, 'r> {
     /// Lowest valid stack offset: the bottom of the current frame. Deeper,
     /// unused frames are out of bounds.
     stack_lo: usize,
+    /// The input memory, or a packet's whole buffer.
     input: &'m mut [u8],
+    /// The part of `input` the program may touch: `window.meta..window.end`.
+    window: PacketWindow,
+    ctx: Option<&'m mut dyn Context>,
     extra: &'m mut [Region<'r>],
 }
 
 impl<'m, 'r> Memory<'m, 'r> {
+    /// Memory for a raw run: all of `input` is reachable, and no context.
     pub(crate) fn new(
         stack: &'m mut [u8; STACK_SIZE],
         input: &'m mut [u8],
         extra: &'m mut [Region<'r>],
     ) -> Self {
         let stack_lo = STACK_SIZE - STACK_FRAME_SIZE;
+        let window = PacketWindow {
+            meta: 0,
+            data: 0,
+            end: input.len(),
+        };
         Memory {
             stack,
             stack_lo,
             input,
+            window,
+            ctx: None,
             extra,
+        }
+    }
+
+    /// Memory for a packet run: the packet's buffer with its window, and
+    /// the context the program gets in r1. The caller has checked that the
+    /// window lies inside the buffer.
+    pub(crate) fn with_packet(
+        stack: &'m mut [u8; STACK_SIZE],
+        buffer: &'m mut [u8],
+        window: PacketWindow,
+        ctx: &'m mut dyn Context,
+        extra: &'m mut [Region<'r>],
+    ) -> Self {
+        let mut mem = Memory::new(stack, buffer, extra);
+        mem.window = window;
+        mem.ctx = Some(ctx);
+        mem
+    }
+
+    /// The packet window.
+    pub(crate) fn window(&self) -> PacketWindow {
+        self.window
+    }
+
+    /// Moves the packet window (the adjust helpers). False, and nothing
+    /// changes, unless `meta <= data <= end <= buffer length`.
+    pub(crate) fn set_window(&mut self, w: PacketWindow) -> bool {
+        let ok = w.meta <= w.data && w.data <= w.end && w.end <= self.input.len();
+        if ok {
+            self.window = w;
+        }
+        ok
+    }
+
+    /// The packet's whole buffer, headroom and tailroom included.
+    pub(crate) fn buffer_mut(&mut self) -> &mut [u8] {
+        self.input
+    }
+
+    /// The context, if the run has one.
+    pub(crate) fn context_mut(&mut self) -> Option<&mut (dyn Context + 'm)> {
+        self.ctx.as_deref_mut()
+    }
+
+    /// The packet pointers a context hands out (`data`, `data_end`, `data_meta`).
+    fn packet_pointers(&self) -> PacketPointers {
+        PacketPointers {
+            data: INPUT_BASE + self.window.data as u64,
+            data_end: INPUT_BASE + self.window.end as u64,
+            data_meta: INPUT_BASE + self.window.meta as u64,
         }
     }
 
@@ -136,7 +221,9 @@ impl<'m, 'r> Memory<'m, 'r> {
         let end = off.checked_add(N)?;
         let bytes = match addr >> 32 {
             STACK_REGION if off >= self.stack_lo => self.stack.get(off..end)?,
-            INPUT_REGION => self.input.get(off..end)?,
+            INPUT_REGION if off >= self.window.meta && end <= self.window.end => {
+                self.input.get(off..end)?
+            }
             _ => self.slice(addr, N)?,
         };
         bytes.try_into().ok()
@@ -161,7 +248,10 @@ impl<'m, 'r> Memory<'m, 'r> {
         let end = off.checked_add(len)?;
         match addr >> 32 {
             STACK_REGION if off >= self.stack_lo => self.stack.get(off..end),
-            INPUT_REGION => self.input.get(off..end),
+            INPUT_REGION if off >= self.window.meta && end <= self.window.end => {
+                self.input.get(off..end)
+            }
+            STACK_REGION | INPUT_REGION => None,
             region => self
                 .extra
                 .get(region.checked_sub(FIRST_EXTRA_REGION)? as usize)?
@@ -178,7 +268,10 @@ impl<'m, 'r> Memory<'m, 'r> {
         let end = off.checked_add(len)?;
         match addr >> 32 {
             STACK_REGION if off >= self.stack_lo => self.stack.get_mut(off..end),
-            INPUT_REGION => self.input.get_mut(off..end),
+            INPUT_REGION if off >= self.window.meta && end <= self.window.end => {
+                self.input.get_mut(off..end)
+            }
+            STACK_REGION | INPUT_REGION => None,
             region => self
                 .extra
                 .get_mut(region.checked_sub(FIRST_EXTRA_REGION)? as usize)?
@@ -187,10 +280,71 @@ impl<'m, 'r> Memory<'m, 'r> {
         }
     }
 
-    /// The input memory, for the legacy packet loads.
+    /// The packet from `data` to `data_end` (all of a raw run's input), for
+    /// the legacy packet loads.
     #[inline(always)]
     pub(crate) fn input(&self) -> &[u8] {
         self.input
+            .get(self.window.data..self.window.end)
+            .unwrap_or(&[])
+    }
+
+    /// A load the plain regions refused: a context field, read the way the
+    /// kernel's rewritten access reads it, or the fault. `signed` is a
+    /// sign-extending load (`ldsx`).
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn load_slow(
+        &self,
+        pc: usize,
+        addr: u64,
+        size: usize,
+        signed: bool,
+    ) -> Result<u64, VmError> {
+        let Some(ctx) = self.ctx.as_deref().filter(|_| addr >> 32 == CONTEXT_REGION) else {
+            return Err(self.fault(pc, Access::Read, addr, size));
+        };
+        let value = ctx
+            .load(addr as u32, size as u32, &self.packet_pointers())
+            .map_err(|denied| VmError::ContextAccess {
+                pc,
+                access: Access::Read,
+                context: ctx.name(),
+                off: addr as u32,
+                size,
+                reason: denied.0,
+            })?;
+        Ok(if signed {
+            let shift = 64 - 8 * size as u32;
+            (((value << shift) as i64) >> shift) as u64
+        } else {
+            value
+        })
+    }
+
+    /// A store the plain regions refused: a context field the program may
+    /// write, or the fault.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn store_slow(&mut self, pc: usize, addr: u64, bytes: &[u8]) -> Result<(), VmError> {
+        let size = bytes.len();
+        if addr >> 32 != CONTEXT_REGION || self.ctx.is_none() {
+            return Err(self.fault(pc, Access::Write, addr, size));
+        }
+        let mut word = [0u8; 8];
+        word[..size].copy_from_slice(bytes);
+        let Some(ctx) = self.ctx.as_deref_mut() else {
+            return Err(self.fault(pc, Access::Write, addr, size));
+        };
+        ctx.store(addr as u32, size as u32, u64::from_le_bytes(word))
+            .map_err(|denied| VmError::ContextAccess {
+                pc,
+                access: Access::Write,
+                context: ctx.name(),
+                off: addr as u32,
+                size,
+                reason: denied.0,
+            })
     }
 
     /// The error for a refused access: which region the address points
@@ -210,9 +364,14 @@ impl<'m, 'r> Memory<'m, 'r> {
             ),
             INPUT_REGION => (
                 Some(RegionInfo {
-                    name: "input".into(),
-                    start: INPUT_BASE,
-                    len: self.input.len() as u64,
+                    name: if self.ctx.is_some() {
+                        "packet"
+                    } else {
+                        "input"
+                    }
+                    .into(),
+                    start: INPUT_BASE + self.window.meta as u64,
+                    len: (self.window.end - self.window.meta) as u64,
                 }),
                 false,
             ),

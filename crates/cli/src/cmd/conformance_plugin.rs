@@ -1,6 +1,6 @@
 //! `bpfkit conformance-plugin`: the bpf_conformance runner's plugin protocol.
 //!
-//! The runner starts one process per test: argv[1] is the input memory as hex
+//! The runner starts one process per test: `argv[1]` is the input memory as hex
 //! bytes (possibly empty), further arguments are runner options, and stdin
 //! holds the program as one line of hex bytes. The plugin prints r0 in hex and
 //! exits 0, or prints the error on stderr and exits non-zero.

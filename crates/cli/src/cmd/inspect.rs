@@ -1,6 +1,6 @@
 //! `bpfkit inspect OBJ [--json]`: what a BPF ELF object holds: sections,
 //! programs, maps, global data, externs, relocations, BTF and CO-RE
-//! records.
+//! records. A raw BTF file (`/sys/kernel/btf/vmlinux`) gets its BTF summary.
 
 use crate::failure::{fail, CmdResult};
 use bpfkit_object::btf::{Btf, CoreRelo};
@@ -17,7 +17,7 @@ use std::process::ExitCode;
 /// Arguments of `bpfkit inspect`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// A BPF ELF object (`clang -target bpf -c`).
+    /// A BPF ELF object (`clang -target bpf -c`), or a raw BTF file.
     file: PathBuf,
     /// Print JSON for programs instead of text.
     #[arg(long)]
@@ -67,8 +67,56 @@ struct JsonObject<'a> {
     core_relos: Vec<JsonCore<'a>>,
 }
 
+/// What `inspect` says of a raw BTF file.
+#[derive(Serialize)]
+struct JsonBtf<'a> {
+    file: String,
+    format: &'static str,
+    header: &'a bpfkit_object::btf::Header,
+    types: usize,
+    btf_types_by_kind: BTreeMap<&'static str, usize>,
+}
+
+/// BTF's magic, in either byte order.
+fn is_raw_btf(bytes: &[u8]) -> bool {
+    bytes.starts_with(&[0x9f, 0xeb]) || bytes.starts_with(&[0xeb, 0x9f])
+}
+
+/// `inspect` of a raw BTF file: its header and types by kind.
+fn inspect_btf(a: &Args, bytes: &[u8]) -> CmdResult {
+    let btf = Btf::parse(bytes).map_err(|e| fail(format!("{}: {e}", a.file.display())))?;
+    let kinds = types_by_kind(&btf);
+    let h = btf.header();
+    if a.json {
+        let out = JsonBtf {
+            file: a.file.display().to_string(),
+            format: "btf",
+            header: h,
+            types: btf.len() - 1,
+            btf_types_by_kind: kinds,
+        };
+        println!("{}", serde_json::to_string_pretty(&out).map_err(fail)?);
+    } else {
+        let list: Vec<String> = kinds.iter().map(|(k, n)| format!("{k} {n}")).collect();
+        println!(
+            "{}: raw BTF, {:?} endian, {} bytes of types, {} bytes of strings\n\nBTF:\n  {} types: {}",
+            a.file.display(),
+            h.endian,
+            h.type_len,
+            h.str_len,
+            btf.len() - 1,
+            list.join(", ")
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Runs `bpfkit inspect`.
 pub fn run(a: Args) -> CmdResult {
+    let bytes = crate::files::read(&a.file)?;
+    if is_raw_btf(&bytes) {
+        return inspect_btf(&a, &bytes);
+    }
     let obj = Object::open(&a.file).map_err(fail)?;
     let core: Vec<JsonCore> = obj
         .btf_ext
@@ -338,7 +386,7 @@ fn map_text(o: &mut String, m: &MapDef, indent: &str) {
     );
     let _ = writeln!(
         o,
-        "{indent}  key {} value {} max_entries {} flags {:#x} numa_node {} map_extra {} pinning {:?}",
+        "{indent}  key {} value {} max_entries {} flags {:#x} numa_node {} map_extra {} pinning {}",
         m.key_size, m.value_size, m.max_entries, m.map_flags, m.numa_node, m.map_extra, m.pinning
     );
     if m.key_type.is_some() || m.value_type.is_some() {
@@ -373,7 +421,7 @@ fn map_text(o: &mut String, m: &MapDef, indent: &str) {
         );
     }
     for s in &m.initial_slots {
-        let _ = writeln!(o, "{indent}  [{}] = {:?}", s.index, s.target);
+        let _ = writeln!(o, "{indent}  [{}] = {}", s.index, s.target);
     }
     for n in &m.normalisations {
         let to = match n.to {

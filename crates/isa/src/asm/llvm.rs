@@ -115,6 +115,7 @@ fn target(cur: &mut Cursor, long: bool) -> PResult<(i32, Option<LabelRef>)> {
             name: name.to_string(),
             span,
             helper: None,
+            addend: 0,
         };
         (0, Some(label))
     } else {
@@ -200,6 +201,7 @@ fn call(cur: &mut Cursor) -> PResult<Parsed> {
         name: name.to_string(),
         span,
         helper: helper_id(name),
+        addend: 0,
     };
     Ok(Parsed {
         insn: Instruction::Call(CallTarget::Local(0)),
@@ -377,6 +379,9 @@ fn assignment(cur: &mut Cursor, dst: RegTok) -> PResult<Parsed> {
             dst: dst.reg,
             src,
         }));
+    }
+    if let Some(parsed) = super::llvm_rhs::symbol_address(cur, dst)? {
+        return Ok(parsed);
     }
     super::llvm_rhs::rhs(cur, dst).map(Parsed::plain)
 }

@@ -4,6 +4,7 @@
 
 use super::cursor::{fail, Cursor, PResult, RegKind, RegTok};
 use super::llvm::{address, base_offset, mem_type, reg, reg_of_kind, width};
+use super::{LabelRef, Parsed};
 use crate::instruction::{AluOp, AtomicOp, ByteOrder, Instruction, LddwKind, Operand, Size};
 
 /// Parses what follows `rD =`.
@@ -63,6 +64,61 @@ pub(super) fn rhs(cur: &mut Cursor, dst: RegTok) -> PResult<Instruction> {
     }
     cur.reset(save);
     fail(span, format!("unknown operation `{name}`"))
+}
+
+/// `rD = sym ll` or `rD = sym + 8 ll`: a 64-bit load of a symbol's address,
+/// as clang emits it for maps, global data and callbacks. `None` (consuming
+/// nothing) when the right-hand side is not of that form.
+pub(super) fn symbol_address(cur: &mut Cursor, dst: RegTok) -> PResult<Option<Parsed>> {
+    let save = cur.pos();
+    let Some((name, span)) = cur.ident() else {
+        return Ok(None);
+    };
+    let sign = match (cur.eat("+"), cur.eat("-")) {
+        (Some(plus), _) => Some((plus, 1)),
+        (None, Some(minus)) => Some((minus, -1)),
+        (None, None) => None,
+    };
+    let addend = match sign {
+        Some(_) if !cur.at_number() => {
+            cur.reset(save);
+            return Ok(None);
+        }
+        Some((sign, factor)) => {
+            let n = cur.number()?;
+            match i64::try_from(n.value * factor) {
+                Ok(v) => v,
+                Err(_) => return fail(sign.to(n.span), "offset does not fit in 64 bits"),
+            }
+        }
+        None => 0,
+    };
+    let Some(ll) = cur.eat_word("ll") else {
+        cur.reset(save);
+        return Ok(None);
+    };
+    if dst.kind == RegKind::W {
+        return fail(
+            dst.span.to(ll),
+            "a 64-bit load (`ll`) needs a 64-bit register `rN`",
+        );
+    }
+    let insn = Instruction::LoadImm64 {
+        dst: dst.reg,
+        kind: LddwKind::Imm64,
+        lo: 0,
+        hi: 0,
+    };
+    let label = LabelRef {
+        name: name.to_string(),
+        span,
+        helper: None,
+        addend,
+    };
+    Ok(Some(Parsed {
+        insn,
+        label: Some(label),
+    }))
 }
 
 /// `rD = imm` (32-bit, sign-extended) or `rD = imm ll` (`lddw`).

@@ -12,9 +12,15 @@
 //! `0000000000000000 <func>:` headers (which define the label `func`) and the
 //! `file format` / `Disassembly of section` banners (skipped), so a whole
 //! `llvm-objdump -d` listing assembles back to its bytes.
+//!
+//! [`file`](mod@file) reads whole assembly files as `clang -S` writes them (sections,
+//! symbols, data directives) for writing relocatable objects; its
+//! instructions are this assembler's LLVM syntax, plus `rD = sym ll`, which
+//! raw bytecode cannot express.
 
 mod cursor;
 mod error;
+pub mod file;
 mod llvm;
 mod llvm_rhs;
 
@@ -50,6 +56,8 @@ pub(super) struct LabelRef {
     span: Span,
     /// For `call name`: the helper to call when no label `name` exists.
     helper: Option<i32>,
+    /// For `rD = name + 8 ll`: the constant added to the symbol's address.
+    addend: i64,
 }
 
 /// An instruction waiting for its label, with where it came from.
@@ -102,6 +110,17 @@ pub fn assemble(source: &str, syntax: Syntax) -> Result<Vec<Insn>, AsmError> {
         }
         .map_err(at)?;
         cur.expect_end("after the instruction").map_err(at)?;
+        if let (Instruction::LoadImm64 { .. }, Some(label)) = (&parsed.insn, &parsed.label) {
+            let message = format!(
+                "`{}` is a symbol: loading its address needs a relocation, which raw bytecode \
+                 cannot hold; write an ELF object (`bpfkit asm FILE -o prog.o`)",
+                label.name
+            );
+            return Err(at(LineError {
+                span: label.span,
+                message,
+            }));
+        }
         if parsed.insn == Instruction::Exit && first_exit.is_none() {
             first_exit = Some(slots.len());
         }
@@ -145,14 +164,16 @@ pub fn assemble(source: &str, syntax: Syntax) -> Result<Vec<Insn>, AsmError> {
 
 /// Sets the relative offset of a jump or call whose target was a label.
 fn patch(insn: Instruction, rel: i64, label: &LabelRef) -> PResult<Instruction> {
+    patch_offset(insn, rel, &label.name).or_else(|message| fail(label.span, message))
+}
+
+/// Sets the relative offset `rel` (in slots) of a jump or call to label
+/// `name`, or says why it does not fit.
+fn patch_offset(insn: Instruction, rel: i64, name: &str) -> Result<Instruction, String> {
     let too_far = |bits: u32, hint: &str| {
-        fail(
-            label.span,
-            format!(
-                "label `{}` is {rel} instructions away, beyond the {bits}-bit offset range{hint}",
-                label.name
-            ),
-        )
+        Err(format!(
+            "label `{name}` is {rel} instructions away, beyond the {bits}-bit offset range{hint}"
+        ))
     };
     Ok(match insn {
         Instruction::Ja { long: false, .. } => match i16::try_from(rel) {

@@ -69,6 +69,7 @@ impl Opd<'_> {
                     name: name.to_string(),
                     span: *span,
                     helper: None,
+                    addend: 0,
                 }),
             )),
             other => fail(other.span(), "expected a label or a relative offset"),

@@ -118,6 +118,12 @@ impl Serialize for TypeJson<'_> {
                             .map(|x| {
                                 let val = if t.kind_flag {
                                     Value::I(x.value as i64)
+                                } else if t.kind == Kind::Enum {
+                                    // bpftool 7.1 passes the 32-bit value,
+                                    // an `__s32`, to its unsigned printer:
+                                    // values with the top bit set come out
+                                    // sign-extended to 64 bits.
+                                    Value::U(x.value as u32 as i32 as i64 as u64)
                                 } else {
                                     Value::U(x.value)
                                 };

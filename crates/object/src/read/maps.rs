@@ -155,6 +155,30 @@ pub enum InitialTarget {
     Program(String),
 }
 
+impl std::fmt::Display for InitialTarget {
+    /// `map NAME` or `program NAME`, as `inspect` prints a slot.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            InitialTarget::Map(n) => write!(f, "map {n}"),
+            InitialTarget::Program(n) => write!(f, "program {n}"),
+        }
+    }
+}
+
+impl std::fmt::Display for Pinning {
+    /// The convention's own name: `none`, `by_name` (libbpf),
+    /// `object_ns` / `global_ns` (iproute2), or the raw number.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Pinning::None => f.write_str("none"),
+            Pinning::ByName => f.write_str("by_name"),
+            Pinning::ObjectNs => f.write_str("object_ns"),
+            Pinning::GlobalNs => f.write_str("global_ns"),
+            Pinning::Other(n) => write!(f, "{n}"),
+        }
+    }
+}
+
 /// One initialised slot of `.values = { [i] = &x }`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct InitialSlot {
