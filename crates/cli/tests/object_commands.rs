@@ -21,13 +21,29 @@ fn run(args: &[&str]) -> (bool, String, String) {
 }
 
 #[test]
-fn disasm_of_an_object_is_llvm_objdump_text() {
-    let obj = fixture("rd_full.o");
-    let path = obj.to_str().unwrap();
-    let (ok, out, err) = run(&["disasm", "--raw-insn", "--no-annotate", path]);
-    assert!(ok, "{err}");
-    let golden = std::fs::read_to_string(fixture("golden/rd_full.objdump")).unwrap();
-    assert_eq!(out.replacen(path, "NAME.o", 1), golden);
+fn disasm_of_every_fixture_object_is_llvm_objdump_text() {
+    let dir = fixture("");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".o"))
+        .collect();
+    names.sort();
+    assert!(names.len() >= 3);
+    for name in &names {
+        let obj = fixture(name);
+        let path = obj.to_str().unwrap();
+        let (ok, out, err) = run(&["disasm", "--raw-insn", "--no-annotate", path]);
+        assert!(ok, "{name}: {err}");
+        let stem = name.trim_end_matches(".o");
+        let golden = std::fs::read_to_string(fixture(&format!("golden/{stem}.objdump"))).unwrap();
+        assert_eq!(out.replacen(path, "NAME.o", 1), golden, "{name}");
+    }
+    eprintln!(
+        "bpfkit disasm equals llvm-objdump-19 -d on {} fixture objects",
+        names.len()
+    );
 }
 
 #[test]

@@ -274,6 +274,7 @@ fn legacy_and_iproute2_maps() {
     assert_eq!(outer.pinning, Pinning::GlobalNs);
     assert_eq!(outer.iproute2_ids, Some([0, 7, 0]));
     assert_eq!(tc.map("inner_tbl").unwrap().iproute2_ids, Some([7, 0, 1]));
+    assert_eq!(outer.inner.as_ref().unwrap().name, "inner_tbl");
     let custom = tc.program("custom").unwrap();
     assert_eq!(custom.section_type.prog_type, ProgType::SchedCls);
     assert_eq!(custom.section_type.source, TypeSource::Iproute2);

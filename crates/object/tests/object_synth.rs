@@ -31,6 +31,19 @@ struct Sec {
 /// A little-endian relocatable object: `.text` with `sub`, `xdp` with
 /// `prog` loading map `m` and calling `sub` through RELA relocations.
 fn build(machine: u16, sym_type: u8, call_addend: i64) -> Vec<u8> {
+    build_with(machine, sym_type, call_addend, 16, 1 << 4, 20)
+}
+
+/// [`build`] with the call relocation's offset, the programs' binding
+/// (`STB_* << 4`) and the size of the `maps` section as parameters.
+fn build_with(
+    machine: u16,
+    sym_type: u8,
+    call_addend: i64,
+    call_off: u64,
+    prog_bind: u8,
+    maps_len: usize,
+) -> Vec<u8> {
     let mut strtab = vec![0u8];
     let mut name = |s: &str| {
         let off = strtab.len() as u32;
@@ -55,10 +68,11 @@ fn build(machine: u16, sym_type: u8, call_addend: i64) -> Vec<u8> {
         insn(0x95, 0, 0, 0, 0),
     ]
     .concat();
-    let maps: Vec<u8> = [1u32, 4, 8, 16, 0]
+    let mut maps: Vec<u8> = [1u32, 4, 8, 16, 0]
         .iter()
         .flat_map(|w| w.to_le_bytes())
         .collect();
+    maps.resize(maps_len, 0);
     let sym = |name: u32, info: u8, shndx: u16, value: u64, size: u64| {
         let mut v = name.to_le_bytes().to_vec();
         v.push(info);
@@ -72,7 +86,7 @@ fn build(machine: u16, sym_type: u8, call_addend: i64) -> Vec<u8> {
     let symtab = [
         sym(0, 0, 0, 0, 0),
         sym(n_sub, global | sym_type, 2, 0, 16),
-        sym(n_prog, global | sym_type, 3, 0, 40),
+        sym(n_prog, prog_bind | sym_type, 3, 0, 40),
         sym(n_m, global | 1, 5, 0, 20),
     ]
     .concat();
@@ -82,7 +96,7 @@ fn build(machine: u16, sym_type: u8, call_addend: i64) -> Vec<u8> {
         v.extend(addend.to_le_bytes());
         v
     };
-    let relas = [rela(0, 3, 1, 0), rela(16, 1, 10, call_addend)].concat();
+    let relas = [rela(0, 3, 1, 0), rela(call_off, 1, 10, call_addend)].concat();
     let secs = vec![
         Sec {
             name: "",
@@ -247,4 +261,44 @@ fn e_machine_zero_is_accepted_and_other_machines_refused() {
     assert!(Object::parse(&build(0, STT_FUNC, 0)).is_ok());
     let err = Object::parse(&build(62, STT_FUNC, 0)).unwrap_err();
     assert!(matches!(err, ObjectError::NotBpf(_)), "{err}");
+}
+
+#[test]
+fn defects_are_errors_that_name_their_place() {
+    // A relocation of `r0 = 0` (slot 3), which is neither ld_imm64 nor call.
+    let err = Object::parse(&build_with(247, STT_FUNC, 0, 24, 1 << 4, 20)).unwrap_err();
+    match &err {
+        ObjectError::Relocation {
+            section,
+            index,
+            offset,
+            symbol,
+            ..
+        } => {
+            assert_eq!(
+                (section.as_str(), *index, *offset, symbol.as_str()),
+                ("xdp", 1, 24, "sub")
+            );
+        }
+        other => panic!("{other}"),
+    }
+    assert!(
+        err.to_string().contains("neither ld_imm64 nor call"),
+        "{err}"
+    );
+    // A static entry point outside .text: libbpf refuses it.
+    let err = Object::parse(&build_with(247, STT_FUNC, 0, 16, 0, 20)).unwrap_err();
+    assert!(
+        matches!(&err, ObjectError::Symbol { symbol, .. } if symbol == "prog"),
+        "{err}"
+    );
+    // One map symbol in 22 bytes: 22 is a whole definition, libbpf's rule,
+    // but its last two bytes are past the 20 of bpf_map_def and zero: fine.
+    assert!(Object::parse(&build_with(247, STT_FUNC, 0, 16, 1 << 4, 22)).is_ok());
+    // A 0-byte maps section with a map symbol cannot hold its definition.
+    let err = Object::parse(&build_with(247, STT_FUNC, 0, 16, 1 << 4, 0)).unwrap_err();
+    assert!(
+        matches!(&err, ObjectError::Section { section, .. } if section == "maps"),
+        "{err}"
+    );
 }

@@ -2,9 +2,7 @@
 
 use crate::failure::{fail, CmdResult};
 use crate::{cmd::load, SyntaxArg};
-use bpfkit_isa::disasm::{
-    format_instruction, lines, listing_with, DisasmOptions, Flavor, ListingContext,
-};
+use bpfkit_isa::disasm::{format_instruction, listing_with, DisasmOptions, Flavor, ListingContext};
 use bpfkit_isa::{check, helpers, CallTarget, Instruction, Syntax};
 use bpfkit_object::read::listing::describe;
 use bpfkit_object::read::{ListingOptions, Object};
@@ -142,25 +140,26 @@ fn disasm_object(a: &Args, syntax: Syntax) -> CmdResult {
     };
     if a.json {
         let mut out = Vec::new();
-        for f in &obj.functions {
-            if a.section.as_ref().is_some_and(|s| *s != f.section) {
-                continue;
-            }
-            let ctx = ListingContext::default();
-            for line in lines(&f.slots, &opts.disasm, &ctx) {
-                let reloc = f.relocations.iter().find(|r| r.insn == line.pc);
+        for sec in obj.listing_lines(&opts) {
+            for l in sec.lines {
                 out.push(JsonObjInsn {
-                    section: &f.section,
-                    function: &f.name,
-                    pc: f.start + line.pc,
-                    bytes: line
+                    section: sec.section,
+                    function: l.symbol,
+                    pc: l.line.pc,
+                    bytes: l
+                        .line
                         .bytes
                         .iter()
                         .map(|b| format!("{b:02x}"))
                         .collect::<Vec<_>>()
                         .join(" "),
-                    text: line.text,
-                    relocation: reloc.map(|r| describe(&r.target)),
+                    text: l.line.text.clone(),
+                    source: l
+                        .source
+                        .iter()
+                        .map(|li| li.line_text.trim_start())
+                        .collect(),
+                    relocations: l.relocations.iter().map(|r| describe(&r.target)).collect(),
                 });
             }
         }
@@ -178,6 +177,8 @@ struct JsonObjInsn<'a> {
     pc: usize,
     bytes: String,
     text: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    relocation: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    source: Vec<&'a str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    relocations: Vec<String>,
 }

@@ -40,6 +40,7 @@ struct JsonProgram<'a> {
     relocations: &'a [Relocation],
     func_info: usize,
     line_info: usize,
+    core_relos: usize,
 }
 
 #[derive(Serialize)]
@@ -152,6 +153,7 @@ pub fn run(a: Args) -> CmdResult {
                 relocations: &p.relocations,
                 func_info: p.func_info.len(),
                 line_info: p.line_info.len(),
+                core_relos: p.core_relos.len(),
             })
             .collect();
         let out = JsonObject {
@@ -276,9 +278,10 @@ fn text(
         );
         let _ = writeln!(
             o,
-            "    func_info {}, line_info {}",
+            "    func_info {}, line_info {}, CO-RE relocations {}",
             p.func_info.len(),
-            p.line_info.len()
+            p.line_info.len(),
+            p.core_relos.len()
         );
         for r in &p.relocations {
             let _ = writeln!(

@@ -4,8 +4,12 @@
 //! with relocation targets named and source lines from BTF line info
 //! interleaved (as `bpftool prog dump xlated linum` prints them).
 
-use bpfkit_isa::disasm::{lines, DisasmOptions, Flavor, ListingContext, Symbol as DisasmSymbol};
-use bpfkit_isa::Insn;
+use bpfkit_isa::disasm::{
+    lines, DisasmOptions, Flavor, Line, ListingContext, Symbol as DisasmSymbol,
+};
+use bpfkit_isa::{Insn, Syntax};
+
+use crate::btf::LineInfo;
 
 use super::relocs::{RelocTarget, Relocation};
 use super::Object;
@@ -47,16 +51,84 @@ pub fn describe(r: &RelocTarget) -> String {
     }
 }
 
+/// One section of a listing, line by line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SectionListing<'o> {
+    /// The section's name.
+    pub section: &'o str,
+    /// Its lines in order.
+    pub lines: Vec<ListingLine<'o>>,
+}
+
+/// One instruction of a [`SectionListing`] with what is printed around it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListingLine<'o> {
+    /// The symbol whose `<name>:` header comes before this line, if any.
+    pub label: Option<&'o str>,
+    /// The symbol the instruction belongs to (the last label at or before it).
+    pub symbol: &'o str,
+    /// Source lines (BTF line info) that start at this instruction, when asked for.
+    pub source: Vec<&'o LineInfo>,
+    /// The instruction as the disassembler prints it (bytes in the file's
+    /// byte order), its `pc` counted from the section start.
+    pub line: Line,
+    /// The relocations of this instruction.
+    pub relocations: Vec<&'o Relocation>,
+}
+
+impl ListingLine<'_> {
+    /// The line as printed, with `# target` notes when `annotate` is set.
+    pub fn render(&self, opts: &DisasmOptions) -> String {
+        let mut text = if opts.syntax == Syntax::Ubpf && !opts.raw_insn {
+            self.line.text.clone()
+        } else {
+            self.line.render(opts.raw_insn)
+        };
+        if opts.annotate {
+            for r in &self.relocations {
+                text.push_str(&format!(" # {}", describe(&r.target)));
+            }
+        }
+        text
+    }
+}
+
 impl Object {
     /// The listing of the object's executable sections; `file` is the name
     /// objdump prints in its first line.
     pub fn listing(&self, file: &str, opts: &ListingOptions) -> String {
         let mut out = format!("\n{file}:\tfile format elf64-bpf\n");
+        for sec in self.listing_lines(opts) {
+            out.push_str(&format!("\nDisassembly of section {}:\n", sec.section));
+            for l in &sec.lines {
+                if let Some(label) = l.label {
+                    out.push_str(&format!("\n{:016x} <{label}>:\n", l.line.pc * 8));
+                }
+                for li in &l.source {
+                    out.push_str(&format!(
+                        "; {} [file:{} line_num:{} line_col:{}]\n",
+                        li.line_text.trim_start(),
+                        li.file_name,
+                        li.line,
+                        li.col
+                    ));
+                }
+                out.push_str(&l.render(&opts.disasm));
+                out.push('\n');
+            }
+        }
+        out
+    }
+
+    /// The listing as data: per executable section, each instruction with
+    /// its label, symbol, source lines and relocations.
+    pub fn listing_lines(&self, opts: &ListingOptions) -> Vec<SectionListing<'_>> {
         let flavor = if opts.disasm.annotate {
             Flavor::Alu32
         } else {
             Flavor::NoAlu32
         };
+        let mut out = Vec::new();
         for sec in &self.sections {
             if opts.section.as_ref().is_some_and(|s| *s != sec.name) {
                 continue;
@@ -73,7 +145,7 @@ impl Object {
                 code[f.start..end].copy_from_slice(&f.slots[..end - f.start]);
                 relocs.extend(f.relocations.iter().map(|r| (f.start + r.insn, r)));
             }
-            let mut labels: Vec<DisasmSymbol> = self
+            let mut labels: Vec<(u64, &str)> = self
                 .symbols
                 .iter()
                 .filter(|s| {
@@ -82,73 +154,70 @@ impl Object {
                         && s.kind != STT_FILE
                         && !s.name.is_empty()
                 })
-                .map(|s| DisasmSymbol {
-                    offset: s.value,
-                    name: s.name.clone(),
-                })
+                .map(|s| (s.value, s.name.as_str()))
                 .collect();
-            labels.sort_by_key(|s| s.offset);
-            if labels.first().map_or(true, |s| s.offset != 0) {
-                labels.insert(
-                    0,
-                    DisasmSymbol {
-                        offset: 0,
-                        name: sec.name.clone(),
-                    },
-                );
+            labels.sort_by_key(|l| l.0);
+            if labels.first().map_or(true, |l| l.0 != 0) {
+                labels.insert(0, (0, sec.name.as_str()));
             }
             let ctx = ListingContext {
                 section: sec.name.clone(),
-                symbols: labels.clone(),
+                symbols: labels
+                    .iter()
+                    .map(|&(offset, name)| DisasmSymbol {
+                        offset,
+                        name: name.to_string(),
+                    })
+                    .collect(),
                 flavor,
             };
-            let line_info = self
-                .btf_ext
-                .as_ref()
-                .map(|e| e.line_info(&sec.name))
-                .unwrap_or(&[]);
-            out.push_str(&format!("\nDisassembly of section {}:\n", sec.name));
+            let line_info = match (&self.btf_ext, opts.source) {
+                (Some(e), true) => e.line_info(&sec.name),
+                _ => &[],
+            };
+            let mut listing = SectionListing {
+                section: &sec.name,
+                lines: Vec::new(),
+            };
             let mut next_label = 0;
+            let mut symbol = sec.name.as_str();
             for mut line in lines(&code, &opts.disasm, &ctx) {
                 if self.big_endian {
                     to_big_endian(&mut line.bytes);
                 }
-                while next_label < labels.len() && labels[next_label].offset <= (line.pc * 8) as u64
-                {
-                    let l = &labels[next_label];
-                    if l.offset == (line.pc * 8) as u64 {
-                        out.push_str(&format!("\n{:016x} <{}>:\n", l.offset, l.name));
+                let at = (line.pc * 8) as u64;
+                let mut label = None;
+                while next_label < labels.len() && labels[next_label].0 <= at {
+                    symbol = labels[next_label].1;
+                    if labels[next_label].0 == at {
+                        label = Some(symbol);
                     }
                     next_label += 1;
                 }
-                if opts.source {
-                    for li in line_info
-                        .iter()
-                        .filter(|li| li.insn_off as usize == line.pc * 8)
-                    {
-                        out.push_str(&format!(
-                            "; {} [file:{} line_num:{} line_col:{}]\n",
-                            li.line_text.trim_start(),
-                            li.file_name,
-                            li.line,
-                            li.col
-                        ));
-                    }
-                }
-                let mut text =
-                    if opts.disasm.syntax == bpfkit_isa::Syntax::Ubpf && !opts.disasm.raw_insn {
-                        line.text.clone()
-                    } else {
-                        line.render(opts.disasm.raw_insn)
-                    };
-                if opts.disasm.annotate && line.bytes.len() >= 8 {
-                    for (_, r) in relocs.iter().filter(|(pc, _)| *pc == line.pc) {
-                        text.push_str(&format!(" # {}", describe(&r.target)));
-                    }
-                }
-                out.push_str(&text);
-                out.push('\n');
+                // objdump steps byte by byte through a cut-off lddw: only
+                // the first of those lines is the instruction's.
+                let first = listing
+                    .lines
+                    .last()
+                    .map_or(true, |l: &ListingLine| l.line.pc != line.pc);
+                let source = line_info
+                    .iter()
+                    .filter(|li| first && u64::from(li.insn_off) == at)
+                    .collect();
+                let relocations = relocs
+                    .iter()
+                    .filter(|(pc, _)| first && *pc == line.pc)
+                    .map(|&(_, r)| r)
+                    .collect();
+                listing.lines.push(ListingLine {
+                    label,
+                    symbol,
+                    source,
+                    line,
+                    relocations,
+                });
             }
+            out.push(listing);
         }
         out
     }

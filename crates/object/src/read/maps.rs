@@ -226,7 +226,8 @@ pub struct MapDef {
     pub key_type: Option<u32>,
     /// BTF value type id (`__type(value, T)`, a DATASEC for global data).
     pub value_type: Option<u32>,
-    /// The inner map of a BTF-defined map-in-map.
+    /// The inner map of a map-in-map: a BTF-defined one's `__array(values,
+    /// ...)` definition, or a copy of the legacy definition it names.
     pub inner: Option<Box<MapDef>>,
     /// iproute2's `id`, `inner_id`, `inner_idx`.
     pub iproute2_ids: Option<[u32; 3]>,
@@ -517,5 +518,43 @@ pub(crate) fn legacy_maps(view: &ElfView<'_>) -> Result<Vec<MapDef>, ObjectError
         m.normalise();
         out.push(m);
     }
+    link_inner_maps(&mut out)?;
     Ok(out)
+}
+
+/// Gives each legacy map-in-map its inner map: iproute2 names it by `id`
+/// (`inner_id`), samples/bpf's 28-byte layout by its position in the
+/// section (`inner_map_idx`).
+fn link_inner_maps(maps: &mut [MapDef]) -> Result<(), ObjectError> {
+    for i in 0..maps.len() {
+        if !maps[i].map_type.is_some_and(MapType::is_map_in_map) {
+            continue;
+        }
+        let inner = match (maps[i].iproute2_ids, maps[i].legacy_inner_idx) {
+            (Some([_, inner_id, _]), _) if inner_id != 0 => maps
+                .iter()
+                .position(|m| m.iproute2_ids.is_some_and(|ids| ids[0] == inner_id))
+                .ok_or_else(|| {
+                    ObjectError::map(
+                        &maps[i].name,
+                        "maps",
+                        format!("no map has the inner_id {inner_id} as its id"),
+                    )
+                })?,
+            (None, Some(idx)) => {
+                let idx = idx as usize;
+                if idx >= maps.len() || idx == i {
+                    return Err(ObjectError::map(
+                        &maps[i].name,
+                        "maps",
+                        format!("inner_map_idx {idx} names no other definition of the {} in the section", maps.len()),
+                    ));
+                }
+                idx
+            }
+            _ => continue,
+        };
+        maps[i].inner = Some(Box::new(maps[inner].clone()));
+    }
+    Ok(())
 }
