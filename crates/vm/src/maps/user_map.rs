@@ -203,6 +203,7 @@ impl UserMap {
             UserMap::Array(m) => m.slot(slot),
             UserMap::Hash(m) => m.slot(slot),
             UserMap::LpmTrie(m) => m.slot(slot),
+            UserMap::RingBuf(m) => m.record(slot),
             _ => None,
         }
     }
