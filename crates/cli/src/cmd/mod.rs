@@ -7,3 +7,4 @@ pub mod disasm;
 pub mod exec;
 pub mod inspect;
 pub mod load;
+pub mod run;
