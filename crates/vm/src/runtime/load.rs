@@ -30,6 +30,11 @@ pub struct LoadOptions {
     /// Values of `.kconfig` externs by name (`CONFIG_HZ` → 250); for
     /// `bool`/tristate externs 0 (`n`), 1 (`y`), 2 (`m`).
     pub kconfig: BTreeMap<String, u64>,
+    /// Load only the program with this name (the maps are all created):
+    /// for running one program of an object whose other programs call
+    /// what the runtime does not provide. `None` loads every program and
+    /// fails on the first that cannot load, as libbpf's object load does.
+    pub only: Option<String>,
 }
 
 impl Default for LoadOptions {
@@ -49,7 +54,11 @@ impl Default for LoadOptions {
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
         .collect();
-        LoadOptions { ncpus: 1, kconfig }
+        LoadOptions {
+            ncpus: 1,
+            kconfig,
+            only: None,
+        }
     }
 }
 

@@ -103,7 +103,19 @@ impl Runtime {
         let mut values = MapValues::default();
         let ids = load::create_maps(obj, opts, &mut values)?;
         let mut programs = Vec::with_capacity(obj.programs.len());
-        for p in &obj.programs {
+        if let Some(name) = &opts.only {
+            if obj.program(name).is_none() {
+                return Err(RuntimeError::NotFound {
+                    what: "program",
+                    name: name.clone(),
+                });
+            }
+        }
+        let selected = obj
+            .programs
+            .iter()
+            .filter(|p| opts.only.as_ref().map_or(true, |n| &p.name == n));
+        for p in selected {
             let lddw = load::resolve_lddw(obj, p, &ids, &mut values)?;
             let load_err = |source| RuntimeError::Load {
                 program: p.name.clone(),

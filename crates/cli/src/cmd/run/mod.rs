@@ -21,7 +21,7 @@ use bpfkit_object::kinds::ProgType;
 use bpfkit_object::map::Map;
 use bpfkit_object::read::{MapDef, Object};
 use bpfkit_vm::ctx::{SkBuff, XdpMd};
-use bpfkit_vm::runtime::{verdict_name, RunResult, Runtime};
+use bpfkit_vm::runtime::{verdict_name, LoadOptions, RunResult, Runtime};
 use bpfkit_vm::Packet;
 use pcap_file::pcap::{PcapPacket, PcapReader, PcapWriter};
 use pcap_file::DataLink;
@@ -82,8 +82,19 @@ pub struct Args {
 /// Runs `bpfkit run`.
 pub fn run(a: Args) -> CmdResult {
     let obj = Object::open(&a.object).map_err(|e| fail(format!("{}: {e}", a.object.display())))?;
-    let mut rt = Runtime::load(&obj).map_err(|e| fail(format!("{}: {e}", a.object.display())))?;
-    let prog = select_program(&rt, &a)?;
+    let name = select_program(&obj, &a)?;
+    let opts = LoadOptions {
+        only: Some(name.clone()),
+        ..LoadOptions::default()
+    };
+    let mut rt = Runtime::load_with(&obj, &opts)
+        .map_err(|e| fail(format!("{}: {e}", a.object.display())))?;
+    let prog = rt.program_index(&name).ok_or_else(|| {
+        fail(format!(
+            "{}: program {name} did not load",
+            a.object.display()
+        ))
+    })?;
     for spec in &a.maps {
         fill_map(&mut rt, spec)?;
     }
@@ -96,28 +107,30 @@ pub fn run(a: Args) -> CmdResult {
     run_pcap(&mut rt, prog, &a)
 }
 
-fn select_program(rt: &Runtime, a: &Args) -> Result<usize, Failure> {
+/// The name of the program to run: `--program`, the first of
+/// `--section`, or the object's only program.
+fn select_program(obj: &Object, a: &Args) -> Result<String, Failure> {
     let names = || {
-        rt.programs()
+        obj.programs
             .iter()
             .map(|p| format!("{} ({})", p.name, p.section))
             .collect::<Vec<_>>()
             .join(", ")
     };
     let found = match (&a.program, &a.section) {
-        (Some(n), _) => rt.program_index(n),
-        (None, Some(s)) => rt.program_in_section(s),
-        (None, None) if rt.programs().len() == 1 => Some(0),
+        (Some(n), _) => obj.programs.iter().find(|p| &p.name == n),
+        (None, Some(s)) => obj.programs.iter().find(|p| &p.section == s),
+        (None, None) if obj.programs.len() == 1 => obj.programs.first(),
         (None, None) => {
             return Err(fail(format!(
                 "{}: the object has {} programs; choose one with --program or --section: {}",
                 a.object.display(),
-                rt.programs().len(),
+                obj.programs.len(),
                 names()
             )))
         }
     };
-    found.ok_or_else(|| {
+    found.map(|p| p.name.clone()).ok_or_else(|| {
         fail(format!(
             "{}: no such program; the object has: {}",
             a.object.display(),

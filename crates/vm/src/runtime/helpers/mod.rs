@@ -127,6 +127,7 @@ pub fn helpers_for(prog_type: ProgType) -> Helpers {
             reg(&mut h, 44, xdp::adjust_head);
             reg(&mut h, 65, xdp::adjust_tail);
             reg(&mut h, 54, xdp::adjust_meta);
+            reg(&mut h, 188, xdp::get_buff_len);
             reg(&mut h, 23, xdp::redirect);
             reg(&mut h, 25, xdp::perf_event_output);
         }

@@ -121,3 +121,10 @@ pub(crate) fn perf_event_output(ctx: &mut HelperContext<'_, '_, '_>, a: [u64; 5]
         None => neg(EINVAL),
     })
 }
+
+/// `u64 bpf_xdp_get_buff_len(xdp)`: the linear frame's length (a userspace
+/// frame has no fragments).
+pub(crate) fn get_buff_len(ctx: &mut HelperContext<'_, '_, '_>, _: [u64; 5]) -> HelperResult {
+    let w = ctx.packet_window();
+    Ok((w.end - w.data) as u64)
+}
