@@ -352,6 +352,36 @@ impl Runtime {
         })
     }
 
+    /// Runs a program whose context is plain memory (a tracing program's
+    /// `struct pt_regs`, a raw buffer): r1 points at `ctx`, r2 is its
+    /// length.
+    pub fn run_with_memory(
+        &mut self,
+        index: usize,
+        ctx: &mut [u8],
+    ) -> Result<RunResult, RuntimeError> {
+        let prog = self
+            .programs
+            .get_mut(index)
+            .ok_or_else(|| RuntimeError::NotFound {
+                what: "program",
+                name: format!("#{index}"),
+            })?;
+        self.env.redirect = None;
+        let out = prog
+            .vm
+            .run_in(ctx, &mut self.env)
+            .map_err(|source| RuntimeError::Run {
+                program: prog.name.clone(),
+                source,
+            })?;
+        Ok(RunResult {
+            retval: out.r0,
+            insn_count: out.insn_count,
+            redirect: self.env.redirect,
+        })
+    }
+
     fn check_type(&self, index: usize, ok: &[ProgType], what: &str) -> Result<(), RuntimeError> {
         let p = self
             .programs

@@ -95,6 +95,7 @@ pub fn helpers_for(prog_type: ProgType) -> Helpers {
     reg(&mut h, 42, time::get_numa_node_id);
     reg(&mut h, 6, printk::trace_printk);
     reg(&mut h, 165, printk::snprintf);
+    reg(&mut h, 177, printk::trace_vprintk);
     reg(&mut h, 105, strto::strtol);
     reg(&mut h, 106, strto::strtoul);
     reg(&mut h, 130, ringbuf::output);

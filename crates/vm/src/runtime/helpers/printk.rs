@@ -52,6 +52,34 @@ pub(crate) fn trace_printk(ctx: &mut HelperContext<'_, '_, '_>, a: [u64; 5]) -> 
     Ok(len as u64)
 }
 
+/// `long bpf_trace_vprintk(fmt, fmt_size, data, data_len)`: as
+/// `bpf_trace_printk` with up to 12 arguments in an array of `u64`.
+pub(crate) fn trace_vprintk(ctx: &mut HelperContext<'_, '_, '_>, a: [u64; 5]) -> HelperResult {
+    let (data, data_len) = (a[2], a[3]);
+    if data_len % 8 != 0 || data_len > MAX_BPRINTF_VARARGS * 8 || (data_len != 0 && data == 0) {
+        return Ok(neg(EINVAL));
+    }
+    let raw = if data_len == 0 {
+        Vec::new()
+    } else {
+        ctx.read(data, data_len as usize)?.to_vec()
+    };
+    let args: Vec<u64> = raw
+        .chunks_exact(8)
+        .map(|c| u64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
+        .collect();
+    let fmt = ctx.read(a[0], a[1] as usize)?.to_vec();
+    let Ok(mut text) = format_bprintf(&fmt, &args, &mut |p, n| read_mem(ctx, p, n)) else {
+        return Ok(neg(EINVAL));
+    };
+    let len = text.len();
+    text.truncate(MAX_BPRINTF_BUF - 1);
+    env_of(ctx)?
+        .trace
+        .push(String::from_utf8_lossy(&text).into_owned());
+    Ok(len as u64)
+}
+
 /// `long bpf_snprintf(str, str_size, fmt, data, data_len)`: `data` is an
 /// array of `u64` arguments; writes at most `str_size` bytes with the NUL
 /// and returns the untruncated length plus one, or `-EINVAL`.
@@ -60,7 +88,11 @@ pub(crate) fn snprintf(ctx: &mut HelperContext<'_, '_, '_>, a: [u64; 5]) -> Help
     if data_len % 8 != 0 || data_len > MAX_BPRINTF_VARARGS * 8 || (data_len != 0 && data == 0) {
         return Ok(neg(EINVAL));
     }
-    let raw = ctx.read(data, data_len as usize)?.to_vec();
+    let raw = if data_len == 0 {
+        Vec::new()
+    } else {
+        ctx.read(data, data_len as usize)?.to_vec()
+    };
     let args: Vec<u64> = raw
         .chunks_exact(8)
         .map(|c| u64::from_le_bytes(c.try_into().unwrap_or([0; 8])))

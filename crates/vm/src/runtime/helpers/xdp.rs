@@ -12,8 +12,9 @@ use crate::memory::PacketWindow;
 use crate::packet::XDP_SHARED_INFO;
 use crate::runtime::env::Redirect;
 
-/// `sizeof(struct xdp_frame)` on x86-64 Linux 6.18: the start of the
-/// buffer the frame's metadata keeps for itself.
+/// `sizeof(struct xdp_frame)` on x86-64 Linux 6.18 (40 in
+/// /sys/kernel/btf/vmlinux, as `skb_shared_info` is 320): the start of
+/// the buffer the frame's metadata keeps for itself.
 pub const XDP_FRAME_SIZE: usize = 40;
 /// `ETH_HLEN`: the shortest frame the adjust helpers leave.
 const ETH_HLEN: usize = 14;
