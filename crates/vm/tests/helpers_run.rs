@@ -9,6 +9,7 @@ use bpfkit_vm::runtime::{Clock, LoadOptions, Prandom, Runtime, Task};
 use bpfkit_vm::Packet;
 
 const OBJ: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/rt_helpers.o");
+const REFUSED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/rt_refused.o");
 const EINVAL: i64 = -22;
 const EFAULT: i64 = -14;
 const EACCES: i64 = -13;
@@ -261,7 +262,7 @@ fn task_probe_read_clock_and_random() {
 
 #[test]
 fn a_helper_the_program_type_does_not_get_is_refused_at_load_with_its_name() {
-    let obj = Object::open(OBJ).unwrap();
+    let obj = Object::open(REFUSED).unwrap();
     let opts = LoadOptions {
         only: Some("xdp_wrong_helper".into()),
         ..LoadOptions::default()
