@@ -25,7 +25,9 @@ fn tcp_dport(f: &[u8]) -> Option<u16> {
 }
 
 fn main() -> Result<(), Box<dyn Error>> {
-    let pcap = std::env::args().nth(1).unwrap_or(format!("{DIR}/sample.pcap"));
+    let pcap = std::env::args()
+        .nth(1)
+        .unwrap_or(format!("{DIR}/sample.pcap"));
     let obj = Object::open(format!("{DIR}/mplex.o"))?;
     let mut rt = Runtime::load(&obj)?;
     // struct tag { char id[3]; } -> __u16 port, as tags.json has them.

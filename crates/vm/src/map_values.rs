@@ -68,9 +68,14 @@ pub struct MapValues {
     regions: Vec<ValueRegion>,
     /// How many leading `regions` are pinned (survive runs).
     pinned: usize,
-    /// Region index of each value exposed in the current run.
+    /// Region index of each value exposed in the current run, built only
+    /// once a run has exposed more than [`LINEAR_VALUES`] (a linear scan
+    /// is faster below that, and most runs look up a value or two).
     run_index: HashMap<(u32, usize), u32>,
 }
+
+/// Up to this many values exposed in a run are found by a linear scan.
+const LINEAR_VALUES: usize = 16;
 
 impl MapValues {
     /// The value regions over `registry`'s maps.
@@ -110,16 +115,35 @@ impl MapValues {
     /// Makes a value addressable until the next run starts: its base
     /// address, or `None` when the run has exposed [`MAX_RUN_VALUES`].
     pub fn expose(&mut self, map: u32, slot: ValueSlot) -> Option<u64> {
-        let key = (map, slot.offset);
-        let index = match self.run_index.get(&key) {
-            Some(&i) if self.regions[i as usize].slot == slot => i as usize,
-            _ => {
-                if self.regions.len() - self.pinned >= MAX_RUN_VALUES {
+        let wanted = ValueRegion { map, slot };
+        let run = self.regions.len() - self.pinned;
+        let found = if run <= LINEAR_VALUES {
+            self.regions[self.pinned..]
+                .iter()
+                .position(|r| *r == wanted)
+                .map(|i| i + self.pinned)
+        } else {
+            self.run_index
+                .get(&(map, slot.offset))
+                .map(|&i| i as usize)
+                .filter(|&i| self.regions[i] == wanted)
+        };
+        let index = match found {
+            Some(i) => i,
+            None => {
+                if run >= MAX_RUN_VALUES {
                     return None;
                 }
-                self.regions.push(ValueRegion { map, slot });
+                self.regions.push(wanted);
                 let i = self.regions.len() - 1;
-                self.run_index.insert(key, i as u32);
+                if run + 1 > LINEAR_VALUES {
+                    if self.run_index.is_empty() {
+                        for (j, r) in self.regions.iter().enumerate().skip(self.pinned) {
+                            self.run_index.insert((r.map, r.slot.offset), j as u32);
+                        }
+                    }
+                    self.run_index.insert((map, slot.offset), i as u32);
+                }
                 i
             }
         };
@@ -130,7 +154,9 @@ impl MapValues {
     pub(crate) fn start_run(&mut self) {
         if self.regions.len() > self.pinned {
             self.regions.truncate(self.pinned);
-            self.run_index.clear();
+            if !self.run_index.is_empty() {
+                self.run_index.clear();
+            }
         }
     }
 

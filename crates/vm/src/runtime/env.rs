@@ -147,15 +147,15 @@ impl Env {
 }
 
 impl Env {
-    /// The attributes of map `id`, for a helper sizing its key and value.
-    pub(crate) fn map_spec(
-        &self,
-        id: u32,
-    ) -> Result<bpfkit_object::map::MapSpec, crate::HelperError> {
+    /// The key and value sizes of map `id`.
+    pub(crate) fn map_sizes(&self, id: u32) -> Result<(usize, usize), crate::HelperError> {
         self.values
             .registry()
             .get(id)
-            .map(|m| bpfkit_object::map::Map::spec(m).clone())
+            .map(|m| {
+                let s = bpfkit_object::map::Map::spec(m);
+                (s.key_size as usize, s.value_size as usize)
+            })
             .ok_or_else(|| crate::HelperError(format!("map id {id} does not exist")))
     }
 

@@ -409,7 +409,7 @@ fn run_pcap(rt: &mut Runtime, prog: usize, a: &Args) -> CmdResult {
         println!("  {verdict:<16} {n:>8}");
     }
     println!(
-        "throughput: {} packets/s in the program ({total} runs in {:.3} ms); {} packets/s end to end (pcap read, runs, summaries, pcap written: {:.3} ms)",
+        "throughput: {} packets/s in the program ({total} runs in {:.3} ms); {} packets/s end to end (reading the pcap, running, printing, writing: {:.3} ms)",
         group(pps.round() as u64),
         busy.as_secs_f64() * 1e3,
         group((total as f64 / wall.as_secs_f64()).round() as u64),

@@ -19,7 +19,7 @@ fn copy_in(
 /// `void *bpf_map_lookup_elem(map, key)`.
 pub(crate) fn lookup(ctx: &mut HelperContext<'_, '_, '_>, a: [u64; 5]) -> HelperResult {
     let id = map_of(a[0])?;
-    let key_size = env_of(ctx)?.map_spec(id)?.key_size as usize;
+    let key_size = env_of(ctx)?.map_sizes(id)?.0;
     let key = copy_in(ctx, a[1], key_size)?;
     let env = env_of(ctx)?;
     let cpu = env.cpu;
@@ -37,9 +37,9 @@ pub(crate) fn lookup(ctx: &mut HelperContext<'_, '_, '_>, a: [u64; 5]) -> Helper
 /// `long bpf_map_update_elem(map, key, value, flags)`.
 pub(crate) fn update(ctx: &mut HelperContext<'_, '_, '_>, a: [u64; 5]) -> HelperResult {
     let id = map_of(a[0])?;
-    let spec = env_of(ctx)?.map_spec(id)?;
-    let key = copy_in(ctx, a[1], spec.key_size as usize)?;
-    let value = copy_in(ctx, a[2], spec.value_size as usize)?;
+    let (key_size, value_size) = env_of(ctx)?.map_sizes(id)?;
+    let key = copy_in(ctx, a[1], key_size)?;
+    let value = copy_in(ctx, a[2], value_size)?;
     let env = env_of(ctx)?;
     let cpu = env.cpu;
     Ok(errno_of(
@@ -50,7 +50,7 @@ pub(crate) fn update(ctx: &mut HelperContext<'_, '_, '_>, a: [u64; 5]) -> Helper
 /// `long bpf_map_delete_elem(map, key)`.
 pub(crate) fn delete(ctx: &mut HelperContext<'_, '_, '_>, a: [u64; 5]) -> HelperResult {
     let id = map_of(a[0])?;
-    let key_size = env_of(ctx)?.map_spec(id)?.key_size as usize;
+    let key_size = env_of(ctx)?.map_sizes(id)?.0;
     let key = copy_in(ctx, a[1], key_size)?;
     Ok(errno_of(env_of(ctx)?.map_mut(id)?.prog_delete(&key)))
 }
@@ -58,7 +58,7 @@ pub(crate) fn delete(ctx: &mut HelperContext<'_, '_, '_>, a: [u64; 5]) -> Helper
 /// `long bpf_map_push_elem(map, value, flags)`.
 pub(crate) fn push(ctx: &mut HelperContext<'_, '_, '_>, a: [u64; 5]) -> HelperResult {
     let id = map_of(a[0])?;
-    let size = env_of(ctx)?.map_spec(id)?.value_size as usize;
+    let size = env_of(ctx)?.map_sizes(id)?.1;
     let value = copy_in(ctx, a[1], size)?;
     Ok(errno_of(env_of(ctx)?.map_mut(id)?.push(&value, a[2])))
 }
@@ -67,8 +67,8 @@ pub(crate) fn push(ctx: &mut HelperContext<'_, '_, '_>, a: [u64; 5]) -> HelperRe
 /// buffer at `a[1]`; a bloom filter's peek tests the buffer instead.
 fn take(ctx: &mut HelperContext<'_, '_, '_>, a: [u64; 5], remove: bool) -> HelperResult {
     let id = map_of(a[0])?;
-    let size = env_of(ctx)?.map_spec(id)?.value_size as usize;
-    let mut buf = copy_in(ctx, a[1], size)?;
+    let size = env_of(ctx)?.map_sizes(id)?.1;
+    let mut buf = copy_in(ctx, a[1], size)?.to_vec();
     let map = env_of(ctx)?.map_mut(id)?;
     let r = if remove {
         map.pop(&mut buf)
