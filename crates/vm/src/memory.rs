@@ -278,9 +278,7 @@ impl<'m, 'r> Memory<'m, 'r> {
                 self.input.get(off..end)
             }
             STACK_REGION | INPUT_REGION => None,
-            region if region >= MAP_VALUE_REGION => {
-                self.env.as_deref()?.values.bytes(region, off, len)
-            }
+            region if region >= MAP_VALUE_REGION => self.value_bytes(region, off, len),
             region => self
                 .extra
                 .get(region.checked_sub(FIRST_EXTRA_REGION)? as usize)?
@@ -301,15 +299,27 @@ impl<'m, 'r> Memory<'m, 'r> {
                 self.input.get_mut(off..end)
             }
             STACK_REGION | INPUT_REGION => None,
-            region if region >= MAP_VALUE_REGION => {
-                self.env.as_deref_mut()?.values.bytes_mut(region, off, len)
-            }
+            region if region >= MAP_VALUE_REGION => self.value_bytes_mut(region, off, len),
             region => self
                 .extra
                 .get_mut(region.checked_sub(FIRST_EXTRA_REGION)? as usize)?
                 .bytes_mut()?
                 .get_mut(off..end),
         }
+    }
+
+    /// Map value bytes, out of line so the stack and packet paths stay small.
+    #[cold]
+    #[inline(never)]
+    fn value_bytes(&self, region: u64, off: usize, len: usize) -> Option<&[u8]> {
+        self.env.as_deref()?.values.bytes(region, off, len)
+    }
+
+    /// Writable map value bytes, out of line as [`Memory::value_bytes`].
+    #[cold]
+    #[inline(never)]
+    fn value_bytes_mut(&mut self, region: u64, off: usize, len: usize) -> Option<&mut [u8]> {
+        self.env.as_deref_mut()?.values.bytes_mut(region, off, len)
     }
 
     /// The packet from `data` to `data_end` (all of a raw run's input), for
