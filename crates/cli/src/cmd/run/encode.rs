@@ -73,8 +73,8 @@ fn put_int(v: &Value, out: &mut [u8]) -> Result<(), String> {
     };
     let size = out.len().min(8);
     if size < 8 {
-        let fits = v.as_u64().map_or(false, |u| u >> (8 * size) == 0)
-            || v.as_i64().map_or(false, |i| {
+        let fits = v.as_u64().is_some_and(|u| u >> (8 * size) == 0)
+            || v.as_i64().is_some_and(|i| {
                 let half = 1i64 << (8 * size - 1);
                 (-half..half).contains(&i)
             });
@@ -192,7 +192,7 @@ fn decode_typed(btf: &Btf, ty: u32, bytes: &[u8], depth: u32) -> Option<Value> {
             let mut b = [0u8; 8];
             b[..size].copy_from_slice(bytes.get(..size)?);
             let u = u64::from_le_bytes(b);
-            let signed = t.int_info().map_or(false, |i| i.encoding & 1 != 0) || t.is_signed_enum();
+            let signed = t.int_info().is_some_and(|i| i.encoding & 1 != 0) || t.is_signed_enum();
             if signed && size < 8 && u >> (8 * size - 1) & 1 == 1 {
                 Some(Value::from((u | !0u64 << (8 * size)) as i64))
             } else if signed {

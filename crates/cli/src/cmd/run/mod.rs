@@ -18,7 +18,6 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use bpfkit_object::kinds::ProgType;
-use bpfkit_object::map::Map;
 use bpfkit_object::read::{MapDef, Object};
 use bpfkit_vm::ctx::{SkBuff, XdpMd};
 use bpfkit_vm::runtime::{verdict_name, LoadOptions, RunResult, Runtime};
@@ -235,13 +234,15 @@ impl Input {
         if prog_type == ProgType::Xdp {
             return Input::Xdp(Packet::xdp(frame), XdpMd::default());
         }
-        let mut skb = SkBuff::default();
-        // skb->protocol is the EtherType in network order.
-        skb.protocol = frame
-            .get(12..14)
-            .map_or(0, |b| u16::from_le_bytes([b[0], b[1]]) as u32);
-        skb.wire_len = frame.len() as u32;
-        skb.ifindex = 1;
+        let skb = SkBuff {
+            // skb->protocol is the EtherType in network order.
+            protocol: frame
+                .get(12..14)
+                .map_or(0, |b| u16::from_le_bytes([b[0], b[1]]) as u32),
+            wire_len: frame.len() as u32,
+            ifindex: 1,
+            ..SkBuff::default()
+        };
         Input::Skb(Packet::new(frame, 256, 320), Box::new(skb))
     }
 
@@ -421,7 +422,12 @@ fn run_pcap(rt: &mut Runtime, prog: usize, a: &Args) -> CmdResult {
     }
     if a.dump_maps {
         println!();
-        for (name, kind, entries) in map_dump(rt) {
+        for MapDump {
+            name,
+            kind,
+            entries,
+        } in map_dump(rt)
+        {
             println!("map {name} ({kind}), {} entries", entries.len());
             for (k, v) in entries {
                 println!("  {k} => {v}");
@@ -463,8 +469,15 @@ fn write_pcap(
     files::write_atomic(path, &buf)
 }
 
+/// One map's name, type name, and entries decoded through BTF.
+struct MapDump {
+    name: String,
+    kind: String,
+    entries: Vec<(Value, Value)>,
+}
+
 /// Every map's entries, keys and values decoded through BTF.
-fn map_dump(rt: &Runtime) -> Vec<(String, String, Vec<(Value, Value)>)> {
+fn map_dump(rt: &Runtime) -> Vec<MapDump> {
     let btf = rt.btf();
     let mut out = Vec::new();
     for (def, _) in rt.map_defs() {
@@ -482,8 +495,11 @@ fn map_dump(rt: &Runtime) -> Vec<(String, String, Vec<(Value, Value)>)> {
                 )
             })
             .collect();
-        let _ = map.spec();
-        out.push((def.name.clone(), kind, entries));
+        out.push(MapDump {
+            name: def.name.clone(),
+            kind,
+            entries,
+        });
     }
     out
 }
@@ -532,7 +548,7 @@ fn print_json(
     if a.dump_maps {
         summary["summary"]["maps"] = map_dump(rt)
             .into_iter()
-            .map(|(name, kind, entries)| {
+            .map(|MapDump { name, kind, entries }| {
                 json!({
                     "name": name,
                     "type": kind,

@@ -260,7 +260,7 @@ mod tests {
             "-1 4294967295 ff FF"
         );
         assert_eq!(
-            f("%ld %llu %llx", &[-5i64 as u64, u64::MAX, 0xdead_beef_0]).unwrap(),
+            f("%ld %llu %llx", &[-5i64 as u64, u64::MAX, 0xdeadbeef0]).unwrap(),
             "-5 18446744073709551615 deadbeef0"
         );
         assert_eq!(

@@ -34,7 +34,7 @@ pub(crate) fn strtoull(buf: &[u8], flags: u64) -> Result<(usize, u64, bool), i32
     let mut j = 0;
     if base == 0 {
         base = if at(0) == b'0' {
-            if at(1).to_ascii_lowercase() == b'x' && at(2).is_ascii_hexdigit() {
+            if at(1).eq_ignore_ascii_case(&b'x') && at(2).is_ascii_hexdigit() {
                 16
             } else {
                 8
@@ -43,7 +43,7 @@ pub(crate) fn strtoull(buf: &[u8], flags: u64) -> Result<(usize, u64, bool), i32
             10
         };
     }
-    if base == 16 && at(0) == b'0' && at(1).to_ascii_lowercase() == b'x' {
+    if base == 16 && at(0) == b'0' && at(1).eq_ignore_ascii_case(&b'x') {
         j = 2;
     }
     let start = j;
