@@ -87,6 +87,11 @@ impl<'c, 'm, 'r> HelperContext<'c, 'm, 'r> {
         self.mem.env()
     }
 
+    /// The BPF-to-BPF call depth of the call (0: the entry function).
+    pub fn call_depth(&self) -> usize {
+        self.mem.call_depth()
+    }
+
     /// Whether the `len` bytes at `addr` are all inside one region the
     /// program may write.
     pub fn is_writable(&mut self, addr: u64, len: usize) -> bool {

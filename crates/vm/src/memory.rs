@@ -234,6 +234,11 @@ impl<'m, 'r> Memory<'m, 'r> {
         }
     }
 
+    /// The current call depth (0 = the entry function).
+    pub(crate) fn call_depth(&self) -> usize {
+        (STACK_SIZE - self.stack_lo) / STACK_FRAME_SIZE - 1
+    }
+
     /// Makes `depth` (0 = entry) the current call depth.
     #[inline(always)]
     pub(crate) fn set_frame(&mut self, depth: usize) {

@@ -332,3 +332,26 @@ fn socket_filters_with_ld_abs_and_ld_ind() {
     // A frame too short for LD_ABS: the kernel's implicit `return 0`.
     assert_eq!(sock(&mut rt, prog, &eth(0x0800, &[0x45; 8])), 0);
 }
+
+#[test]
+fn tail_calls_dispatch_through_the_prog_array_the_object_fills() {
+    let obj = Object::open(format!("{FIXTURES}/tail_calls.o")).unwrap();
+    let mut rt = Runtime::load(&obj).unwrap();
+    let prog = rt.program_index("xdp_dispatch").unwrap();
+    for (ethertype, verdict) in [(0x0800, 2), (0x86dd, 1), (0x0806, 3), (0x88cc, 2)] {
+        assert_eq!(
+            xdp(&mut rt, prog, &eth(ethertype, &[0; 46])).0,
+            verdict,
+            "ethertype {ethertype:#x}"
+        );
+    }
+    // Emptying the IPv4 slot makes its tail call fall through (XDP_PASS).
+    rt.map_mut("xdp_jump")
+        .unwrap()
+        .delete(&0u32.to_le_bytes())
+        .unwrap();
+    assert_eq!(xdp(&mut rt, prog, &eth(0x0800, &[0; 46])).0, 2);
+    let prog = rt.program_index("sock_stage1").unwrap();
+    assert_eq!(sock(&mut rt, prog, &[0; 100]), 64, "stage 2 answers");
+    assert_eq!(sock(&mut rt, prog, &[0; 40]), 0);
+}

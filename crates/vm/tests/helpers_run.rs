@@ -278,3 +278,30 @@ fn a_helper_the_program_type_does_not_get_is_refused_at_load_with_its_name() {
         .to_string()
         .contains("bpf_skb_load_bytes"));
 }
+
+#[test]
+fn tail_calls_stop_after_the_kernels_33() {
+    let (mut rt, prog) = load("xdp_chain");
+    let mut p = Packet::xdp(&[0; 60]);
+    let out = rt.run_xdp(prog, &mut p, &mut XdpMd::default()).unwrap();
+    assert_eq!(out.retval, 2);
+    let runs = rt.global("chain_runs").unwrap();
+    assert_eq!(
+        u64::from_le_bytes(runs.try_into().unwrap()),
+        34,
+        "1 + MAX_TAIL_CALL_CNT"
+    );
+    let r = results(&rt);
+    assert_eq!(
+        (r[0], r[1]),
+        (1, 1),
+        "the 34th call and an index past the array fall through"
+    );
+    // A second run starts counting again.
+    rt.run_xdp(prog, &mut Packet::xdp(&[0; 60]), &mut XdpMd::default())
+        .unwrap();
+    assert_eq!(
+        u64::from_le_bytes(rt.global("chain_runs").unwrap().try_into().unwrap()),
+        68
+    );
+}

@@ -320,6 +320,30 @@ fn tc_checksum_and_format_helpers_match_the_kernel() {
     assert_eq!(&rres[64..80], &kres[64..80], "snprintf text");
 }
 
+#[test]
+fn tail_call_limit_matches_the_kernel() {
+    if !kernel_available() {
+        return;
+    }
+    let k = Loaded::new(RT_HELPERS, "chain");
+    let frame = [0u8; 60];
+    let (kr, _) = k.run("xdp_chain", &frame);
+    let kbss = k.map_lookup("rt_helpe_bss", &0u32.to_le_bytes());
+    let (mut rt, prog) = runtime(RT_HELPERS, "xdp_chain");
+    let out = rt
+        .run_xdp(prog, &mut Packet::xdp(&frame), &mut XdpMd::default())
+        .unwrap();
+    let bss = rt
+        .map_lookup("rt_helpe.bss", &0u32.to_le_bytes())
+        .unwrap()
+        .unwrap();
+    assert_eq!(out.retval, kr);
+    assert_eq!(
+        bss, kbss,
+        "chain_runs (1 + 33) and the failed calls' return values"
+    );
+}
+
 fn hex_frame() -> Vec<u8> {
     // Ethernet, IPv4 192.0.2.1 -> 192.0.2.2 (checksum 0xb8f3), TCP 40000 -> 5000.
     let mut ip = vec![

@@ -123,6 +123,11 @@ pub struct Env {
     pub trace: Vec<String>,
     /// The last redirect the program asked for in this run.
     pub redirect: Option<Redirect>,
+    /// The program id a `bpf_tail_call` is jumping to (the helper stops
+    /// the run; the runtime starts the target).
+    pub(crate) tail_call: Option<u32>,
+    /// Tail calls made in this run, against `MAX_TAIL_CALL_CNT`.
+    pub(crate) tail_calls: u32,
 }
 
 impl Env {
@@ -142,6 +147,8 @@ impl Env {
             task: None,
             trace: Vec::new(),
             redirect: None,
+            tail_call: None,
+            tail_calls: 0,
         }
     }
 }

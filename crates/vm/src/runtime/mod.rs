@@ -133,6 +133,28 @@ impl Runtime {
                 vm,
             });
         }
+        // Prog array slots the object fills (`.values = { [0] = &prog }`).
+        for (def, &id) in obj.maps.iter().zip(&ids) {
+            for slot in &def.initial_slots {
+                let bpfkit_object::read::InitialTarget::Program(name) = &slot.target else {
+                    continue;
+                };
+                let Some(i) = programs.iter().position(|p| &p.name == name) else {
+                    continue; // not loaded (LoadOptions::only)
+                };
+                if let Some(map) = values.registry_mut().get_mut(id) {
+                    map.update(
+                        &slot.index.to_le_bytes(),
+                        &Runtime::program_id(i).to_le_bytes(),
+                        0,
+                    )
+                    .map_err(|e| RuntimeError::Map {
+                        map: def.name.clone(),
+                        message: format!("initial slot {} ({name}): {e}", slot.index),
+                    })?;
+                }
+            }
+        }
         Ok(Runtime {
             env: Env::new(values),
             maps: obj.maps.iter().cloned().zip(ids).collect(),
@@ -323,33 +345,30 @@ impl Runtime {
             .map(|v| v.type_id)
     }
 
-    /// Runs program `index` on `packet` with context `ctx`.
+    /// The id a prog_array slot holds for program `index` (program ids,
+    /// like the kernel's, are never 0).
+    pub fn program_id(index: usize) -> u32 {
+        index as u32 + 1
+    }
+
+    fn program_at(&self, index: usize) -> Result<&LoadedProgram, RuntimeError> {
+        self.programs
+            .get(index)
+            .ok_or_else(|| RuntimeError::NotFound {
+                what: "program",
+                name: format!("#{index}"),
+            })
+    }
+
+    /// Runs program `index` on `packet` with context `ctx`, following its
+    /// tail calls.
     pub fn run(
         &mut self,
         index: usize,
         packet: &mut Packet,
         ctx: &mut dyn Context,
     ) -> Result<RunResult, RuntimeError> {
-        let prog = self
-            .programs
-            .get_mut(index)
-            .ok_or_else(|| RuntimeError::NotFound {
-                what: "program",
-                name: format!("#{index}"),
-            })?;
-        self.env.redirect = None;
-        let out = prog
-            .vm
-            .run_packet_in(packet, ctx, &mut self.env)
-            .map_err(|source| RuntimeError::Run {
-                program: prog.name.clone(),
-                source,
-            })?;
-        Ok(RunResult {
-            retval: out.r0,
-            insn_count: out.insn_count,
-            redirect: self.env.redirect,
-        })
+        self.run_chain(index, |vm, env| vm.run_packet_in(packet, ctx, env))
     }
 
     /// Runs a program whose context is plain memory (a tracing program's
@@ -360,26 +379,59 @@ impl Runtime {
         index: usize,
         ctx: &mut [u8],
     ) -> Result<RunResult, RuntimeError> {
-        let prog = self
-            .programs
-            .get_mut(index)
-            .ok_or_else(|| RuntimeError::NotFound {
-                what: "program",
-                name: format!("#{index}"),
-            })?;
+        self.run_chain(index, |vm, env| vm.run_in(ctx, env))
+    }
+
+    /// Runs `index`, then each program it tail-calls, with `run`.
+    fn run_chain(
+        &mut self,
+        mut index: usize,
+        mut run: impl FnMut(&mut Vm, &mut Env) -> Result<crate::RunOutcome, crate::VmError>,
+    ) -> Result<RunResult, RuntimeError> {
+        self.program_at(index)?;
         self.env.redirect = None;
-        let out = prog
-            .vm
-            .run_in(ctx, &mut self.env)
-            .map_err(|source| RuntimeError::Run {
-                program: prog.name.clone(),
-                source,
-            })?;
-        Ok(RunResult {
-            retval: out.r0,
-            insn_count: out.insn_count,
-            redirect: self.env.redirect,
-        })
+        self.env.tail_calls = 0;
+        self.env.tail_call = None;
+        let mut insn_count = 0;
+        loop {
+            let prog = &mut self.programs[index];
+            let result = run(&mut prog.vm, &mut self.env);
+            let target = self.env.tail_call.take();
+            match (result, target) {
+                (Ok(out), _) => {
+                    return Ok(RunResult {
+                        retval: out.r0,
+                        insn_count: insn_count + out.insn_count,
+                        redirect: self.env.redirect,
+                    })
+                }
+                (Err(crate::VmError::HelperFailed { message, .. }), Some(id))
+                    if message == helpers::TAIL_CALL =>
+                {
+                    // The call's instructions count, as the kernel's
+                    // interpreter counts them; the exact count of the
+                    // stopped run is not kept by the VM.
+                    insn_count += 1;
+                    let from = prog.name.clone();
+                    index = (id as usize)
+                        .checked_sub(1)
+                        .filter(|&i| i < self.programs.len())
+                        .ok_or_else(|| RuntimeError::Unsupported {
+                            program: from,
+                            pc: 0,
+                            message: format!(
+                                "bpf_tail_call to program id {id}, which is not loaded"
+                            ),
+                        })?;
+                }
+                (Err(source), _) => {
+                    return Err(RuntimeError::Run {
+                        program: prog.name.clone(),
+                        source,
+                    })
+                }
+            }
+        }
     }
 
     fn check_type(&self, index: usize, ok: &[ProgType], what: &str) -> Result<(), RuntimeError> {

@@ -82,12 +82,19 @@ pub struct Args {
 pub fn run(a: Args) -> CmdResult {
     let obj = Object::open(&a.object).map_err(|e| fail(format!("{}: {e}", a.object.display())))?;
     let name = select_program(&obj, &a)?;
-    let opts = LoadOptions {
-        only: Some(name.clone()),
-        ..LoadOptions::default()
+    // The whole object first, so tail calls find their targets; if another
+    // program cannot load here, the chosen one alone.
+    let mut rt = match Runtime::load(&obj) {
+        Ok(rt) => rt,
+        Err(_) => {
+            let opts = LoadOptions {
+                only: Some(name.clone()),
+                ..LoadOptions::default()
+            };
+            Runtime::load_with(&obj, &opts)
+                .map_err(|e| fail(format!("{}: {e}", a.object.display())))?
+        }
     };
-    let mut rt = Runtime::load_with(&obj, &opts)
-        .map_err(|e| fail(format!("{}: {e}", a.object.display())))?;
     let prog = rt.program_index(&name).ok_or_else(|| {
         fail(format!(
             "{}: program {name} did not load",

@@ -18,11 +18,13 @@ mod probe;
 mod ringbuf;
 mod skb;
 mod strto;
+mod tail_call;
 mod task;
 mod time;
 mod xdp;
 
 pub use format::{format_bprintf, FormatError};
+pub(crate) use tail_call::TAIL_CALL;
 
 use bpfkit_object::kinds::ProgType;
 use bpfkit_object::map::MapError;
@@ -107,6 +109,7 @@ pub fn helpers_for(prog_type: ProgType) -> Helpers {
     reg(&mut h, 112, probe::read);
     reg(&mut h, 115, probe::read_str);
     reg(&mut h, 114, probe::read_str);
+    reg(&mut h, 12, tail_call::tail_call);
     reg(&mut h, 14, task::get_current_pid_tgid);
     reg(&mut h, 15, task::get_current_uid_gid);
     reg(&mut h, 16, task::get_current_comm);
