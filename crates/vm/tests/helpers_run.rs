@@ -305,3 +305,36 @@ fn tail_calls_stop_after_the_kernels_33() {
         68
     );
 }
+
+#[test]
+fn spin_lock_and_the_skb_growing_helpers() {
+    let (mut rt, prog) = load("tc_grow");
+    let frame: Vec<u8> = (0..60u8).collect();
+    let mut p = Packet::new(&frame, 64, 64);
+    for _ in 0..3 {
+        p = Packet::new(&frame, 64, 64);
+        assert_eq!(
+            rt.run_skb(prog, &mut p, &mut SkBuff::default())
+                .unwrap()
+                .retval,
+            0
+        );
+    }
+    let r = results(&rt);
+    assert_eq!(
+        r[..6],
+        [0, EINVAL, EINVAL, 0, 72, EINVAL],
+        "tail +8; bad flags; below ETH_HLEN; head +4"
+    );
+    assert_eq!(p.data(), [vec![0; 4], frame, vec![0; 8]].concat());
+    let v = rt
+        .map_lookup("counters", &0u32.to_le_bytes())
+        .unwrap()
+        .unwrap();
+    assert_eq!(&v[8..16], 3u64.to_le_bytes(), "three locked increments");
+    assert_eq!(
+        &v[..4],
+        [0; 4],
+        "the lock is free, and userspace sees it zeroed"
+    );
+}

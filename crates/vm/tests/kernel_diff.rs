@@ -344,6 +344,38 @@ fn tail_call_limit_matches_the_kernel() {
     );
 }
 
+#[test]
+fn spin_lock_and_skb_change_match_the_kernel() {
+    if !kernel_available() {
+        return;
+    }
+    let k = Loaded::new(RT_HELPERS, "grow");
+    let frame: Vec<u8> = (0..60u8).collect();
+    let (kr, kout) = k.run("tc_grow", &frame);
+    let kbss = k.map_lookup("rt_helpe_bss", &0u32.to_le_bytes());
+    let kcount = k.map_lookup("counters", &0u32.to_le_bytes());
+    let (mut rt, prog) = runtime(RT_HELPERS, "tc_grow");
+    let mut p = Packet::new(&frame, 64, 64);
+    let out = rt.run_skb(prog, &mut p, &mut SkBuff::default()).unwrap();
+    assert_eq!(out.retval, kr);
+    assert_eq!(p.data(), &kout[..], "data_out");
+    let bss = rt
+        .map_lookup("rt_helpe.bss", &0u32.to_le_bytes())
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        &bss[..48],
+        &kbss[..48],
+        "change_tail/change_head results and skb->len"
+    );
+    assert_eq!(
+        rt.map_lookup("counters", &0u32.to_le_bytes())
+            .unwrap()
+            .unwrap(),
+        kcount
+    );
+}
+
 fn hex_frame() -> Vec<u8> {
     // Ethernet, IPv4 192.0.2.1 -> 192.0.2.2 (checksum 0xb8f3), TCP 40000 -> 5000.
     let mut ip = vec![

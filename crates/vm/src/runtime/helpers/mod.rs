@@ -12,6 +12,7 @@
 
 mod csum;
 mod format;
+mod lock;
 mod maps;
 mod printk;
 mod probe;
@@ -110,6 +111,8 @@ pub fn helpers_for(prog_type: ProgType) -> Helpers {
     reg(&mut h, 115, probe::read_str);
     reg(&mut h, 114, probe::read_str);
     reg(&mut h, 12, tail_call::tail_call);
+    reg(&mut h, 93, lock::spin_lock);
+    reg(&mut h, 94, lock::spin_unlock);
     reg(&mut h, 14, task::get_current_pid_tgid);
     reg(&mut h, 15, task::get_current_uid_gid);
     reg(&mut h, 16, task::get_current_comm);
@@ -145,6 +148,8 @@ pub fn helpers_for(prog_type: ProgType) -> Helpers {
             reg(&mut h, 23, skb::redirect);
             reg(&mut h, 34, skb::get_hash_recalc);
             reg(&mut h, 48, skb::set_hash);
+            reg(&mut h, 38, skb::change_tail);
+            reg(&mut h, 43, skb::change_head);
             reg(&mut h, 25, skb::perf_event_output);
         }
         ProgType::SocketFilter | ProgType::CgroupSkb => {

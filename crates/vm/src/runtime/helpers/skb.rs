@@ -10,6 +10,7 @@ use super::csum;
 use super::{env_of, errno_of, map_of, neg, HelperResult, EFAULT, EINVAL};
 use crate::helpers::HelperContext;
 use crate::maps::jhash::jhash;
+use crate::memory::PacketWindow;
 use crate::runtime::env::Redirect;
 
 const ETH_HLEN: usize = 14;
@@ -273,4 +274,61 @@ pub(crate) fn perf_event_output(ctx: &mut HelperContext<'_, '_, '_>, a: [u64; 5]
         Some(pe) => errno_of(pe.output_with_packet(cpu, a[2], &data, &p)),
         None => neg(EINVAL),
     })
+}
+
+/// `__bpf_skb_max_len` for a packet on the loopback device of
+/// `BPF_PROG_TEST_RUN` (MTU 65536 plus the 14-byte hard header).
+const SKB_MAX_LEN: usize = 65536 + ETH_HLEN;
+
+/// `long bpf_skb_change_tail(skb, len, flags)`: the packet becomes `len`
+/// bytes long, grown bytes zeroed; `-EINVAL` for flags, or a length below
+/// the network header (`__bpf_skb_min_len`) or above the device's
+/// maximum. Growth past the buffer's tailroom (the kernel reallocates)
+/// stops the run: give the `Packet` more tailroom.
+pub(crate) fn change_tail(ctx: &mut HelperContext<'_, '_, '_>, a: [u64; 5]) -> HelperResult {
+    let (len, flags) = (a[1] as u32 as usize, a[2]);
+    if flags != 0 || len > SKB_MAX_LEN || len < ETH_HLEN {
+        return Ok(neg(EINVAL));
+    }
+    let w = ctx.packet_window();
+    let end = w.data + len;
+    let buf_len = ctx.packet_buffer_mut().len();
+    if end > buf_len {
+        return Err(crate::HelperError(format!(
+            "bpf_skb_change_tail to {len} bytes needs {} bytes of tailroom, the packet has {}",
+            end - w.end,
+            buf_len - w.end
+        )));
+    }
+    if end > w.end {
+        ctx.packet_buffer_mut()[w.end..end].fill(0);
+    }
+    ctx.set_packet_window(PacketWindow { end, ..w });
+    Ok(0)
+}
+
+/// `long bpf_skb_change_head(skb, head_room, flags)`: `head_room` zeroed
+/// bytes in front of the packet, the MAC header reset to them; `-EINVAL`
+/// for flags or a packet that would pass the device's maximum. Growth past
+/// the buffer's headroom stops the run, as for [`change_tail`].
+pub(crate) fn change_head(ctx: &mut HelperContext<'_, '_, '_>, a: [u64; 5]) -> HelperResult {
+    let (room, flags) = (a[1] as u32 as usize, a[2]);
+    let w = ctx.packet_window();
+    if flags != 0 || room > i32::MAX as usize || w.end - w.data + room > SKB_MAX_LEN {
+        return Ok(neg(EINVAL));
+    }
+    if room > w.meta {
+        return Err(crate::HelperError(format!(
+            "bpf_skb_change_head by {room} bytes needs that much headroom, the packet has {}",
+            w.meta
+        )));
+    }
+    let data = w.data - room;
+    ctx.packet_buffer_mut()[data..w.data].fill(0);
+    ctx.set_packet_window(PacketWindow {
+        meta: data,
+        data,
+        end: w.end,
+    });
+    Ok(0)
 }
