@@ -287,7 +287,7 @@ const SKB_MAX_LEN: usize = 65536 + ETH_HLEN;
 /// stops the run: give the `Packet` more tailroom.
 pub(crate) fn change_tail(ctx: &mut HelperContext<'_, '_, '_>, a: [u64; 5]) -> HelperResult {
     let (len, flags) = (a[1] as u32 as usize, a[2]);
-    if flags != 0 || len > SKB_MAX_LEN || len < ETH_HLEN {
+    if flags != 0 || !(ETH_HLEN..=SKB_MAX_LEN).contains(&len) {
         return Ok(neg(EINVAL));
     }
     let w = ctx.packet_window();
