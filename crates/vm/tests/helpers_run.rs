@@ -338,3 +338,24 @@ fn spin_lock_and_the_skb_growing_helpers() {
         "the lock is free, and userspace sees it zeroed"
     );
 }
+
+#[test]
+fn redirect_map_records_the_devmap_target() {
+    let (mut rt, prog) = load("xdp_redirect_port");
+    rt.map_update("ports", &1u32.to_le_bytes(), &7u32.to_le_bytes())
+        .unwrap();
+    let out = rt
+        .run_xdp(prog, &mut Packet::xdp(&[0; 61]), &mut XdpMd::default())
+        .unwrap();
+    assert_eq!(out.retval, 4, "XDP_REDIRECT");
+    assert_eq!(out.redirect.map(|r| r.ifindex), Some(7));
+    assert_eq!(results(&rt)[..2], [4, 0], "unknown flag: XDP_ABORTED");
+    let out = rt
+        .run_xdp(prog, &mut Packet::xdp(&[0; 60]), &mut XdpMd::default())
+        .unwrap();
+    assert_eq!(
+        out.retval, 1,
+        "empty slot: the action in the flags (XDP_DROP)"
+    );
+    assert_eq!(out.redirect, None);
+}

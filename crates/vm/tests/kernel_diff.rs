@@ -376,6 +376,33 @@ fn spin_lock_and_skb_change_match_the_kernel() {
     );
 }
 
+#[test]
+fn redirect_map_matches_the_kernel() {
+    if !kernel_available() {
+        return;
+    }
+    let k = Loaded::new(RT_HELPERS, "redirect");
+    // ifindex 1 is lo, which every kernel has.
+    k.map_update("ports", &1u32.to_le_bytes(), &1u32.to_le_bytes());
+    let (mut rt, prog) = runtime(RT_HELPERS, "xdp_redirect_port");
+    rt.map_update("ports", &1u32.to_le_bytes(), &1u32.to_le_bytes())
+        .unwrap();
+    for len in [60usize, 61] {
+        let frame = vec![0u8; len];
+        let (kr, _) = k.run("xdp_redirect_port", &frame);
+        let kbss = k.map_lookup("rt_helpe_bss", &0u32.to_le_bytes());
+        let out = rt
+            .run_xdp(prog, &mut Packet::xdp(&frame), &mut XdpMd::default())
+            .unwrap();
+        let bss = rt
+            .map_lookup("rt_helpe.bss", &0u32.to_le_bytes())
+            .unwrap()
+            .unwrap();
+        assert_eq!(out.retval, kr, "{len}-byte frame");
+        assert_eq!(&bss[..16], &kbss[..16], "{len}-byte frame: results");
+    }
+}
+
 fn hex_frame() -> Vec<u8> {
     // Ethernet, IPv4 192.0.2.1 -> 192.0.2.2 (checksum 0xb8f3), TCP 40000 -> 5000.
     let mut ip = vec![

@@ -57,7 +57,8 @@ pub struct Task {
 /// `bpf_redirect_map`), recorded for the caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Redirect {
-    /// The target interface index (or map key for `bpf_redirect_map`).
+    /// The target interface index (for `bpf_redirect_map`, the devmap
+    /// slot's; 0 for a broadcast to the whole map).
     pub ifindex: u32,
     /// The helper's flags (`BPF_F_INGRESS` for TC).
     pub flags: u64,

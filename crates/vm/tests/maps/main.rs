@@ -4,6 +4,7 @@
 
 mod array;
 mod bloom_filter;
+mod devmap;
 mod hash;
 mod lpm_trie;
 mod map_in_map;

@@ -136,6 +136,7 @@ pub fn helpers_for(prog_type: ProgType) -> Helpers {
             reg(&mut h, 54, xdp::adjust_meta);
             reg(&mut h, 188, xdp::get_buff_len);
             reg(&mut h, 23, xdp::redirect);
+            reg(&mut h, 51, xdp::redirect_map);
             reg(&mut h, 25, xdp::perf_event_output);
         }
         ProgType::SchedCls | ProgType::SchedAct => {

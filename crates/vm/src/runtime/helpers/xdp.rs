@@ -129,3 +129,42 @@ pub(crate) fn get_buff_len(ctx: &mut HelperContext<'_, '_, '_>, _: [u64; 5]) -> 
     let w = ctx.packet_window();
     Ok((w.end - w.data) as u64)
 }
+
+/// `BPF_F_ACTION_MASK` (the XDP action a failed lookup returns),
+/// `BPF_F_BROADCAST`, `BPF_F_EXCLUDE_INGRESS`.
+const F_ACTION_MASK: u64 = 3;
+const F_BROADCAST: u64 = 1 << 3;
+const F_EXCLUDE_INGRESS: u64 = 1 << 4;
+
+/// `long bpf_redirect_map(map, key, flags)` for XDP on a devmap
+/// (`__bpf_xdp_redirect_map`): `XDP_REDIRECT` with the slot's interface
+/// recorded; an empty slot returns the action in the low bits of `flags`;
+/// unknown flags are `XDP_ABORTED`. With `BPF_F_BROADCAST` the target is
+/// the whole map (recorded with ifindex 0).
+pub(crate) fn redirect_map(ctx: &mut HelperContext<'_, '_, '_>, a: [u64; 5]) -> HelperResult {
+    let (id, key, flags) = (map_of(a[0])?, a[1] as u32, a[2]);
+    if flags & !(F_ACTION_MASK | F_BROADCAST | F_EXCLUDE_INGRESS) != 0 {
+        return Ok(XDP_ABORTED);
+    }
+    let env = env_of(ctx)?;
+    let map = env.map_mut(id)?;
+    let Some(devmap) = map.as_devmap() else {
+        return Err(crate::HelperError(format!(
+            "bpf_redirect_map on map id {id}: only devmaps are provided by the userspace runtime"
+        )));
+    };
+    let ifindex = if flags & F_BROADCAST != 0 {
+        0
+    } else {
+        match devmap.redirect_target(key) {
+            Some(i) => i,
+            None => return Ok(flags & F_ACTION_MASK),
+        }
+    };
+    env.redirect = Some(Redirect {
+        ifindex,
+        flags,
+        map: Some(id),
+    });
+    Ok(XDP_REDIRECT)
+}
