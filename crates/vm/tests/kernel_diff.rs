@@ -403,6 +403,41 @@ fn redirect_map_matches_the_kernel() {
     }
 }
 
+#[test]
+fn vlan_push_and_pop_match_the_kernel() {
+    if !kernel_available() {
+        return;
+    }
+    let k = Loaded::new(RT_HELPERS, "vlan");
+    let f = hex_frame();
+    let (kr, kout) = k.run("tc_vlan", &f);
+    let kbss = k.map_lookup("rt_helpe_bss", &0u32.to_le_bytes());
+    let (mut rt, prog) = runtime(RT_HELPERS, "tc_vlan");
+    let mut p = Packet::new(&f, 64, 64);
+    let mut skb = SkBuff {
+        protocol: 0x0008,
+        ..SkBuff::default()
+    };
+    let out = rt.run_skb(prog, &mut p, &mut skb).unwrap();
+    let bss = rt
+        .map_lookup("rt_helpe.bss", &0u32.to_le_bytes())
+        .unwrap()
+        .unwrap();
+    assert_eq!(out.retval, kr);
+    let words = |b: &[u8]| {
+        b[..64]
+            .chunks(8)
+            .map(|c| format!("{:016x}", u64::from_le_bytes(c.try_into().unwrap())))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        words(&bss),
+        words(&kbss),
+        "return values and (len, vlan_present, vlan_proto, vlan_tci, protocol) after each step"
+    );
+    assert_eq!(p.data(), &kout[..], "the frame: one 802.1Q tag in it");
+}
+
 fn hex_frame() -> Vec<u8> {
     // Ethernet, IPv4 192.0.2.1 -> 192.0.2.2 (checksum 0xb8f3), TCP 40000 -> 5000.
     let mut ip = vec![

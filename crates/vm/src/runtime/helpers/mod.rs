@@ -22,6 +22,7 @@ mod strto;
 mod tail_call;
 mod task;
 mod time;
+mod vlan;
 mod xdp;
 
 pub use format::{format_bprintf, FormatError};
@@ -151,6 +152,8 @@ pub fn helpers_for(prog_type: ProgType) -> Helpers {
             reg(&mut h, 48, skb::set_hash);
             reg(&mut h, 38, skb::change_tail);
             reg(&mut h, 43, skb::change_head);
+            reg(&mut h, 18, vlan::vlan_push);
+            reg(&mut h, 19, vlan::vlan_pop);
             reg(&mut h, 25, skb::perf_event_output);
         }
         ProgType::SocketFilter | ProgType::CgroupSkb => {
