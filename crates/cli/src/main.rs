@@ -32,6 +32,8 @@ enum Command {
     Inspect(cmd::inspect::Args),
     /// Run a program in the interpreter and print r0.
     Exec(cmd::exec::Args),
+    /// Run an object's XDP, TC or socket filter program over a pcap (or one buffer, as BPF_PROG_TEST_RUN).
+    Run(cmd::run::Args),
     /// Speak the bpf_conformance runner's plugin protocol (one test per process).
     ConformancePlugin(cmd::conformance_plugin::Args),
     /// BTF: dump a file's types as C or raw (as bpftool does); list and
@@ -77,6 +79,7 @@ fn main() -> ExitCode {
         Command::Disasm(a) => cmd::disasm::run(a),
         Command::Inspect(a) => cmd::inspect::run(a),
         Command::Exec(a) => cmd::exec::run(a),
+        Command::Run(a) => cmd::run::run(a),
         Command::ConformancePlugin(a) => cmd::conformance_plugin::run(a),
         Command::Btf(a) => cmd::btf::run(a),
         Command::Prog(c) => cmd::prog::run(c),

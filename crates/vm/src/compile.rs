@@ -12,19 +12,29 @@ use bpfkit_isa::{
 use crate::error::LoadError;
 use crate::op::{Code, Op};
 
+/// The values a loader gives the pseudo `lddw`s (map handles, map value
+/// addresses, function addresses), by slot index.
+pub(crate) type LddwValues = std::collections::HashMap<usize, u64>;
+
 /// Lowers every instruction of `program`, then fuses the groups that have
-/// a superinstruction; the result has one op per slot.
-pub(crate) fn compile(program: &Program) -> Result<Vec<Op>, LoadError> {
-    let mut ops = lower_all(program)?;
+/// a superinstruction; the result has one op per slot. A pseudo `lddw`
+/// takes its value from `lddw`, and is refused when it has none.
+pub(crate) fn compile(program: &Program, lddw: &LddwValues) -> Result<Vec<Op>, LoadError> {
+    let mut ops = lower_all(program, lddw)?;
     crate::fuse::fuse(&mut ops);
     Ok(ops)
 }
 
 /// Lowers every instruction of `program` one to one, without fusing.
-pub(crate) fn lower_all(program: &Program) -> Result<Vec<Op>, LoadError> {
+pub(crate) fn lower_all(program: &Program, lddw: &LddwValues) -> Result<Vec<Op>, LoadError> {
     let mut ops = vec![Op::new(Code::LddwTail, 0, 0, 0, 0); program.len()];
     for &(pc, insn) in program.instructions() {
-        ops[pc] = lower(pc, insn)?;
+        ops[pc] = match (insn, lddw.get(&pc)) {
+            (Instruction::LoadImm64 { dst, kind, .. }, Some(&value)) if kind != LddwKind::Imm64 => {
+                Op::new(Code::Lddw, dst.num(), 0, 0, value)
+            }
+            _ => lower(pc, insn)?,
+        };
     }
     Ok(ops)
 }

@@ -332,7 +332,7 @@ mod tests {
             Insn::new(0x95, 0, 0, 0, 0),  // 8: exit
         ])
         .unwrap();
-        let ops = compile(&prog).unwrap();
+        let ops = compile(&prog, &Default::default()).unwrap();
         let codes: Vec<Code> = ops.iter().map(|op| op.code).collect();
         use Code::*;
         assert_eq!(
@@ -383,7 +383,7 @@ mod group_tests {
             Insn::new(0x95, 0, 0, 0, 0),  // 13: exit
         ])
         .unwrap();
-        let ops = compile(&prog).unwrap();
+        let ops = compile(&prog, &Default::default()).unwrap();
         let codes: Vec<Code> = ops.iter().map(|op| op.code).collect();
         use Code::*;
         assert_eq!(

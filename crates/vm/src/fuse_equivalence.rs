@@ -113,7 +113,7 @@ proptest! {
         let Ok(prog) = check(&slots) else { return Ok(()) };
         let mut fused = Vm::new(&prog).unwrap();
         let mut plain = fused.clone();
-        plain.ops = lower_all(&prog).unwrap();
+        plain.ops = lower_all(&prog, &Default::default()).unwrap();
         for vm in [&mut fused, &mut plain] {
             vm.set_budget(budget);
             vm.set_clear_stack(true);

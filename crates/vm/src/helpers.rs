@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use crate::ctx::Context;
 use crate::memory::{Memory, PacketWindow};
+use crate::runtime::Env;
 
 /// A helper that only needs its arguments (r1 to r5); it returns r0.
 pub type HelperFn = fn(u64, u64, u64, u64, u64) -> u64;
@@ -73,6 +74,28 @@ impl<'c, 'm, 'r> HelperContext<'c, 'm, 'r> {
     /// The program's context, for helpers that take it (`ctx` in r1).
     pub fn context_mut(&mut self) -> Option<&mut (dyn Context + 'm)> {
         self.mem.context_mut()
+    }
+
+    /// The runtime environment (maps, clock, task, trace output) when the
+    /// program runs in a [`Runtime`](crate::runtime::Runtime).
+    pub fn env_mut(&mut self) -> Option<&mut Env> {
+        self.mem.env_mut()
+    }
+
+    /// The runtime environment, to read.
+    pub fn env(&self) -> Option<&Env> {
+        self.mem.env()
+    }
+
+    /// The BPF-to-BPF call depth of the call (0: the entry function).
+    pub fn call_depth(&self) -> usize {
+        self.mem.call_depth()
+    }
+
+    /// Whether the `len` bytes at `addr` are all inside one region the
+    /// program may write.
+    pub fn is_writable(&mut self, addr: u64, len: usize) -> bool {
+        self.mem.slice_mut(addr, len).is_some()
     }
 
     /// Writes `bytes` at the program address `addr`.

@@ -56,10 +56,12 @@ mod fuse;
 mod fuse_equivalence;
 mod helpers;
 mod interp;
+pub mod map_values;
 pub mod maps;
 pub mod memory;
 mod op;
 mod packet;
+pub mod runtime;
 
 pub use error::{Access, FaultKind, LoadError, RegionInfo, VmError};
 pub use helpers::{ContextHelperFn, HelperContext, HelperError, HelperFn, Helpers};
@@ -118,8 +120,17 @@ impl Vm {
     /// Fails when the program needs what the userspace VM cannot provide
     /// yet: map references in `lddw`, kfunc calls.
     pub fn new(program: &Program) -> Result<Vm, LoadError> {
+        Vm::with_lddw_values(program, &compile::LddwValues::new())
+    }
+
+    /// Loads a program whose pseudo `lddw`s (map references, map value
+    /// addresses) the runtime's loader has resolved to `lddw[pc]`.
+    pub(crate) fn with_lddw_values(
+        program: &Program,
+        lddw: &compile::LddwValues,
+    ) -> Result<Vm, LoadError> {
         Ok(Vm {
-            ops: compile::compile(program)?,
+            ops: compile::compile(program, lddw)?,
             helpers: Helpers::new(),
             resolved: false,
             budget: DEFAULT_BUDGET,
@@ -155,6 +166,12 @@ impl Vm {
             + 'static,
     {
         self.helpers.register_with_context(id, f);
+        self.resolved = false;
+    }
+
+    /// Replaces the whole helper table.
+    pub fn set_helpers(&mut self, helpers: Helpers) {
+        self.helpers = helpers;
         self.resolved = false;
     }
 
@@ -253,6 +270,59 @@ impl Vm {
         let window = memory.window();
         packet.set_window(window);
         result
+    }
+
+    /// Runs a packet program inside a runtime environment: as
+    /// [`Vm::run_packet`], and the program reaches `env`'s map values, and
+    /// the runtime's helpers reach `env`.
+    pub fn run_packet_in(
+        &mut self,
+        packet: &mut Packet,
+        ctx: &mut dyn ctx::Context,
+        env: &mut runtime::Env,
+    ) -> Result<RunOutcome, VmError> {
+        self.prepare_run(packet.buffer_len())?;
+        let (buffer, window) = packet.parts();
+        let mut memory = Memory::with_packet(&mut self.stack, buffer, window, ctx, &mut []);
+        memory.set_env(env);
+        let result = interp::run(
+            &self.ops,
+            &self.helpers,
+            &mut self.state,
+            &mut memory,
+            CONTEXT_BASE,
+            0,
+            self.budget,
+        );
+        let window = memory.window();
+        packet.set_window(window);
+        result
+    }
+
+    /// Runs the program on raw memory inside a runtime environment (r1 =
+    /// `mem`, r2 = its length), for programs without a packet context.
+    pub fn run_in(
+        &mut self,
+        mem: &mut [u8],
+        env: &mut runtime::Env,
+    ) -> Result<RunOutcome, VmError> {
+        self.prepare_run(mem.len())?;
+        let (r1, r2) = if mem.is_empty() {
+            (0, 0)
+        } else {
+            (INPUT_BASE, mem.len() as u64)
+        };
+        let mut memory = Memory::new(&mut self.stack, mem, &mut []);
+        memory.set_env(env);
+        interp::run(
+            &self.ops,
+            &self.helpers,
+            &mut self.state,
+            &mut memory,
+            r1,
+            r2,
+            self.budget,
+        )
     }
 
     /// What every run checks and resets first.

@@ -26,11 +26,18 @@
 //!   and diagnostics are reproducible, and no host address leaks into a
 //!   program (or out of it through r0).
 //!
+//! Map values (lookup results, global data) are regions from
+//! [`MAP_VALUE_REGION`](crate::map_values::MAP_VALUE_REGION) on, one per
+//! value, reached through the run's [`Env`]; see
+//! [`map_values`](crate::map_values).
+//!
 //! Pointer arithmetic inside a region works as in the kernel; a region holds
 //! at most 4 GiB.
 
 use crate::ctx::{Context, PacketPointers};
 use crate::error::{Access, FaultKind, RegionInfo, VmError};
+use crate::map_values::MAP_VALUE_REGION;
+use crate::runtime::Env;
 
 /// Size of one stack frame, the kernel's `MAX_BPF_STACK`.
 pub const STACK_FRAME_SIZE: usize = 512;
@@ -133,6 +140,8 @@ pub(crate) struct Memory<'m, 'r> {
     window: PacketWindow,
     ctx: Option<&'m mut dyn Context>,
     extra: &'m mut [Region<'r>],
+    /// The runtime's maps and helper state, when the program runs in one.
+    env: Option<&'m mut Env>,
 }
 
 impl<'m, 'r> Memory<'m, 'r> {
@@ -155,7 +164,24 @@ impl<'m, 'r> Memory<'m, 'r> {
             window,
             ctx: None,
             extra,
+            env: None,
         }
+    }
+
+    /// Gives the run its runtime environment (maps, helper state).
+    pub(crate) fn set_env(&mut self, env: &'m mut Env) {
+        env.values.start_run();
+        self.env = Some(env);
+    }
+
+    /// The runtime environment, if the run has one.
+    pub(crate) fn env_mut(&mut self) -> Option<&mut Env> {
+        self.env.as_deref_mut()
+    }
+
+    /// The runtime environment, to read.
+    pub(crate) fn env(&self) -> Option<&Env> {
+        self.env.as_deref()
     }
 
     /// Memory for a packet run: the packet's buffer with its window, and
@@ -208,6 +234,11 @@ impl<'m, 'r> Memory<'m, 'r> {
         }
     }
 
+    /// The current call depth (0 = the entry function).
+    pub(crate) fn call_depth(&self) -> usize {
+        (STACK_SIZE - self.stack_lo) / STACK_FRAME_SIZE - 1
+    }
+
     /// Makes `depth` (0 = entry) the current call depth.
     #[inline(always)]
     pub(crate) fn set_frame(&mut self, depth: usize) {
@@ -252,6 +283,7 @@ impl<'m, 'r> Memory<'m, 'r> {
                 self.input.get(off..end)
             }
             STACK_REGION | INPUT_REGION => None,
+            region if region >= MAP_VALUE_REGION => self.value_bytes(region, off, len),
             region => self
                 .extra
                 .get(region.checked_sub(FIRST_EXTRA_REGION)? as usize)?
@@ -272,12 +304,27 @@ impl<'m, 'r> Memory<'m, 'r> {
                 self.input.get_mut(off..end)
             }
             STACK_REGION | INPUT_REGION => None,
+            region if region >= MAP_VALUE_REGION => self.value_bytes_mut(region, off, len),
             region => self
                 .extra
                 .get_mut(region.checked_sub(FIRST_EXTRA_REGION)? as usize)?
                 .bytes_mut()?
                 .get_mut(off..end),
         }
+    }
+
+    /// Map value bytes, out of line so the stack and packet paths stay small.
+    #[cold]
+    #[inline(never)]
+    fn value_bytes(&self, region: u64, off: usize, len: usize) -> Option<&[u8]> {
+        self.env.as_deref()?.values.bytes(region, off, len)
+    }
+
+    /// Writable map value bytes, out of line as [`Memory::value_bytes`].
+    #[cold]
+    #[inline(never)]
+    fn value_bytes_mut(&mut self, region: u64, off: usize, len: usize) -> Option<&mut [u8]> {
+        self.env.as_deref_mut()?.values.bytes_mut(region, off, len)
     }
 
     /// The packet from `data` to `data_end` (all of a raw run's input), for
@@ -375,6 +422,19 @@ impl<'m, 'r> Memory<'m, 'r> {
                 }),
                 false,
             ),
+            _ if region >= MAP_VALUE_REGION => {
+                match self.env.as_deref().and_then(|e| e.values.describe(region)) {
+                    Some((name, len, read_only)) => (
+                        Some(RegionInfo {
+                            name,
+                            start: region << 32,
+                            len,
+                        }),
+                        read_only,
+                    ),
+                    None => (None, false),
+                }
+            }
             _ => match region
                 .checked_sub(FIRST_EXTRA_REGION)
                 .and_then(|i| self.extra.get(i as usize))

@@ -42,6 +42,17 @@ impl Packet {
         Packet::new(data, XDP_HEADROOM, tail)
     }
 
+    /// An XDP frame as [`Packet::xdp`] with `meta` as its metadata, just
+    /// before `data` (as `BPF_PROG_TEST_RUN` places a `ctx_in`'s metadata).
+    pub fn xdp_with_meta(meta: &[u8], data: &[u8]) -> Packet {
+        let mut p = Packet::xdp(data);
+        let start = p.window.data.saturating_sub(meta.len());
+        let n = p.window.data - start;
+        p.buf[start..p.window.data].copy_from_slice(&meta[meta.len() - n..]);
+        p.window.meta = start;
+        p
+    }
+
     /// The packet bytes, `data` to `data_end`.
     pub fn data(&self) -> &[u8] {
         &self.buf[self.window.data..self.window.end]

@@ -18,3 +18,4 @@ pub mod map;
 mod map_entry;
 mod map_queue;
 pub mod prog;
+pub mod run;

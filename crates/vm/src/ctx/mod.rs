@@ -44,6 +44,12 @@ pub trait Context {
 
     /// A `size`-byte store of `value` (its low bytes) at offset `off`.
     fn store(&mut self, off: u32, size: u32, value: u64) -> Result<(), Denied>;
+
+    /// The `struct __sk_buff` behind the context, for the skb helpers
+    /// (`bpf_set_hash`, ...); `None` for other contexts.
+    fn as_skb_mut(&mut self) -> Option<&mut SkBuff> {
+        None
+    }
 }
 
 /// The common shape checks of `*_is_valid_access`: inside the struct and

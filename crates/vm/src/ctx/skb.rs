@@ -215,6 +215,10 @@ impl Context for SkBuff {
         "struct __sk_buff"
     }
 
+    fn as_skb_mut(&mut self) -> Option<&mut SkBuff> {
+        Some(self)
+    }
+
     fn load(&self, off: u32, size: u32, p: &PacketPointers) -> Result<u64, Denied> {
         if self.kind == SkbKind::Tc && off == TSTAMP_TYPE {
             // TC reads tstamp_type as one byte (`tc_cls_act_is_valid_access`).

@@ -237,6 +237,16 @@ impl RingBuf {
             .get_mut(record.offset..record.offset.checked_add(record.len)?)
     }
 
+    /// The bytes of a reserved (not yet submitted or discarded) record.
+    pub fn record(&self, record: ValueSlot) -> Option<&[u8]> {
+        let hdr = record.offset.checked_sub(BPF_RINGBUF_HDR_SZ as usize)? as u64;
+        if !self.reserved.contains(&hdr) {
+            return None;
+        }
+        self.data
+            .get(record.offset..record.offset.checked_add(record.len)?)
+    }
+
     /// The 8-byte header of the record whose sample is `record`.
     pub fn header_of(&self, record: ValueSlot) -> Option<[u8; 8]> {
         let hdr = record.offset.checked_sub(BPF_RINGBUF_HDR_SZ as usize)?;

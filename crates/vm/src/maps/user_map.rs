@@ -17,6 +17,7 @@ use bpfkit_object::map::{Map, MapError, MapSpec};
 use super::array::ArrayMap;
 use super::attrs::{InnerMapMeta, MapAttrs};
 use super::bloom_filter::BloomFilter;
+use super::devmap::DevMap;
 use super::hash::HashMap;
 use super::lpm_trie::LpmTrie;
 use super::map_in_map::{ArrayOfMaps, HashOfMaps, MapDirectory};
@@ -49,6 +50,8 @@ pub enum UserMap {
     QueueStack(QueueStack),
     /// `bloom_filter`.
     BloomFilter(BloomFilter),
+    /// `devmap`.
+    DevMap(DevMap),
 }
 
 macro_rules! each {
@@ -64,6 +67,7 @@ macro_rules! each {
             UserMap::RingBuf($m) => $e,
             UserMap::QueueStack($m) => $e,
             UserMap::BloomFilter($m) => $e,
+            UserMap::DevMap($m) => $e,
         }
     };
 }
@@ -73,7 +77,7 @@ impl UserMap {
     /// `map_create` and the type's `map_alloc_check` do, with the kernel's
     /// errors, and makes the map. Map-in-maps resolve stored map ids in
     /// `dir`. A type the userspace VM does not provide (sockmap, devmap,
-    /// cgroup storage, ...) is `EINVAL`, as an unknown type is.
+    /// cgroup storage, devmap_hash, ...) is `EINVAL`, as an unknown type is.
     pub fn create(attrs: &MapAttrs, dir: &MapDirectory) -> Result<UserMap, MapError> {
         Ok(match attrs.spec.map_type {
             MapType::Array | MapType::PercpuArray => UserMap::Array(ArrayMap::new(attrs)?),
@@ -88,6 +92,7 @@ impl UserMap {
             MapType::Ringbuf => UserMap::RingBuf(RingBuf::new(attrs)?),
             MapType::Queue | MapType::Stack => UserMap::QueueStack(QueueStack::new(attrs)?),
             MapType::BloomFilter => UserMap::BloomFilter(BloomFilter::new(attrs)?),
+            MapType::Devmap => UserMap::DevMap(DevMap::new(attrs)?),
             _ => return Err(MapError::Invalid),
         })
     }
@@ -214,6 +219,7 @@ impl UserMap {
             UserMap::Array(m) => m.slot(slot),
             UserMap::Hash(m) => m.slot(slot),
             UserMap::LpmTrie(m) => m.slot(slot),
+            UserMap::RingBuf(m) => m.record(slot),
             _ => None,
         }
     }
@@ -250,6 +256,14 @@ impl UserMap {
     pub fn as_perf_event_array_mut(&mut self) -> Option<&mut PerfEventArray> {
         match self {
             UserMap::PerfEventArray(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// The device map, for `bpf_redirect_map`.
+    pub fn as_devmap(&self) -> Option<&DevMap> {
+        match self {
+            UserMap::DevMap(m) => Some(m),
             _ => None,
         }
     }

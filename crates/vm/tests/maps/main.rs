@@ -4,6 +4,7 @@
 
 mod array;
 mod bloom_filter;
+mod devmap;
 mod hash;
 mod kernel_replay;
 mod lpm_trie;

@@ -1,0 +1,198 @@
+//! `bpfkit run`: the mplex demo end to end (verdicts, output pcap, JSON
+//! lines, maps from tags.json through BTF), --data runs as
+//! BPF_PROG_TEST_RUN, --set, and the errors.
+
+use std::process::Command;
+
+const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+
+fn bpfkit(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_bpfkit"))
+        .current_dir(ROOT)
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+const DEMO: &[&str] = &[
+    "run",
+    "examples/mplex/mplex.o",
+    "--pcap",
+    "examples/mplex/sample.pcap",
+    "--map",
+    "tags=@examples/mplex/tags.json",
+];
+
+#[test]
+fn the_demo_prints_verdicts_summaries_and_the_table() {
+    let (ok, out, err) = bpfkit(DEMO);
+    assert!(ok, "{err}");
+    assert!(out.contains("    0  XDP_PASS        344 B  IPv4 192.0.2.1:40000 > 192.0.2.2:5000 TCP  =>  IPv4 192.0.2.1:40000 > 192.0.2.2:5001 TCP"), "{out}");
+    assert!(out.contains(
+        "    5  XDP_DROP        344 B  IPv4 192.0.2.1:40000 > 192.0.2.2:5000 TCP  =>  (dropped)"
+    ));
+    assert!(out.contains("   13  XDP_PASS         42 B  ARP  =>  unchanged"));
+    assert!(
+        out.contains("  XDP_DROP                5\n  XDP_PASS               15\n"),
+        "{out}"
+    );
+    assert!(out.contains("packets/s in the program"));
+}
+
+#[test]
+fn json_lines_match_the_kernels_expectations_and_out_gets_the_passing_packets() {
+    let dir = std::env::temp_dir().join(format!("bpfkit_run_{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out_pcap = dir.join("out.pcap");
+    let mut args = DEMO.to_vec();
+    let out_arg = out_pcap.to_str().unwrap().to_string();
+    args.extend(["--json", "--dump-maps", "--out", &out_arg]);
+    let (ok, out, err) = bpfkit(&args);
+    assert!(ok, "{err}");
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 21);
+    let expect =
+        std::fs::read_to_string(format!("{ROOT}/examples/mplex/sample.expect.jsonl")).unwrap();
+    for (got, want) in lines.iter().zip(expect.lines()) {
+        let want: serde_json::Value = serde_json::from_str(want).unwrap();
+        assert_eq!(got["index"], want["index"]);
+        assert_eq!(got["verdict"], want["verdict"], "{}", want["case"]);
+        assert_eq!(got["len_in"], want["len"]);
+    }
+    assert_eq!(
+        lines[5]["len_out"],
+        serde_json::Value::Null,
+        "a dropped packet does not leave"
+    );
+    let summary = &lines[20]["summary"];
+    assert_eq!(summary["verdicts"]["XDP_PASS"], 15);
+    let maps = summary["maps"].as_array().unwrap();
+    let tags = maps.iter().find(|m| m["name"] == "tags").unwrap();
+    let mut entries: Vec<String> = tags["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| format!("{}={}", e["key"], e["value"]))
+        .collect();
+    entries.sort();
+    assert_eq!(entries, ["\"600\"=5001", "\"601\"=5002", "\"602\"=5003"]);
+    // The output capture: the 15 passing packets, the steered ones rewritten.
+    let pcap = std::fs::read(&out_pcap).unwrap();
+    let mut frames = Vec::new();
+    let mut at = 24;
+    while at + 16 <= pcap.len() {
+        let n = u32::from_le_bytes(pcap[at + 8..at + 12].try_into().unwrap()) as usize;
+        frames.push(pcap[at + 16..at + 16 + n].to_vec());
+        at += 16 + n;
+    }
+    assert_eq!(frames.len(), 15);
+    assert_eq!(u16::from_be_bytes([frames[0][36], frames[0][37]]), 5001);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn data_runs_like_bpf_prog_test_run_and_set_writes_globals() {
+    let obj = "crates/vm/tests/fixtures/rt_helpers.o";
+    let data: String = (0..100).map(|i| format!("{i:02x}")).collect();
+    let (ok, out, err) = bpfkit(&[
+        "run",
+        obj,
+        "--program",
+        "xdp_adjust",
+        "--data",
+        &data,
+        "--set",
+        "head_delta=-16",
+        "--set",
+        "tail_delta=10",
+        "--set",
+        "meta_delta=-8",
+        "--json",
+    ]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["retval"], 3);
+    assert_eq!(v["verdict"], "XDP_TX");
+    // data_out from data_meta (as the kernel's test run): 8 bytes of
+    // metadata, 16 bytes of headroom, the frame, 10 zeroed bytes.
+    let data_out = v["data_out"].as_str().unwrap();
+    assert!(
+        data_out.starts_with("aa bb cc dd 00 00 00 00 00"),
+        "{data_out}"
+    );
+    assert_eq!(data_out.split(' ').count(), 8 + 16 + 100 + 10);
+    // ctx_out: data = metadata length, data_end = its end.
+    assert!(v["ctx_out"]
+        .as_str()
+        .unwrap()
+        .starts_with("08 00 00 00 86 00 00 00"));
+    // A ctx whose data_end is not the data's length is EINVAL, as in the kernel.
+    let ctx = "00000000 05000000 00000000 00000000 00000000 00000000";
+    let (ok, _, err) = bpfkit(&[
+        "run",
+        obj,
+        "--program",
+        "xdp_adjust",
+        "--data",
+        &data,
+        "--ctx",
+        ctx,
+    ]);
+    assert!(!ok);
+    assert!(err.contains("EINVAL"), "{err}");
+}
+
+#[test]
+fn errors_name_the_place() {
+    let (ok, _, err) = bpfkit(&[
+        "run",
+        "examples/mplex/mplex.o",
+        "--pcap",
+        "examples/mplex/sample.pcap",
+        "--map",
+        "nope=@examples/mplex/tags.json",
+    ]);
+    assert!(!ok);
+    assert!(
+        err.contains("no map named nope") && err.contains("tags"),
+        "{err}"
+    );
+    let (ok, _, err) = bpfkit(&[
+        "run",
+        "crates/vm/tests/fixtures/rt_helpers.o",
+        "--data",
+        "00",
+    ]);
+    assert!(!ok);
+    assert!(
+        err.contains("--program or --section") && err.contains("xdp_adjust"),
+        "{err}"
+    );
+    let (ok, _, err) = bpfkit(&[
+        "run",
+        "crates/vm/tests/fixtures/rt_refused.o",
+        "--data",
+        "00",
+    ]);
+    assert!(!ok);
+    assert!(err.contains("bpf_skb_load_bytes"), "{err}");
+    let (ok, _, err) = bpfkit(&[
+        "run",
+        "examples/mplex/mplex.o",
+        "--pcap",
+        "examples/mplex/mplex.c",
+    ]);
+    assert!(!ok);
+    assert!(
+        err.contains("mplex.c") && err.contains("not a pcap"),
+        "{err}"
+    );
+}

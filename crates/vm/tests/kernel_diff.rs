@@ -1,0 +1,471 @@
+//! Differential tests: the same object, input and map contents run in the
+//! Linux kernel (loaded and run with bpftool, BPF_PROG_TEST_RUN) and in the
+//! runtime must give the same return value, the same output bytes and the
+//! same results in the maps.
+//!
+//! Needs root, bpffs and bpftool: skipped with a message otherwise, and a
+//! failure when BPFKIT_REQUIRE_KERNEL=1. Every program and map a test
+//! loads is pinned under one directory that a guard removes (unpinning
+//! frees them), even when the test fails.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use bpfkit_object::read::Object;
+use bpfkit_vm::ctx::{SkBuff, XdpMd};
+use bpfkit_vm::runtime::{LoadOptions, Runtime};
+use bpfkit_vm::Packet;
+
+const MANIFEST: &str = env!("CARGO_MANIFEST_DIR");
+
+/// Whether the kernel can be used; prints why not, and panics instead
+/// when BPFKIT_REQUIRE_KERNEL=1.
+fn kernel_available() -> bool {
+    let root = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .map(|l| l.split_whitespace().nth(2) == Some("0"))
+        })
+        .unwrap_or(false);
+    let bpftool = Command::new("bpftool")
+        .arg("version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let bpffs = Path::new("/sys/fs/bpf").is_dir();
+    let why = match (root, bpftool, bpffs) {
+        (false, _, _) => "not root",
+        (_, false, _) => "no bpftool",
+        (_, _, false) => "no /sys/fs/bpf",
+        _ => return true,
+    };
+    if std::env::var("BPFKIT_REQUIRE_KERNEL").as_deref() == Ok("1") {
+        panic!("BPFKIT_REQUIRE_KERNEL=1 but the kernel cannot be used: {why}");
+    }
+    eprintln!("skipped: kernel differential test: {why}");
+    false
+}
+
+/// An object loaded into the kernel with its programs and maps pinned;
+/// dropping it unpins (and so frees) them.
+struct Loaded {
+    dir: PathBuf,
+}
+
+impl Loaded {
+    fn new(obj: &str, tag: &str) -> Loaded {
+        let dir = PathBuf::from(format!(
+            "/sys/fs/bpf/bpfkit_test_{tag}_{}",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let guard = Loaded { dir };
+        let out = Command::new("bpftool")
+            .args(["prog", "loadall", obj])
+            .arg(guard.dir.join("p"))
+            .arg("pinmaps")
+            .arg(guard.dir.join("m"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "bpftool prog loadall {obj}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        guard
+    }
+
+    fn hex(bytes: &[u8]) -> Vec<String> {
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    fn map_update(&self, map: &str, key: &[u8], value: &[u8]) {
+        let mut c = Command::new("bpftool");
+        c.args(["map", "update", "pinned"])
+            .arg(self.dir.join("m").join(map));
+        c.arg("key")
+            .arg("hex")
+            .args(Self::hex(key))
+            .arg("value")
+            .arg("hex")
+            .args(Self::hex(value));
+        let out = c.output().unwrap();
+        assert!(
+            out.status.success(),
+            "map update {map}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    fn map_lookup(&self, map: &str, key: &[u8]) -> Vec<u8> {
+        let mut c = Command::new("bpftool");
+        c.args(["-j", "map", "lookup", "pinned"])
+            .arg(self.dir.join("m").join(map));
+        c.arg("key").arg("hex").args(Self::hex(key));
+        let out = c.output().unwrap();
+        assert!(
+            out.status.success(),
+            "map lookup {map}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8_lossy(&out.stdout);
+        let values = &text[text.find("\"value\":[").unwrap() + 9..];
+        values[..values.find(']').unwrap()]
+            .split(',')
+            .map(|s| {
+                u8::from_str_radix(s.trim().trim_matches('"').trim_start_matches("0x"), 16).unwrap()
+            })
+            .collect()
+    }
+
+    /// `bpftool prog run`: the return value and data_out.
+    fn run(&self, prog: &str, data: &[u8]) -> (u64, Vec<u8>) {
+        let base = std::env::temp_dir().join(self.dir.file_name().unwrap());
+        let input = base.with_extension("in");
+        let output = base.with_extension("out");
+        std::fs::write(&input, data).unwrap();
+        let out = Command::new("bpftool")
+            .args(["prog", "run", "pinned"])
+            .arg(self.dir.join("p").join(prog))
+            .arg("data_in")
+            .arg(&input)
+            .arg("data_out")
+            .arg(&output)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "prog run {prog}: {text} {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let rv = text
+            .split("Return value: ")
+            .nth(1)
+            .unwrap()
+            .split(',')
+            .next()
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        let data_out = std::fs::read(&output).unwrap();
+        let _ = std::fs::remove_file(&input);
+        let _ = std::fs::remove_file(&output);
+        (rv, data_out)
+    }
+}
+
+impl Drop for Loaded {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn runtime(obj: &str, program: &str) -> (Runtime, usize) {
+    let o = Object::open(obj).unwrap();
+    let opts = LoadOptions {
+        only: Some(program.into()),
+        ..LoadOptions::default()
+    };
+    let rt = Runtime::load_with(&o, &opts).unwrap();
+    let i = rt.program_index(program).unwrap();
+    (rt, i)
+}
+
+fn read_pcap(bytes: &[u8]) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut at = 24;
+    while at + 16 <= bytes.len() {
+        let caplen = u32::from_le_bytes(bytes[at + 8..at + 12].try_into().unwrap()) as usize;
+        out.push(bytes[at + 16..at + 16 + caplen].to_vec());
+        at += 16 + caplen;
+    }
+    out
+}
+
+#[test]
+fn mplex_sample_matches_the_kernel_packet_for_packet() {
+    if !kernel_available() {
+        return;
+    }
+    let obj = format!("{MANIFEST}/../../examples/mplex/mplex.o");
+    let k = Loaded::new(&obj, "mplex");
+    let (mut rt, prog) = runtime(&obj, "mplex");
+    for (tag, port) in [(b"600", 5001u16), (b"601", 5002), (b"602", 5003)] {
+        k.map_update("tags", tag, &port.to_le_bytes());
+        rt.map_update("tags", tag, &port.to_le_bytes()).unwrap();
+    }
+    let frames =
+        read_pcap(&std::fs::read(format!("{MANIFEST}/../../examples/mplex/sample.pcap")).unwrap());
+    for (i, f) in frames.iter().enumerate() {
+        let (kr, kout) = k.run("mplex", f);
+        let mut p = Packet::xdp(f);
+        let out = rt.run_xdp(prog, &mut p, &mut XdpMd::default()).unwrap();
+        assert_eq!(out.retval, kr, "packet {i}: return value");
+        assert_eq!(p.data(), &kout[..], "packet {i}: data_out");
+    }
+}
+
+const RT_HELPERS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/rt_helpers.o");
+
+fn data_value(head: i32, tail: i32, meta: i32, daddr: u32, dport: u16) -> Vec<u8> {
+    let mut v = Vec::new();
+    for x in [head, tail, meta] {
+        v.extend_from_slice(&x.to_le_bytes());
+    }
+    v.extend_from_slice(&daddr.to_le_bytes());
+    v.extend_from_slice(&dport.to_le_bytes());
+    v
+}
+
+#[test]
+fn xdp_adjust_helpers_match_the_kernel() {
+    if !kernel_available() {
+        return;
+    }
+    let k = Loaded::new(RT_HELPERS, "adjust");
+    let frame: Vec<u8> = (0..100u8).collect();
+    let cases = [
+        (-16, 10, -8),
+        (14, -20, 0),
+        (-216, 0, 0),
+        (-217, 0, 0),
+        (86, 0, 0),
+        (87, 0, 0),
+        (0, 3420, 0),
+        (0, 3421, 0),
+        (0, -86, 0),
+        (0, -87, 0),
+        (0, 0, -216),
+        (0, 0, -220),
+        (0, 0, -6),
+        (0, 0, 4),
+        (-200, 0, -20),
+        (-100, 0, -100),
+    ];
+    for (head, tail, meta) in cases {
+        let value = data_value(head, tail, meta, 0, 0);
+        k.map_update("rt_helpe_data", &0u32.to_le_bytes(), &value);
+        let (kr, kout) = k.run("xdp_adjust", &frame);
+        let kres = k.map_lookup("rt_helpe_bss", &0u32.to_le_bytes());
+
+        let (mut rt, prog) = runtime(RT_HELPERS, "xdp_adjust");
+        rt.map_update("rt_helpe.data", &0u32.to_le_bytes(), &value)
+            .unwrap();
+        let mut p = Packet::xdp(&frame);
+        let out = rt.run_xdp(prog, &mut p, &mut XdpMd::default()).unwrap();
+        let rres = rt
+            .map_lookup("rt_helpe.bss", &0u32.to_le_bytes())
+            .unwrap()
+            .unwrap();
+        let case = format!("deltas head {head} tail {tail} meta {meta}");
+        assert_eq!(out.retval, kr, "{case}: return value");
+        assert_eq!(&rres[..32], &kres[..32], "{case}: helper results");
+        assert_eq!(
+            [p.meta(), p.data()].concat(),
+            kout,
+            "{case}: data_out (from data_meta)"
+        );
+    }
+}
+
+#[test]
+fn tc_checksum_and_format_helpers_match_the_kernel() {
+    if !kernel_available() {
+        return;
+    }
+    let k = Loaded::new(RT_HELPERS, "tc");
+    // An IPv4/TCP frame with valid checksums (the same as helpers_run.rs).
+    let mut f = hex_frame();
+    let value = data_value(0, 0, 0, 0x0a00_0005, 8080);
+    k.map_update("rt_helpe_data", &0u32.to_le_bytes(), &value);
+    let (kr, kout) = k.run("tc_rewrite", &f);
+    let kres = k.map_lookup("rt_helpe_bss", &0u32.to_le_bytes());
+    let (mut rt, prog) = runtime(RT_HELPERS, "tc_rewrite");
+    rt.map_update("rt_helpe.data", &0u32.to_le_bytes(), &value)
+        .unwrap();
+    let mut p = Packet::new(&f, 64, 64);
+    let out = rt.run_skb(prog, &mut p, &mut SkBuff::default()).unwrap();
+    let rres = rt
+        .map_lookup("rt_helpe.bss", &0u32.to_le_bytes())
+        .unwrap()
+        .unwrap();
+    assert_eq!(out.retval, kr);
+    assert_eq!(
+        &rres[..64],
+        &kres[..64],
+        "l3/l4_csum_replace, store_bytes, csum_diff, load_bytes results"
+    );
+    assert_eq!(p.data(), &kout[..], "the rewritten frame");
+
+    f.truncate(60);
+    let (kr, _) = k.run("xdp_format", &f);
+    let kres = k.map_lookup("rt_helpe_bss", &0u32.to_le_bytes());
+    let (mut rt, prog) = runtime(RT_HELPERS, "xdp_format");
+    let mut p = Packet::xdp(&f);
+    let out = rt.run_xdp(prog, &mut p, &mut XdpMd::default()).unwrap();
+    let rres = rt
+        .map_lookup("rt_helpe.bss", &0u32.to_le_bytes())
+        .unwrap()
+        .unwrap();
+    assert_eq!(out.retval, kr);
+    assert_eq!(
+        &rres[..64],
+        &kres[..64],
+        "trace_printk/vprintk/snprintf/strtol results"
+    );
+    assert_eq!(&rres[64..80], &kres[64..80], "snprintf text");
+}
+
+#[test]
+fn tail_call_limit_matches_the_kernel() {
+    if !kernel_available() {
+        return;
+    }
+    let k = Loaded::new(RT_HELPERS, "chain");
+    let frame = [0u8; 60];
+    let (kr, _) = k.run("xdp_chain", &frame);
+    let kbss = k.map_lookup("rt_helpe_bss", &0u32.to_le_bytes());
+    let (mut rt, prog) = runtime(RT_HELPERS, "xdp_chain");
+    let out = rt
+        .run_xdp(prog, &mut Packet::xdp(&frame), &mut XdpMd::default())
+        .unwrap();
+    let bss = rt
+        .map_lookup("rt_helpe.bss", &0u32.to_le_bytes())
+        .unwrap()
+        .unwrap();
+    assert_eq!(out.retval, kr);
+    assert_eq!(
+        bss, kbss,
+        "chain_runs (1 + 33) and the failed calls' return values"
+    );
+}
+
+#[test]
+fn spin_lock_and_skb_change_match_the_kernel() {
+    if !kernel_available() {
+        return;
+    }
+    let k = Loaded::new(RT_HELPERS, "grow");
+    let frame: Vec<u8> = (0..60u8).collect();
+    let (kr, kout) = k.run("tc_grow", &frame);
+    let kbss = k.map_lookup("rt_helpe_bss", &0u32.to_le_bytes());
+    let kcount = k.map_lookup("counters", &0u32.to_le_bytes());
+    let (mut rt, prog) = runtime(RT_HELPERS, "tc_grow");
+    let mut p = Packet::new(&frame, 64, 64);
+    let out = rt.run_skb(prog, &mut p, &mut SkBuff::default()).unwrap();
+    assert_eq!(out.retval, kr);
+    assert_eq!(p.data(), &kout[..], "data_out");
+    let bss = rt
+        .map_lookup("rt_helpe.bss", &0u32.to_le_bytes())
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        &bss[..48],
+        &kbss[..48],
+        "change_tail/change_head results and skb->len"
+    );
+    assert_eq!(
+        rt.map_lookup("counters", &0u32.to_le_bytes())
+            .unwrap()
+            .unwrap(),
+        kcount
+    );
+}
+
+#[test]
+fn redirect_map_matches_the_kernel() {
+    if !kernel_available() {
+        return;
+    }
+    let k = Loaded::new(RT_HELPERS, "redirect");
+    // ifindex 1 is lo, which every kernel has.
+    k.map_update("ports", &1u32.to_le_bytes(), &1u32.to_le_bytes());
+    let (mut rt, prog) = runtime(RT_HELPERS, "xdp_redirect_port");
+    rt.map_update("ports", &1u32.to_le_bytes(), &1u32.to_le_bytes())
+        .unwrap();
+    for len in [60usize, 61] {
+        let frame = vec![0u8; len];
+        let (kr, _) = k.run("xdp_redirect_port", &frame);
+        let kbss = k.map_lookup("rt_helpe_bss", &0u32.to_le_bytes());
+        let out = rt
+            .run_xdp(prog, &mut Packet::xdp(&frame), &mut XdpMd::default())
+            .unwrap();
+        let bss = rt
+            .map_lookup("rt_helpe.bss", &0u32.to_le_bytes())
+            .unwrap()
+            .unwrap();
+        assert_eq!(out.retval, kr, "{len}-byte frame");
+        assert_eq!(&bss[..16], &kbss[..16], "{len}-byte frame: results");
+    }
+}
+
+#[test]
+fn vlan_push_and_pop_match_the_kernel() {
+    if !kernel_available() {
+        return;
+    }
+    let k = Loaded::new(RT_HELPERS, "vlan");
+    let f = hex_frame();
+    let (kr, kout) = k.run("tc_vlan", &f);
+    let kbss = k.map_lookup("rt_helpe_bss", &0u32.to_le_bytes());
+    let (mut rt, prog) = runtime(RT_HELPERS, "tc_vlan");
+    let mut p = Packet::new(&f, 64, 64);
+    let mut skb = SkBuff {
+        protocol: 0x0008,
+        ..SkBuff::default()
+    };
+    let out = rt.run_skb(prog, &mut p, &mut skb).unwrap();
+    let bss = rt
+        .map_lookup("rt_helpe.bss", &0u32.to_le_bytes())
+        .unwrap()
+        .unwrap();
+    assert_eq!(out.retval, kr);
+    let words = |b: &[u8]| {
+        b[..64]
+            .chunks(8)
+            .map(|c| format!("{:016x}", u64::from_le_bytes(c.try_into().unwrap())))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        words(&bss),
+        words(&kbss),
+        "return values and (len, vlan_present, vlan_proto, vlan_tci, protocol) after each step"
+    );
+    assert_eq!(p.data(), &kout[..], "the frame: one 802.1Q tag in it");
+}
+
+fn hex_frame() -> Vec<u8> {
+    // Ethernet, IPv4 192.0.2.1 -> 192.0.2.2 (checksum 0xb8f3), TCP 40000 -> 5000.
+    let mut ip = vec![
+        0x45, 0, 0, 56, 0, 1, 0, 0, 64, 6, 0, 0, 192, 0, 2, 1, 192, 0, 2, 2,
+    ];
+    let sum = |d: &[u8]| {
+        let mut s: u32 = d
+            .chunks(2)
+            .map(|c| u16::from_be_bytes([c[0], c[1]]) as u32)
+            .sum();
+        while s >> 16 != 0 {
+            s = (s & 0xffff) + (s >> 16);
+        }
+        !(s as u16)
+    };
+    let c = sum(&ip);
+    ip[10..12].copy_from_slice(&c.to_be_bytes());
+    let mut tcp = vec![
+        0x9c, 0x40, 0x13, 0x88, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x18, 0xff, 0xff, 0, 0, 0, 0,
+    ];
+    tcp.extend_from_slice(b"hello, checksums");
+    let mut pseudo = ip[12..20].to_vec();
+    pseudo.extend_from_slice(&[0, 6, 0, tcp.len() as u8]);
+    pseudo.extend_from_slice(&tcp);
+    let c = sum(&pseudo);
+    tcp[16..18].copy_from_slice(&c.to_be_bytes());
+    let mut f = vec![2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 8, 0];
+    f.extend(ip);
+    f.extend(tcp);
+    f
+}
