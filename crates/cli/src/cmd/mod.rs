@@ -17,3 +17,4 @@ pub mod map;
 mod map_entry;
 mod map_queue;
 pub mod prog;
+mod prog_load;

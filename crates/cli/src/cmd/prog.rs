@@ -31,6 +31,12 @@ pub enum Command {
     /// `run PROG data_in FILE|- [data_out FILE|-] [data_size_out N]
     /// [ctx_in FILE|-] [ctx_out FILE|-] [ctx_size_out N] [repeat N]`.
     Run(Args),
+    /// `load OBJ PATH [type T] [map name NAME PATH]... [pinmaps DIR]`:
+    /// load an object with bpfkit's loader, pin its first program.
+    Load(super::prog_load::LoadArgs),
+    /// `loadall OBJ DIR [type T] [map name NAME PATH]... [pinmaps DIR]
+    /// [--keep-going] [--json]`: load an object, pin every program in DIR.
+    Loadall(super::prog_load::LoadArgs),
 }
 
 /// The words after the verb, bpftool style.
@@ -51,6 +57,8 @@ pub fn run(c: Command) -> CmdResult {
         Command::Dump(a) => dump(a),
         Command::Pin(a) => pin(a),
         Command::Run(a) => test_run(a),
+        Command::Load(a) => super::prog_load::load_one(a),
+        Command::Loadall(a) => super::prog_load::load_all(a),
     }
 }
 

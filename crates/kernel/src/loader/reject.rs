@@ -74,12 +74,16 @@ impl Rejection {
         }
     }
 
-    /// The log's last non-empty line (the verifier's verdict).
+    /// The log's last line that says why: the last non-empty line before
+    /// the verifier's closing statistics (`processed N insns ...`,
+    /// `verification time ...`, `stack depth ...`).
     pub fn last_log_line(&self) -> &str {
+        let stats = ["processed ", "verification time", "stack depth"];
         self.log
             .lines()
             .rev()
-            .find(|l| !l.trim().is_empty())
+            .map(str::trim)
+            .find(|l| !l.is_empty() && !stats.iter().any(|s| l.starts_with(s)))
             .unwrap_or("")
     }
 
@@ -92,6 +96,10 @@ impl Rejection {
     /// source line, and the whole verifier log.
     pub fn render(&self) -> String {
         let mut out = self.header();
+        if self.log.trim().is_empty() {
+            out.push_str("(the kernel refused it before the verifier wrote a log)\n");
+            return out;
+        }
         out.push_str("verifier log:\n");
         for line in self.log.lines() {
             out.push_str("  ");
