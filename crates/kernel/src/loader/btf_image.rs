@@ -406,22 +406,26 @@ pub fn sanitise(img: &mut BtfImage, f: &BtfFeatures) {
                     data: TypeData::Members(members),
                 })
             }
-            Kind::FuncProto if !f.func => Some(Type {
-                kind: Kind::Enum,
-                name_off: 0,
-                kind_flag: false,
-                vlen: t.vlen,
-                size_or_type: 4,
-                data: TypeData::Enum(
-                    t.params()
-                        .iter()
-                        .map(|p| bpfkit_object::btf::EnumValue {
-                            name_off: p.name_off,
-                            value: u64::from(p.ty),
-                        })
-                        .collect(),
-                ),
-            }),
+            Kind::FuncProto if !f.func => {
+                // Enumerators need names where parameters may have none.
+                let unnamed = img.string("param");
+                Some(Type {
+                    kind: Kind::Enum,
+                    name_off: 0,
+                    kind_flag: false,
+                    vlen: t.vlen,
+                    size_or_type: 4,
+                    data: TypeData::Enum(
+                        t.params()
+                            .iter()
+                            .map(|p| bpfkit_object::btf::EnumValue {
+                                name_off: if p.name_off == 0 { unnamed } else { p.name_off },
+                                value: u64::from(p.ty),
+                            })
+                            .collect(),
+                    ),
+                })
+            }
             Kind::Func if !f.func => Some(Type {
                 kind: Kind::Typedef,
                 vlen: 0,

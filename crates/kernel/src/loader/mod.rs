@@ -255,7 +255,8 @@ pub fn load(obj: &Object, opts: &LoadOptions) -> Result<LoadedObject, LoadError>
             btf_image::sanitise(&mut img, &features);
             match KernelBtf::load(&img.encode(), 0) {
                 Ok(b) => {
-                    image = Some(img);
+                    // Without FUNC kinds func and line info cannot be given.
+                    image = features.func.then_some(img);
                     (Some(b), None)
                 }
                 Err(e) => (None, Some(e)),

@@ -33,7 +33,8 @@ pub struct ProgramContext<'a> {
     pub map_fds: &'a [i32],
     /// Resolved `.ksyms` externs, by index in `obj.externs`.
     pub ksyms: &'a HashMap<usize, Ksym>,
-    /// The object's BTF as loaded, and its descriptor (func/line info).
+    /// The object's BTF as loaded, and its descriptor, when the kernel
+    /// has BTF functions (func and line info refer to FUNC types).
     pub btf: Option<(&'a mut BtfImage, BorrowedFd<'a>)>,
     /// The kernel's BTF, read when a program needs it.
     pub vmlinux: &'a mut dyn FnMut() -> Result<std::sync::Arc<Btf>, LoadError>,
