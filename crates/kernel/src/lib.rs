@@ -38,4 +38,4 @@ mod sys;
 pub mod test_run;
 
 pub use error::{Error, Result};
-pub use sys::{possible_cpus, Cmd, IdKind};
+pub use sys::{possible_cpus, run_on_cpu, Cmd, IdKind};
