@@ -1,8 +1,9 @@
 //! Random map operations on kernel maps ([`KernelMap`]) and on bpfkit-vm's
 //! userspace maps ([`UserMap`]) through the one `Map` trait: the same
 //! results, errnos and final contents, for the LRU maps with eviction
-//! (this thread pinned to one CPU: the kernel takes an LRU node from the
-//! running CPU's lists, and the userspace map is told the same CPU) and
+//! (each operation on a CPU picked at random, this thread pinned to it:
+//! the kernel takes an LRU node from the running CPU's lists, and the
+//! userspace map is told the same CPU) and
 //! for the other hash and array configurations.
 //!
 //! (`crates/cli/tests/maps_vs_kernel.rs` drives hash, array, per-CPU, LRU
@@ -75,12 +76,21 @@ fn drive(
     let mut attrs = MapAttrs::new(spec.clone());
     attrs.ncpus = bpfkit_kernel::possible_cpus().expect("cpus") as u32;
     let mut user = UserMap::create(&attrs, &MapDirectory::new()).expect("userspace map");
+    bpfkit_kernel::run_on_cpu(0).expect("pin to CPU 0");
     user.set_syscall_cpu(0);
     let mut kernel = KernelMap::create(&spec).expect("kernel map");
     let vlen = kernel.value_len();
     let mut rng = Rng(seed);
     let mut ok = 0;
+    let cpus = online_cpus();
     for step in 0..steps {
+        if cpus > 1 {
+            // Each step on a random CPU, told to both sides: LRU nodes
+            // move between the CPUs' lists as they do in the kernel.
+            let cpu = rng.below(cpus as u64) as u32;
+            bpfkit_kernel::run_on_cpu(cpu as usize).expect("pin to a CPU");
+            user.set_syscall_cpu(cpu);
+        }
         let key = (rng.below(keys) as u32).to_ne_bytes();
         let succeeded = match rng.below(8) {
             0..=3 => {
@@ -126,13 +136,22 @@ fn drive(
     ok
 }
 
+/// The CPUs this thread may run on, at most 2 (0 and 1), from
+/// `/sys/devices/system/cpu/online` (`0-1`, `0`...).
+fn online_cpus() -> usize {
+    let text = std::fs::read_to_string("/sys/devices/system/cpu/online").unwrap_or_default();
+    let first = text.trim().split(',').next().unwrap_or("0");
+    match first.split_once('-') {
+        Some(("0", hi)) => hi.parse::<usize>().map_or(1, |h| (h + 1).min(2)),
+        _ => 1,
+    }
+}
+
 #[test]
 fn lru_maps_evict_what_the_kernel_evicts() {
     if !support::kernel_or_skip("lru maps vs userspace") {
         return;
     }
-    // The thread's CPU decides which LRU lists a syscall update draws from.
-    bpfkit_kernel::run_on_cpu(0).expect("pin to CPU 0");
     let configs = [
         (MapType::LruHash, ZERO_SEED, 16),
         (MapType::LruHash, ZERO_SEED | NO_COMMON_LRU, 16),
