@@ -106,7 +106,7 @@ pub fn prog_json(i: &ProgInfo) -> Value {
         },
     );
     if !i.name.is_empty() {
-        m.insert("name".into(), json!(i.name));
+        m.insert("name".into(), json!(i.display_name()));
     }
     m.insert("tag".into(), json!(i.tag_hex()));
     m.insert("gpl_compatible".into(), json!(i.gpl_compatible));
@@ -144,7 +144,7 @@ pub fn prog_text(i: &ProgInfo) -> String {
         None => s.push_str(&format!("type {}  ", i.prog_type_raw)),
     }
     if !i.name.is_empty() {
-        s.push_str(&format!("name {}  ", i.name));
+        s.push_str(&format!("name {}  ", i.display_name()));
     }
     s.push_str(&format!("tag {}", i.tag_hex()));
     if i.gpl_compatible {
