@@ -458,3 +458,29 @@ fn loaded_programs_carry_their_btf() {
         assert_eq!(info.nr_line_info as usize, p.line_info.len(), "{}", p.name);
     }
 }
+
+#[test]
+fn objects_load_with_btf_sanitised_for_an_old_kernel() {
+    if !support::kernel_or_skip("loader sanitised load") {
+        return;
+    }
+    // Without FUNC kinds there is no func/line info and global data maps
+    // get STRUCT value types: these objects must still load whole.
+    let opts = LoadOptions {
+        btf_features: Some(BtfFeatures::NONE),
+        ..Default::default()
+    };
+    for name in ["xdp_parse", "global_data", "socket_ldabs", "cpu_v4"] {
+        let obj = fixture(name);
+        let loaded = load(&obj, &opts).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(
+            loaded.btf.is_some(),
+            "{name}: sanitised BTF refused: {:?}",
+            loaded.btf_error
+        );
+        for p in &loaded.programs {
+            let info = p.result.as_ref().expect("loaded").info().expect("info");
+            assert_eq!(info.nr_func_info, 0, "{name}: {}", p.name);
+        }
+    }
+}

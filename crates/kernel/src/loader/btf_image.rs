@@ -473,3 +473,84 @@ pub fn sanitise(img: &mut BtfImage, f: &BtfFeatures) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> Object {
+        let path = format!(
+            "{}/../object/tests/fixtures/{name}.o",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        Object::open(path).expect("fixture")
+    }
+
+    #[test]
+    fn encoding_gives_back_the_parsed_types() {
+        for name in ["btf_shapes", "btf_corners", "global_data", "ksyms_kconfig"] {
+            let obj = fixture(name);
+            let btf = obj.btf.as_ref().expect("btf");
+            let again = Btf::parse(&BtfImage::from_btf(btf).encode()).expect("re-parses");
+            assert_eq!(again.len(), btf.len(), "{name}");
+            for ((_, a), (_, b)) in btf.types().zip(again.types()) {
+                assert_eq!(a, b, "{name}");
+            }
+        }
+    }
+
+    #[test]
+    fn fixups_lay_out_datasecs_and_externs() {
+        let obj = fixture("ksyms_kconfig");
+        let img = fixed_up(&obj, obj.btf.as_ref().expect("btf"));
+        let btf = Btf::parse(&img.encode()).expect("parses");
+        for (id, t) in btf.types() {
+            match t.kind {
+                Kind::Var => assert_ne!(t.linkage(), Some(2), "[{id}] still extern"),
+                Kind::Datasec => {
+                    let mut end = 0;
+                    for v in t.datasec_entries() {
+                        assert!(v.offset >= end, "[{id}] {} overlaps", btf.name_of(id));
+                        assert_eq!(btf.type_by_id(v.ty).map(|t| t.kind), Some(Kind::Var));
+                        end = v.offset + v.size;
+                    }
+                    assert!(
+                        end <= t.size_or_type,
+                        "[{id}] {} past its size",
+                        btf.name_of(id)
+                    );
+                }
+                _ => {}
+            }
+        }
+        let ksyms = btf.find_by_name(".ksyms", Kind::Datasec)[0];
+        assert_eq!(btf.type_by_id(ksyms).map(|t| t.size_or_type), Some(4 * 4));
+    }
+
+    #[test]
+    fn sanitising_leaves_only_old_kinds() {
+        for name in ["btf_shapes", "btf_corners", "global_data", "subprog_calls"] {
+            let obj = fixture(name);
+            let btf = obj.btf.as_ref().expect("btf");
+            let mut img = fixed_up(&obj, btf);
+            let before = img.len();
+            sanitise(&mut img, &BtfFeatures::NONE);
+            let out = Btf::parse(&img.encode()).expect("parses");
+            assert!(out.len() >= before);
+            for (id, t) in out.types() {
+                let new = matches!(
+                    t.kind,
+                    Kind::Var
+                        | Kind::Datasec
+                        | Kind::Func
+                        | Kind::FuncProto
+                        | Kind::Float
+                        | Kind::DeclTag
+                        | Kind::TypeTag
+                        | Kind::Enum64
+                );
+                assert!(!new, "{name}: [{id}] is still {}", t.kind.name());
+            }
+        }
+    }
+}
