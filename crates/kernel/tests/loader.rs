@@ -322,6 +322,21 @@ fn prog_arrays_and_map_in_maps_get_their_slots() {
             }
         }
         if name == "iproute2_tc" {
+            // PIN_GLOBAL_NS maps in tc/globals, the PIN_OBJECT_NS one in the
+            // object's namespace (the object's name without object_ns).
+            for def in &obj.maps {
+                let dir = match def.pinning {
+                    Pinning::GlobalNs => root.0.join("tc/globals"),
+                    Pinning::ObjectNs => root.0.join("tc").join(&obj.name),
+                    _ => continue,
+                };
+                assert!(
+                    dir.join(&def.name).exists(),
+                    "{} pinned in {}",
+                    def.name,
+                    dir.display()
+                );
+            }
             // tail sections "1/0" and "1/1" go into the prog array of id 1;
             // the inner map (id 42) into its outer map's slot 0.
             let jmp = obj

@@ -44,7 +44,12 @@ fn parse(words: Vec<String>) -> Result<Parsed, Failure> {
     let mut w = Words::new(words);
     let object = PathBuf::from(w.expect("OBJ")?);
     let pin = PathBuf::from(w.expect("PATH")?);
-    let mut options = LoadOptions::default();
+    // iproute2's object namespace is named by the file's SHA-1.
+    let bytes = std::fs::read(&object).map_err(|e| fail(format!("{}: {e}", object.display())))?;
+    let mut options = LoadOptions {
+        object_ns: Some(loader::object_ns_of(&bytes)),
+        ..LoadOptions::default()
+    };
     let mut pinmaps = None;
     while let Some(word) = w.next() {
         match word.as_str() {

@@ -18,8 +18,8 @@ const BPF_F_NUMA_NODE: u32 = 1 << 2;
 /// Where a map's definition says to pin it, under `root` (bpffs, usually
 /// `/sys/fs/bpf`): `root/NAME` for `LIBBPF_PIN_BY_NAME`, iproute2's
 /// `root/tc/globals/NAME` for `PIN_GLOBAL_NS` and `root/tc/OBJECT/NAME`
-/// for `PIN_OBJECT_NS` (iproute2 names that directory by the object
-/// file's SHA-1; here it is the object's name).
+/// for `PIN_OBJECT_NS`, `object` being the namespace's directory name
+/// (iproute2's: the object file's SHA-1, [`super::object_ns_of`]).
 pub fn pin_path(def: &MapDef, root: &Path, object: &str) -> Option<PathBuf> {
     match def.pinning {
         Pinning::ByName => Some(root.join(&def.name)),

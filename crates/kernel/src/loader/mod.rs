@@ -34,6 +34,7 @@ pub mod externs;
 pub mod maps;
 mod programs;
 mod reject;
+mod sha1;
 mod slots;
 
 use std::collections::HashMap;
@@ -53,6 +54,7 @@ pub use btf_features::{btf_features, BtfFeatures};
 pub use error::LoadError;
 pub use programs::LoadType;
 pub use reject::{last_insn_index, FailingInsn, Rejection, SourceLine};
+pub use sha1::sha1_hex;
 
 /// Where the kernel's own BTF is.
 pub const VMLINUX_BTF: &str = "/sys/kernel/btf/vmlinux";
@@ -63,6 +65,10 @@ pub struct LoadOptions {
     /// Root of the pin paths definitions ask for (`LIBBPF_PIN_BY_NAME`,
     /// iproute2's namespaces); libbpf's and tc's default is `/sys/fs/bpf`.
     pub pin_root: PathBuf,
+    /// The directory of iproute2's `PIN_OBJECT_NS` pins under
+    /// `pin_root/tc/`: iproute2 names it by the SHA-1 of the object file
+    /// ([`object_ns_of`]); `None` uses the object's name.
+    pub object_ns: Option<String>,
     /// Maps to take from pins instead of creating them: (map name, path),
     /// as bpftool's `map name NAME PATH`.
     pub reuse_maps: Vec<(String, PathBuf)>,
@@ -87,6 +93,7 @@ impl Default for LoadOptions {
     fn default() -> Self {
         LoadOptions {
             pin_root: PathBuf::from(crate::pin::BPFFS_ROOT),
+            object_ns: None,
             reuse_maps: Vec::new(),
             prog_type: None,
             keep_going: false,
@@ -211,6 +218,12 @@ fn make_dir(dir: &Path) -> Result<(), LoadError> {
     })
 }
 
+/// iproute2's name for an object's `PIN_OBJECT_NS` directory: the SHA-1
+/// of the object file's bytes, in hex.
+pub fn object_ns_of(file_bytes: &[u8]) -> String {
+    sha1_hex(file_bytes)
+}
+
 /// The running kernel's BTF, parsed once per process.
 pub fn vmlinux_btf() -> Result<Arc<Btf>, LoadError> {
     static VMLINUX: OnceLock<Result<Arc<Btf>, String>> = OnceLock::new();
@@ -286,7 +299,11 @@ pub fn load(obj: &Object, opts: &LoadOptions) -> Result<LoadedObject, LoadError>
             .iter()
             .find(|(n, _)| *n == def.name)
             .map(|(_, p)| p.clone());
-        let pin = maps::pin_path(def, &opts.pin_root, &obj.name);
+        let pin = maps::pin_path(
+            def,
+            &opts.pin_root,
+            opts.object_ns.as_deref().unwrap_or(&obj.name),
+        );
         let loaded = if let Some(path) = reuse {
             let map = KernelMap::from_pin(&path).map_err(|e| LoadError::map(&def.name, e))?;
             LoadedMap {
