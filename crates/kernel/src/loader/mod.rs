@@ -5,7 +5,8 @@
 //!
 //! 1. the object's BTF, fixed up ([`btf_image::fixed_up`]: DATASEC sizes
 //!    and offsets, `.kconfig`/`.ksyms` laid out, extern linkage) and
-//!    sanitised to the kinds this kernel has ([`btf_features`]), then
+//!    sanitised to the kinds this kernel has ([`btf_features`],
+//!    [`btf_sanitise`]), then
 //!    `BPF_BTF_LOAD`; an object whose BTF the kernel refuses still loads,
 //!    without BTF (as libbpf does), and [`LoadedObject::btf_error`] says why;
 //! 2. the maps, from every kind of definition (BTF-defined, legacy
@@ -29,6 +30,7 @@
 
 pub mod btf_features;
 pub mod btf_image;
+pub mod btf_sanitise;
 mod error;
 pub mod externs;
 pub mod maps;
@@ -255,6 +257,16 @@ impl Drop for Partial {
 
 /// Loads `obj` into the kernel. See the [module docs](self).
 pub fn load(obj: &Object, opts: &LoadOptions) -> Result<LoadedObject, LoadError> {
+    if let Some((name, _)) = opts
+        .reuse_maps
+        .iter()
+        .find(|(n, _)| !obj.maps.iter().any(|m| m.name == *n))
+    {
+        return Err(LoadError::Unsupported {
+            what: format!("map '{name}'"),
+            message: "the object has no map of this name to replace".into(),
+        });
+    }
     let mut partial = Partial { pins: Vec::new() };
     let mut vmlinux = vmlinux_btf;
 
@@ -265,7 +277,7 @@ pub fn load(obj: &Object, opts: &LoadOptions) -> Result<LoadedObject, LoadError>
         Some(local) => {
             let mut img = btf_image::fixed_up(obj, local);
             let features = opts.btf_features.unwrap_or_else(btf_features);
-            btf_image::sanitise(&mut img, &features);
+            btf_sanitise::sanitise(&mut img, &features);
             match KernelBtf::load(&img.encode(), 0) {
                 Ok(b) => {
                     // Without FUNC kinds func and line info cannot be given.
@@ -305,7 +317,7 @@ pub fn load(obj: &Object, opts: &LoadOptions) -> Result<LoadedObject, LoadError>
             opts.object_ns.as_deref().unwrap_or(&obj.name),
         );
         let loaded = if let Some(path) = reuse {
-            let map = KernelMap::from_pin(&path).map_err(|e| LoadError::map(&def.name, e))?;
+            let map = maps::reuse(def, &path)?;
             LoadedMap {
                 name: def.name.clone(),
                 source: def.source,
