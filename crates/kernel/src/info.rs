@@ -81,6 +81,8 @@ pub struct ProgInfo {
     pub attach_btf_id: u32,
     /// func_info records.
     pub nr_func_info: u32,
+    /// The func_info records: (first instruction, FUNC type id) per function.
+    pub func_info: Vec<[u32; 2]>,
     /// line_info records.
     pub nr_line_info: u32,
     /// Memory charged for the program (fdinfo `memlock`).
@@ -103,6 +105,7 @@ impl ProgInfo {
             xlated: arrays.xlated,
             jited: arrays.jited,
             map_ids: true,
+            func_info: true,
         };
         let (i, b) = sys::prog_info(fd, want)?;
         let xlated = b
@@ -141,7 +144,29 @@ impl ProgInfo {
             jited: b.jited,
             jited_ksyms: b.jited_ksyms,
             jited_func_lens: b.jited_func_lens,
+            func_info: b.func_info,
         })
+    }
+
+    /// The name as bpftool shows it: a name the kernel cut at 15 bytes is
+    /// completed from the program's BTF (the FUNC of its first func_info
+    /// record), as bpftool's `print_prog_name` does.
+    pub fn display_name(&self) -> String {
+        if self.name.len() + 1 < crate::sys::attr::OBJ_NAME_LEN || self.btf_id == 0 {
+            return self.name.clone();
+        }
+        let Some([_, type_id]) = self.func_info.first().copied() else {
+            return self.name.clone();
+        };
+        let full = crate::btf::KernelBtf::from_id(self.btf_id)
+            .and_then(|b| b.info(true))
+            .ok()
+            .and_then(|i| bpfkit_object::btf::Btf::parse(&i.data).ok())
+            .map(|btf| btf.name_of(type_id).to_string());
+        match full {
+            Some(n) if n.starts_with(&self.name) => n,
+            _ => self.name.clone(),
+        }
     }
 
     /// The info of the program with this id.

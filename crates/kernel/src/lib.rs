@@ -10,6 +10,10 @@
 //! - [`info`]: typed program, map, link and BTF info; enumeration by id.
 //! - [`link::Link`]: `BPF_LINK_CREATE` / `BPF_LINK_DETACH`;
 //!   [`stats`]: `BPF_ENABLE_STATS`.
+//! - [`loader`]: a whole `bpfkit_object::read::Object` into the kernel
+//!   (BTF, maps of every kind of definition, pins, externs, CO-RE,
+//!   programs, initial slots), with rejections that show the failing
+//!   instruction and source line.
 //! - [`probe`]: which program types, map types and helpers this kernel
 //!   has, probed once per process; the verifier's capabilities, the BPF
 //!   sysctls and build options.
@@ -26,6 +30,7 @@ pub mod error;
 pub mod fd;
 pub mod info;
 pub mod link;
+pub mod loader;
 pub mod map;
 pub mod pin;
 pub mod probe;
@@ -35,4 +40,4 @@ mod sys;
 pub mod test_run;
 
 pub use error::{Error, Result};
-pub use sys::{possible_cpus, Cmd, IdKind};
+pub use sys::{possible_cpus, run_on_cpu, Cmd, IdKind};

@@ -18,4 +18,5 @@ pub mod map;
 mod map_entry;
 mod map_queue;
 pub mod prog;
+mod prog_load;
 pub mod run;

@@ -33,6 +33,12 @@ pub enum Command {
     /// `run PROG data_in FILE|- [data_out FILE|-] [data_size_out N]
     /// [ctx_in FILE|-] [ctx_out FILE|-] [ctx_size_out N] [repeat N]`.
     Run(Args),
+    /// `load OBJ PATH [type T] [map name NAME PATH]... [pinmaps DIR]`:
+    /// load an object with bpfkit's loader, pin its first program.
+    Load(super::prog_load::LoadArgs),
+    /// `loadall OBJ DIR [type T] [map name NAME PATH]... [pinmaps DIR]
+    /// [--keep-going] [--json]`: load an object, pin every program in DIR.
+    Loadall(super::prog_load::LoadArgs),
 }
 
 /// The words after the verb, bpftool style.
@@ -56,6 +62,8 @@ pub fn run(c: Command) -> CmdResult {
         Command::Dump(a) => dump(a),
         Command::Pin(a) => pin(a),
         Command::Run(a) => test_run(a),
+        Command::Load(a) => super::prog_load::load_one(a),
+        Command::Loadall(a) => super::prog_load::load_all(a),
     }
 }
 
@@ -114,7 +122,7 @@ pub fn prog_json(i: &ProgInfo, pins: Option<&[String]>) -> Value {
         },
     );
     if !i.name.is_empty() {
-        m.insert("name".into(), json!(i.name));
+        m.insert("name".into(), json!(i.display_name()));
     }
     m.insert("tag".into(), json!(i.tag_hex()));
     m.insert("gpl_compatible".into(), json!(i.gpl_compatible));
@@ -155,7 +163,7 @@ pub fn prog_text(i: &ProgInfo, pins: Option<&[String]>) -> String {
         None => s.push_str(&format!("type {}  ", i.prog_type_raw)),
     }
     if !i.name.is_empty() {
-        s.push_str(&format!("name {}  ", i.name));
+        s.push_str(&format!("name {}  ", i.display_name()));
     }
     s.push_str(&format!("tag {}", i.tag_hex()));
     if i.gpl_compatible {

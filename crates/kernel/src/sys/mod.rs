@@ -12,6 +12,7 @@
 
 pub mod attr;
 mod clock;
+mod cpu;
 mod fs;
 mod map;
 mod obj;
@@ -23,6 +24,7 @@ use std::os::fd::{FromRawFd, OwnedFd};
 use crate::error::{Error, Result};
 
 pub use clock::clocks;
+pub use cpu::run_on_cpu;
 pub use fs::{is_bpffs, mount_bpffs};
 pub use map::{
     batch_token_len, map_create, map_delete, map_delete_batch, map_freeze, map_lookup,

@@ -125,6 +125,8 @@ pub struct ProgInfoBufs {
     pub jited_ksyms: Vec<u64>,
     /// Lengths of the JITed functions.
     pub jited_func_lens: Vec<u32>,
+    /// `struct bpf_func_info` records (insn_off, type_id).
+    pub func_info: Vec<[u32; 2]>,
 }
 
 /// Which arrays [`prog_info`] fetches.
@@ -136,6 +138,8 @@ pub struct ProgInfoWant {
     pub jited: bool,
     /// Map ids.
     pub map_ids: bool,
+    /// func_info records.
+    pub func_info: bool,
 }
 
 /// A program's info, and the arrays asked for: one call learns the
@@ -144,7 +148,7 @@ pub fn prog_info(fd: BorrowedFd<'_>, want: ProgInfoWant) -> Result<(ProgInfoRaw,
     let mut first = ProgInfoRaw::default();
     // SAFETY: every pointer of a default record is zero.
     unsafe { get_info(fd, &mut first)? };
-    if !(want.xlated || want.jited || want.map_ids) {
+    if !(want.xlated || want.jited || want.map_ids || want.func_info) {
         return Ok((first, ProgInfoBufs::default()));
     }
     let mut b = ProgInfoBufs::default();
@@ -170,6 +174,13 @@ pub fn prog_info(fd: BorrowedFd<'_>, want: ProgInfoWant) -> Result<(ProgInfoRaw,
         info.nr_map_ids = first.nr_map_ids;
         info.map_ids = addr_mut(&mut b.map_ids);
     }
+    // Records of 8 bytes only: the size this build's [u32; 2] holds.
+    if want.func_info && first.func_info_rec_size == 8 {
+        b.func_info = vec![[0; 2]; first.nr_func_info as usize];
+        info.nr_func_info = first.nr_func_info;
+        info.func_info_rec_size = 8;
+        info.func_info = addr_mut(&mut b.func_info);
+    }
     // SAFETY: each non-zero pointer is a Vec of exactly the element count
     // (bytes for code, u64/u32 elements for the arrays) stated beside it;
     // the kernel writes at most that many and the Vecs outlive the call.
@@ -180,12 +191,14 @@ pub fn prog_info(fd: BorrowedFd<'_>, want: ProgInfoWant) -> Result<(ProgInfoRaw,
     b.jited_ksyms.truncate(info.nr_jited_ksyms as usize);
     b.jited_func_lens.truncate(info.nr_jited_func_lens as usize);
     b.map_ids.truncate(info.nr_map_ids as usize);
+    b.func_info.truncate(info.nr_func_info as usize);
     // Keep the pointer fields out of what callers see.
     info.xlated_prog_insns = 0;
     info.jited_prog_insns = 0;
     info.jited_ksyms = 0;
     info.jited_func_lens = 0;
     info.map_ids = 0;
+    info.func_info = 0;
     Ok((info, b))
 }
 

@@ -131,6 +131,12 @@ impl Btf {
         self.type_by_id(id).ok_or(BtfError::NoSuchType(id))
     }
 
+    /// The whole string section (NUL-separated, base strings first for
+    /// split BTF), for a loader that re-encodes the types.
+    pub fn strings(&self) -> &str {
+        &self.strings
+    }
+
     /// The string at offset `off` (up to its NUL).
     pub fn str_at(&self, off: u32) -> Option<&str> {
         let rest = self.strings.get(off as usize..)?;
