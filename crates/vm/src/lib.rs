@@ -255,21 +255,7 @@ impl Vm {
         ctx: &mut dyn ctx::Context,
         regions: &mut [Region<'_>],
     ) -> Result<RunOutcome, VmError> {
-        self.prepare_run(packet.buffer_len())?;
-        let (buffer, window) = packet.parts();
-        let mut memory = Memory::with_packet(&mut self.stack, buffer, window, ctx, regions);
-        let result = interp::run(
-            &self.ops,
-            &self.helpers,
-            &mut self.state,
-            &mut memory,
-            CONTEXT_BASE,
-            0,
-            self.budget,
-        );
-        let window = memory.window();
-        packet.set_window(window);
-        result
+        self.packet_run(packet, ctx, regions, None)
     }
 
     /// Runs a packet program inside a runtime environment: as
@@ -281,10 +267,23 @@ impl Vm {
         ctx: &mut dyn ctx::Context,
         env: &mut runtime::Env,
     ) -> Result<RunOutcome, VmError> {
+        self.packet_run(packet, ctx, &mut [], Some(env))
+    }
+
+    /// The packet run of [`Vm::run_packet`] and [`Vm::run_packet_in`].
+    fn packet_run(
+        &mut self,
+        packet: &mut Packet,
+        ctx: &mut dyn ctx::Context,
+        regions: &mut [Region<'_>],
+        env: Option<&mut runtime::Env>,
+    ) -> Result<RunOutcome, VmError> {
         self.prepare_run(packet.buffer_len())?;
         let (buffer, window) = packet.parts();
-        let mut memory = Memory::with_packet(&mut self.stack, buffer, window, ctx, &mut []);
-        memory.set_env(env);
+        let mut memory = Memory::with_packet(&mut self.stack, buffer, window, ctx, regions);
+        if let Some(env) = env {
+            memory.set_env(env);
+        }
         let result = interp::run(
             &self.ops,
             &self.helpers,
