@@ -148,7 +148,10 @@ fn put_config(e: &Extern, slot: &mut [u8], raw: &str) -> Result<(), LoadError> {
         };
     }
     if ty == "char" && letter {
-        slot[0] = raw.as_bytes()[0];
+        let (Some(first), Some(byte)) = (slot.first_mut(), raw.bytes().next()) else {
+            return Err(LoadError::ext(&e.name, "has no room for a char"));
+        };
+        *first = byte;
         return Ok(());
     }
     if ty.starts_with("char[") {
