@@ -542,3 +542,30 @@ fn dropping_a_loaded_object_closes_everything_it_opened() {
         }
     }
 }
+
+#[test]
+fn co_re_objects_relocate_against_the_running_kernel() {
+    if !support::kernel_or_skip("loader co-re") {
+        return;
+    }
+    // Written against vmlinux types: relocated, every program loads.
+    for name in ["core_vmlinux", "core_vmlinux_wide"] {
+        let obj = fixture(name);
+        assert!(
+            obj.programs.iter().any(|p| !p.core_relos.is_empty()),
+            "{name}"
+        );
+        let loaded = load(&obj, &LoadOptions::default()).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(loaded.programs.len(), obj.programs.len());
+    }
+    // Written against types the kernel lacks: the relocation poisons its
+    // instruction and the verifier's refusal points at it.
+    let obj = fixture("core_local");
+    let err = load(&obj, &LoadOptions::default()).expect_err("poisoned");
+    let LoadError::Rejected(r) = err else {
+        panic!("not a rejection: {err}");
+    };
+    let f = r.failing.as_ref().expect("an instruction");
+    assert_eq!(f.disasm, "call 0xbad2310", "{r}");
+    assert!(f.source.is_some(), "{r}");
+}

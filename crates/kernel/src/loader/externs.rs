@@ -221,10 +221,14 @@ pub fn resolve_ksyms(
             Some(k) => out.insert(i, k),
             None if e.weak => out.insert(i, Ksym::Missing),
             None => {
-                return Err(LoadError::ext(
-                    &e.name,
-                    format!("no {} of this name in the kernel", e.kind.name()),
-                ))
+                let place = match e.kind {
+                    ExternKind::KsymVar if typeless(obj.btf.as_ref(), e) => {
+                        "no symbol of this name in /proc/kallsyms"
+                    }
+                    ExternKind::KsymVar => "no VAR of this name in the kernel's BTF",
+                    _ => "no FUNC of this name in the kernel's BTF",
+                };
+                return Err(LoadError::ext(&e.name, place));
             }
         };
     }
