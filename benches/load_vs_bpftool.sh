@@ -14,8 +14,8 @@ B=${BPFKIT:-target/release/bpfkit}
 F=crates/object/tests/fixtures
 D=/sys/fs/bpf/bpfkit_load_bench
 OUT=$(mktemp -d)
-trap 'rm -rf "$OUT" "$D"_*; rm -f /sys/fs/bpf/fx_tc_flows' EXIT
 clean="rm -rf ${D}_b ${D}_t /sys/fs/bpf/fx_tc_flows /sys/fs/bpf/tc/globals/cls_counters /sys/fs/bpf/tc/globals/map_inner /sys/fs/bpf/tc/globals/map_outer /sys/fs/bpf/tc/globals/jmp_tc /sys/fs/bpf/tc/$(sha1sum $F/iproute2_tc.o | cut -c1-40)"
+trap 'eval "$clean"; rm -rf "$OUT"; rmdir /sys/fs/bpf/tc/globals /sys/fs/bpf/tc 2>/dev/null || true' EXIT
 objects="xdp_parse tc_classify tcx_ingress socket_ldabs kprobe_events tracepoints fentry_fexit
 cgroup_lpm sock_redirect perf_sample lsm_iter tail_calls map_in_map global_data ksyms_kconfig
 ksym_percpu subprog_calls legacy_maps legacy_maps_wide iproute2_tc cpu_v4 btf_shapes btf_corners btf_scopes"

@@ -39,7 +39,7 @@ enum Command {
     /// BTF: dump a file's types as C or raw (as bpftool does); list and
     /// show the kernel's BTF objects.
     Btf(cmd::btf::Args),
-    /// Kernel programs: list, show, dump, pin, test run (as bpftool prog).
+    /// Kernel programs: list, show, dump, pin, test run, load objects (as bpftool prog).
     #[command(subcommand)]
     Prog(cmd::prog::Command),
     /// Kernel maps: list, show, dump, lookup, update, delete, create, pin, freeze.

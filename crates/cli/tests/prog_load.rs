@@ -146,11 +146,25 @@ fn programs_and_maps_bpfkit_loaded_look_the_same_to_bpftool() {
         let dir = Dir::new(name);
         bpfkit(&["prog", "loadall", &fixture(name), dir.s()]);
         let obj = bpfkit_object::read::Object::open(fixture(name)).expect("parses");
+        // `prog list`: the entries of this object's programs, by id.
+        let our_list = json(&bpfkit(&["prog", "list", "--json"]));
+        let their_list = json(&bpftool(&["-j", "prog", "list"]));
+        let entry = |list: &Value, id: &Value| {
+            list.as_array()
+                .and_then(|a| a.iter().find(|v| v["id"] == *id).cloned())
+        };
         for p in &obj.programs {
             let pin = dir.join(&p.name);
             let ours = json(&bpfkit(&["prog", "show", "pinned", &pin, "--json"]));
             let theirs = json(&bpftool(&["-j", "prog", "show", "pinned", &pin]));
             fields += same_fields(&ours, &theirs, &format!("{name}: prog show {}", p.name));
+            let (Some(ol), Some(tl)) = (
+                entry(&our_list, &ours["id"]),
+                entry(&their_list, &ours["id"]),
+            ) else {
+                panic!("{name}: {} missing from a prog list", p.name);
+            };
+            fields += same_fields(&ol, &tl, &format!("{name}: prog list {}", p.name));
             assert_eq!(ours["name"], p.name.as_str());
             assert!(
                 theirs["btf_id"].as_u64().is_some_and(|i| i > 0),

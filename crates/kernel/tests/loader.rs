@@ -499,3 +499,73 @@ fn objects_load_with_btf_sanitised_for_an_old_kernel() {
         }
     }
 }
+
+/// The `map_id:` or `prog_id:` fdinfo says descriptor `fd` holds.
+fn fd_holds(fd: i32) -> Option<(String, u32)> {
+    let info = std::fs::read_to_string(format!("/proc/self/fdinfo/{fd}")).ok()?;
+    info.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        if !matches!(k, "map_id" | "prog_id") {
+            return None;
+        }
+        Some((k.to_string(), v.trim().parse().ok()?))
+    })
+}
+
+#[test]
+fn dropping_a_loaded_object_closes_everything_it_opened() {
+    use std::os::fd::{AsFd, AsRawFd};
+    if !support::kernel_or_skip("loader drop") {
+        return;
+    }
+    for name in ["tail_calls", "map_in_map", "global_data", "tracepoints"] {
+        let loaded = load(&fixture(name), &LoadOptions::default()).expect("loads");
+        // Each descriptor and the object it held; other tests' threads may
+        // reuse a number after the drop, but never for the same id.
+        let mut held: Vec<(i32, (String, u32))> = Vec::new();
+        for m in &loaded.maps {
+            let fd = m.map.fd().as_raw_fd();
+            held.push((fd, fd_holds(fd).expect("a map descriptor")));
+        }
+        for p in &loaded.programs {
+            let fd = p.result.as_ref().expect("loaded").as_fd().as_raw_fd();
+            held.push((fd, fd_holds(fd).expect("a program descriptor")));
+        }
+        assert!(held.len() >= 2, "{name}");
+        drop(loaded);
+        for (fd, what) in held {
+            assert_ne!(
+                fd_holds(fd),
+                Some(what.clone()),
+                "{name}: fd {fd} still holds {what:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn co_re_objects_relocate_against_the_running_kernel() {
+    if !support::kernel_or_skip("loader co-re") {
+        return;
+    }
+    // Written against vmlinux types: relocated, every program loads.
+    for name in ["core_vmlinux", "core_vmlinux_wide"] {
+        let obj = fixture(name);
+        assert!(
+            obj.programs.iter().any(|p| !p.core_relos.is_empty()),
+            "{name}"
+        );
+        let loaded = load(&obj, &LoadOptions::default()).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(loaded.programs.len(), obj.programs.len());
+    }
+    // Written against types the kernel lacks: the relocation poisons its
+    // instruction and the verifier's refusal points at it.
+    let obj = fixture("core_local");
+    let err = load(&obj, &LoadOptions::default()).expect_err("poisoned");
+    let LoadError::Rejected(r) = err else {
+        panic!("not a rejection: {err}");
+    };
+    let f = r.failing.as_ref().expect("an instruction");
+    assert_eq!(f.disasm, "call 0xbad2310", "{r}");
+    assert!(f.source.is_some(), "{r}");
+}

@@ -93,14 +93,18 @@ fn parse(words: Vec<String>) -> Result<Parsed, Failure> {
 pub fn load_one(a: LoadArgs) -> CmdResult {
     let p = parse(a.words)?;
     let obj = Object::open(&p.object).map_err(fail)?;
-    let mut loaded = loader::load(&obj, &p.options).map_err(render)?;
+    let mut options = p.options;
+    options.keep_going = a.keep_going;
+    let mut loaded = loader::load(&obj, &options).map_err(render)?;
     let result = (|| {
         let first = loaded
             .programs
             .first()
             .ok_or_else(|| fail(format!("{}: no programs", p.object.display())))?;
-        if let Ok(prog) = &first.result {
-            prog.pin(&p.pin).map_err(fail)?;
+        match &first.result {
+            Ok(prog) => prog.pin(&p.pin).map_err(fail)?,
+            Err(LoadError::Rejected(r)) => return Err(fail(r.render().trim_end())),
+            Err(e) => return Err(fail(e)),
         }
         pin_maps(&mut loaded, p.pinmaps.as_deref())
     })();

@@ -148,7 +148,10 @@ fn put_config(e: &Extern, slot: &mut [u8], raw: &str) -> Result<(), LoadError> {
         };
     }
     if ty == "char" && letter {
-        slot[0] = raw.as_bytes()[0];
+        let (Some(first), Some(byte)) = (slot.first_mut(), raw.bytes().next()) else {
+            return Err(LoadError::ext(&e.name, "has no room for a char"));
+        };
+        *first = byte;
         return Ok(());
     }
     if ty.starts_with("char[") {
@@ -193,12 +196,18 @@ pub fn resolve_ksyms(
 ) -> Result<HashMap<usize, Ksym>, LoadError> {
     let mut out = HashMap::new();
     let mut kallsyms: Option<HashMap<String, u64>> = None;
+    let typeless_names: Vec<&str> = obj
+        .externs
+        .iter()
+        .filter(|e| e.kind == ExternKind::KsymVar && typeless(obj.btf.as_ref(), e))
+        .map(|e| e.name.as_str())
+        .collect();
     for (i, e) in obj.externs.iter().enumerate() {
         let found = match e.kind {
             ExternKind::Kconfig => continue,
             ExternKind::KsymVar if typeless(obj.btf.as_ref(), e) => {
                 if kallsyms.is_none() {
-                    kallsyms = Some(read_kallsyms()?);
+                    kallsyms = Some(read_kallsyms(&typeless_names)?);
                 }
                 kallsyms
                     .as_ref()
@@ -212,10 +221,14 @@ pub fn resolve_ksyms(
             Some(k) => out.insert(i, k),
             None if e.weak => out.insert(i, Ksym::Missing),
             None => {
-                return Err(LoadError::ext(
-                    &e.name,
-                    format!("no {} of this name in the kernel", e.kind.name()),
-                ))
+                let place = match e.kind {
+                    ExternKind::KsymVar if typeless(obj.btf.as_ref(), e) => {
+                        "no symbol of this name in /proc/kallsyms"
+                    }
+                    ExternKind::KsymVar => "no VAR of this name in the kernel's BTF",
+                    _ => "no FUNC of this name in the kernel's BTF",
+                };
+                return Err(LoadError::ext(&e.name, place));
             }
         };
     }
@@ -228,19 +241,30 @@ fn first(btf: &Btf, name: &str, kind: Kind) -> Option<Ksym> {
         .map(|&id| Ksym::BtfId(id))
 }
 
-fn read_kallsyms() -> Result<HashMap<String, u64>, LoadError> {
+/// The kallsyms addresses of `wanted` (vmlinux's symbols come first; a
+/// module's copy of a name does not replace them). The file is read line
+/// by line and only until every wanted name is found: it has hundreds of
+/// thousands of lines.
+fn read_kallsyms(wanted: &[&str]) -> Result<HashMap<String, u64>, LoadError> {
+    use std::io::BufRead;
     let path = "/proc/kallsyms";
-    let text = std::fs::read_to_string(path).map_err(|e| LoadError::Read {
+    let err = |e: std::io::Error| LoadError::Read {
         path: PathBuf::from(path),
         message: e.to_string(),
-    })?;
+    };
+    let file = std::fs::File::open(path).map_err(err)?;
     let mut out = HashMap::new();
-    for line in text.lines() {
+    for line in std::io::BufReader::with_capacity(1 << 16, file).lines() {
+        let line = line.map_err(err)?;
         let mut f = line.split_whitespace();
         if let (Some(addr), Some(_), Some(name)) = (f.next(), f.next(), f.next()) {
-            // Module symbols come after "\t[module]"; vmlinux's first win.
-            if let Ok(a) = u64::from_str_radix(addr, 16) {
-                out.entry(name.to_string()).or_insert(a);
+            if wanted.contains(&name) && !out.contains_key(name) {
+                if let Ok(a) = u64::from_str_radix(addr, 16) {
+                    out.insert(name.to_string(), a);
+                }
+                if out.len() == wanted.len() {
+                    break;
+                }
             }
         }
     }

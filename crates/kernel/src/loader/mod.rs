@@ -27,6 +27,23 @@
 //! Everything is owned by the [`LoadedObject`]: dropping it closes every
 //! descriptor. Pins are made only where a definition or the caller asks,
 //! and stay (bpffs keeps them) until [`LoadedObject::unpin`].
+//!
+//! ```no_run
+//! use bpfkit_kernel::loader::{load, LoadError, LoadOptions};
+//! use bpfkit_object::read::Object;
+//!
+//! let obj = Object::open("prog.o")?;
+//! match load(&obj, &LoadOptions::default()) {
+//!     Ok(loaded) => {
+//!         let prog = loaded.program("xdp_main").expect("loaded");
+//!         println!("id {}", prog.id()?);
+//!     }
+//!     // The verifier's log, the failing instruction and its source line.
+//!     Err(LoadError::Rejected(r)) => eprintln!("{}", r.render()),
+//!     Err(e) => eprintln!("{e}"),
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 pub mod btf_features;
 pub mod btf_image;
