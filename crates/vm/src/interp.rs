@@ -25,6 +25,8 @@ pub(crate) struct CallStack {
     frames: [Frame; MAX_CALL_FRAMES],
     /// Current depth: 0 in the entry function.
     depth: usize,
+    /// The depth whose `exit` ends the run: 0, or a callback's depth.
+    base: usize,
 }
 
 impl CallStack {
@@ -98,24 +100,71 @@ pub(crate) fn run(
     r2: u64,
     budget: u64,
 ) -> Result<RunOutcome, VmError> {
+    {
+        let State { reg, calls } = &mut *state;
+        *reg = [0; 11];
+        reg[1] = r1;
+        reg[2] = r2;
+        reg[10] = frame_pointer(0);
+        calls.depth = 0;
+        calls.base = 0;
+    }
+    run_loop(ops, helpers, state, mem, 0, budget)
+}
+
+/// Where a callback (`bpf_loop`) starts: one frame below the helper's
+/// caller.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Entry {
+    pub(crate) pc: usize,
+    pub(crate) depth: usize,
+    pub(crate) args: [u64; 5],
+}
+
+/// Runs `ops` from `entry` until the entry frame exits.
+pub(crate) fn run_from(
+    ops: &[Op],
+    helpers: &Helpers,
+    state: &mut State,
+    mem: &mut Memory<'_, '_>,
+    entry: Entry,
+    budget: u64,
+) -> Result<RunOutcome, VmError> {
+    {
+        let State { reg, calls } = &mut *state;
+        *reg = [0; 11];
+        reg[1..6].copy_from_slice(&entry.args);
+        reg[10] = frame_pointer(entry.depth);
+        calls.depth = entry.depth;
+        calls.base = entry.depth;
+    }
+    mem.set_frame(entry.depth);
+    run_loop(ops, helpers, state, mem, entry.pc, budget)
+}
+
+/// The loop proper, from slot `pc` with the registers and frames set.
+#[inline(always)]
+fn run_loop(
+    ops: &[Op],
+    helpers: &Helpers,
+    state: &mut State,
+    mem: &mut Memory<'_, '_>,
+    pc: usize,
+    budget: u64,
+) -> Result<RunOutcome, VmError> {
     let State { reg, calls } = state;
-    *reg = [0; 11];
-    reg[1] = r1;
-    reg[2] = r2;
-    reg[10] = frame_pointer(0);
-    calls.depth = 0;
     // Signed, so that the per-instruction check is one decrement and a
     // sign test. No run can execute 2^63 instructions, so clamping a larger
     // budget changes nothing.
     let budget = budget.min(i64::MAX as u64);
     let mut remaining = budget as i64;
-    let mut pc = 0usize;
+    let mut pc = pc;
 
     // Leaves the current frame: returns from the program at depth 0, else
     // returns to the caller.
     macro_rules! exit {
         () => {{
-            if calls.depth == 0 {
+            if calls.depth == calls.base {
                 return Ok(RunOutcome {
                     r0: reg[0],
                     insn_count: budget - remaining as u64,
@@ -888,14 +937,20 @@ pub(crate) fn run(
                 let Some(helper) = helpers.get(op.aux as usize) else {
                     return Err(VmError::UnknownHelper { pc: this, id });
                 };
-                reg[0] = call_helper(helper, mem, reg, this, id)?;
+                let cb = Callbacks::new(ops, helpers, calls.depth, remaining);
+                let (r0, used) = call_helper(helper, mem, reg, this, id, cb)?;
+                reg[0] = r0;
+                remaining -= used as i64;
             }
             Code::CallReg => {
                 let id = reg[dst];
                 let Some(helper) = helpers.index(id).and_then(|i| helpers.get(i)) else {
                     return Err(VmError::UnknownHelper { pc: this, id });
                 };
-                reg[0] = call_helper(helper, mem, reg, this, id)?;
+                let cb = Callbacks::new(ops, helpers, calls.depth, remaining);
+                let (r0, used) = call_helper(helper, mem, reg, this, id, cb)?;
+                reg[0] = r0;
+                remaining -= used as i64;
             }
             Code::CallLocal => {
                 calls.call(reg, mem, this, pc)?;
@@ -906,7 +961,8 @@ pub(crate) fn run(
     }
 }
 
-/// Calls a helper with r1-r5; its result becomes r0.
+/// Calls a helper with r1-r5: its result (r0) and the instructions its
+/// callbacks ran, which count against the run's budget.
 #[inline(never)]
 fn call_helper(
     helper: &Helper,
@@ -914,19 +970,78 @@ fn call_helper(
     reg: &[u64; 11],
     pc: usize,
     id: u64,
-) -> Result<u64, VmError> {
+    callbacks: Callbacks<'_>,
+) -> Result<(u64, u64), VmError> {
     match helper {
-        Helper::Plain(f) => Ok(f(reg[1], reg[2], reg[3], reg[4], reg[5])),
+        Helper::Plain(f) => Ok((f(reg[1], reg[2], reg[3], reg[4], reg[5]), 0)),
         Helper::Context(f) => {
-            let mut ctx = HelperContext::new(mem);
-            f(&mut ctx, [reg[1], reg[2], reg[3], reg[4], reg[5]]).map_err(|e| {
+            let mut ctx = HelperContext::new(mem, callbacks);
+            let r0 = f(&mut ctx, [reg[1], reg[2], reg[3], reg[4], reg[5]]).map_err(|e| {
                 VmError::HelperFailed {
                     pc,
                     id: id as u32,
                     message: e.0,
                 }
-            })
+            })?;
+            Ok((r0, ctx.callback_insns()))
         }
+    }
+}
+
+/// What a helper needs to call back into the program (`bpf_loop`): the
+/// ops, the helpers, the caller's depth and what is left of the budget.
+#[derive(Clone, Copy)]
+pub(crate) struct Callbacks<'a> {
+    ops: &'a [Op],
+    helpers: &'a Helpers,
+    depth: usize,
+    remaining: i64,
+}
+
+impl<'a> Callbacks<'a> {
+    #[inline(always)]
+    fn new(ops: &'a [Op], helpers: &'a Helpers, depth: usize, remaining: i64) -> Callbacks<'a> {
+        Callbacks {
+            ops,
+            helpers,
+            depth,
+            remaining,
+        }
+    }
+
+    /// Runs the function at slot `pc` with `args` one frame below the
+    /// helper's caller; its r0 and instruction count. Fails when the frame
+    /// would be the ninth or the budget runs out.
+    pub(crate) fn call(
+        &mut self,
+        mem: &mut Memory<'_, '_>,
+        pc: usize,
+        args: [u64; 5],
+    ) -> Result<RunOutcome, VmError> {
+        let depth = self.depth + 1;
+        if depth >= MAX_CALL_FRAMES {
+            return Err(VmError::CallDepthExceeded {
+                pc,
+                max: MAX_CALL_FRAMES,
+            });
+        }
+        if self.ops.get(pc).is_none() {
+            return Err(VmError::BadControlFlow { pc });
+        }
+        let mut state = State::default();
+        let budget = self.remaining.max(0) as u64;
+        let result = run_from(
+            self.ops,
+            self.helpers,
+            &mut state,
+            mem,
+            Entry { pc, depth, args },
+            budget,
+        );
+        mem.set_frame(self.depth);
+        let out = result?;
+        self.remaining -= out.insn_count as i64;
+        Ok(out)
     }
 }
 

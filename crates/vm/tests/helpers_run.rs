@@ -359,3 +359,29 @@ fn redirect_map_records_the_devmap_target() {
     );
     assert_eq!(out.redirect, None);
 }
+
+#[test]
+fn bpf_loop_calls_back_into_the_program() {
+    let (mut rt, prog) = load("xdp_loop");
+    let out = rt
+        .run_xdp(prog, &mut Packet::xdp(&[0; 60]), &mut XdpMd::default())
+        .unwrap();
+    assert_eq!(out.retval, 2);
+    let r = results(&rt);
+    assert_eq!(
+        r[..6],
+        [10, 45, 5, 10, EINVAL, 0xffff_fff9],
+        "10 loops sum 45; stop after index 4; flags; E2BIG as the inlined loop returns it"
+    );
+    assert!(
+        out.insn_count > 100,
+        "the callbacks' instructions count: {}",
+        out.insn_count
+    );
+    // The callbacks share the run's budget.
+    rt.program_mut(prog).unwrap().vm_mut().set_budget(60);
+    let err = rt
+        .run_xdp(prog, &mut Packet::xdp(&[0; 60]), &mut XdpMd::default())
+        .unwrap_err();
+    assert!(err.to_string().contains("budget"), "{err}");
+}

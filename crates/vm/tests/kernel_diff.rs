@@ -438,6 +438,26 @@ fn vlan_push_and_pop_match_the_kernel() {
     assert_eq!(p.data(), &kout[..], "the frame: one 802.1Q tag in it");
 }
 
+#[test]
+fn bpf_loop_matches_the_kernel() {
+    if !kernel_available() {
+        return;
+    }
+    let k = Loaded::new(RT_HELPERS, "loop");
+    let (kr, _) = k.run("xdp_loop", &[0; 60]);
+    let kbss = k.map_lookup("rt_helpe_bss", &0u32.to_le_bytes());
+    let (mut rt, prog) = runtime(RT_HELPERS, "xdp_loop");
+    let out = rt
+        .run_xdp(prog, &mut Packet::xdp(&[0; 60]), &mut XdpMd::default())
+        .unwrap();
+    let bss = rt
+        .map_lookup("rt_helpe.bss", &0u32.to_le_bytes())
+        .unwrap()
+        .unwrap();
+    assert_eq!(out.retval, kr);
+    assert_eq!(&bss[..48], &kbss[..48]);
+}
+
 fn hex_frame() -> Vec<u8> {
     // Ethernet, IPv4 192.0.2.1 -> 192.0.2.2 (checksum 0xb8f3), TCP 40000 -> 5000.
     let mut ip = vec![

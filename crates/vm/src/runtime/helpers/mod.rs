@@ -13,6 +13,7 @@
 mod csum;
 mod format;
 mod lock;
+mod loops;
 mod maps;
 mod printk;
 mod probe;
@@ -112,6 +113,7 @@ pub fn helpers_for(prog_type: ProgType) -> Helpers {
     reg(&mut h, 115, probe::read_str);
     reg(&mut h, 114, probe::read_str);
     reg(&mut h, 12, tail_call::tail_call);
+    reg(&mut h, 181, loops::bpf_loop);
     reg(&mut h, 93, lock::spin_lock);
     reg(&mut h, 94, lock::spin_unlock);
     reg(&mut h, 14, task::get_current_pid_tgid);
