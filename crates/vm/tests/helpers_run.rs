@@ -385,3 +385,30 @@ fn bpf_loop_calls_back_into_the_program() {
         .unwrap_err();
     assert!(err.to_string().contains("budget"), "{err}");
 }
+
+#[test]
+fn for_each_map_elem_walks_hashes_and_arrays_in_place() {
+    let (mut rt, prog) = load("xdp_walk");
+    for (k, v) in [(3u32, 30u64), (5, 50), (9, 90)] {
+        rt.map_update("seen", &k.to_le_bytes(), &v.to_le_bytes())
+            .unwrap();
+    }
+    for (k, v) in [(0u32, 1u64), (1, 2), (2, 4), (3, 8), (4, 16)] {
+        rt.map_update("slots", &k.to_le_bytes(), &v.to_le_bytes())
+            .unwrap();
+    }
+    rt.run_xdp(prog, &mut Packet::xdp(&[0; 60]), &mut XdpMd::default())
+        .unwrap();
+    let r = results(&rt);
+    assert_eq!(
+        r[..7],
+        [3, 17, 170, 3, 3, 7, EINVAL],
+        "3 elements; indices 0..=2 then stop; flags"
+    );
+    let v = rt.map_lookup("seen", &5u32.to_le_bytes()).unwrap().unwrap();
+    assert_eq!(
+        v,
+        100u64.to_le_bytes(),
+        "values written through the callback's pointer"
+    );
+}

@@ -458,6 +458,43 @@ fn bpf_loop_matches_the_kernel() {
     assert_eq!(&bss[..48], &kbss[..48]);
 }
 
+#[test]
+fn for_each_map_elem_matches_the_kernel() {
+    if !kernel_available() {
+        return;
+    }
+    let k = Loaded::new(RT_HELPERS, "walk");
+    let (mut rt, prog) = runtime(RT_HELPERS, "xdp_walk");
+    for (key, v) in [(3u32, 30u64), (5, 50), (9, 90)] {
+        k.map_update("seen", &key.to_le_bytes(), &v.to_le_bytes());
+        rt.map_update("seen", &key.to_le_bytes(), &v.to_le_bytes())
+            .unwrap();
+    }
+    for (key, v) in [(0u32, 1u64), (1, 2), (2, 4), (3, 8), (4, 16)] {
+        k.map_update("slots", &key.to_le_bytes(), &v.to_le_bytes());
+        rt.map_update("slots", &key.to_le_bytes(), &v.to_le_bytes())
+            .unwrap();
+    }
+    let (kr, _) = k.run("xdp_walk", &[0; 60]);
+    let kbss = k.map_lookup("rt_helpe_bss", &0u32.to_le_bytes());
+    let out = rt
+        .run_xdp(prog, &mut Packet::xdp(&[0; 60]), &mut XdpMd::default())
+        .unwrap();
+    let bss = rt
+        .map_lookup("rt_helpe.bss", &0u32.to_le_bytes())
+        .unwrap()
+        .unwrap();
+    assert_eq!(out.retval, kr);
+    assert_eq!(&bss[..56], &kbss[..56]);
+    for key in [3u32, 5, 9] {
+        assert_eq!(
+            rt.map_lookup("seen", &key.to_le_bytes()).unwrap().unwrap(),
+            k.map_lookup("seen", &key.to_le_bytes()),
+            "key {key} doubled"
+        );
+    }
+}
+
 fn hex_frame() -> Vec<u8> {
     // Ethernet, IPv4 192.0.2.1 -> 192.0.2.2 (checksum 0xb8f3), TCP 40000 -> 5000.
     let mut ip = vec![

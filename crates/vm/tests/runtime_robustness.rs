@@ -19,7 +19,10 @@ struct Lcg(u64);
 
 impl Lcg {
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         self.0 >> 33
     }
 
@@ -43,23 +46,41 @@ fn fixture_programs_never_panic_on_random_frames() {
     let mut rng = Lcg(0x5eed);
     let mut runs = 0;
     for dir in DIRS {
-        let mut paths: Vec<_> = std::fs::read_dir(dir).unwrap().flatten().map(|e| e.path()).collect();
+        let mut paths: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .collect();
         paths.sort();
-        for path in paths.into_iter().filter(|p| p.extension().is_some_and(|e| e == "o")) {
-            let Ok(obj) = Object::open(&path) else { continue };
+        for path in paths
+            .into_iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "o"))
+        {
+            let Ok(obj) = Object::open(&path) else {
+                continue;
+            };
             for p in &obj.programs {
                 let opts = LoadOptions {
                     only: Some(p.name.clone()),
                     ..LoadOptions::default()
                 };
-                let Ok(mut rt) = Runtime::load_with(&obj, &opts) else { continue };
-                let Some(i) = rt.program_index(&p.name) else { continue };
+                let Ok(mut rt) = Runtime::load_with(&obj, &opts) else {
+                    continue;
+                };
+                let Some(i) = rt.program_index(&p.name) else {
+                    continue;
+                };
                 rt.program_mut(i).unwrap().vm_mut().set_budget(1 << 20);
                 for _ in 0..40 {
                     let frame = rng.frame();
                     let _ = match p.section_type.prog_type {
-                        ProgType::Xdp => rt.run_xdp(i, &mut Packet::xdp(&frame), &mut XdpMd::default()),
-                        ProgType::SchedCls | ProgType::SchedAct | ProgType::SocketFilter | ProgType::CgroupSkb => {
+                        ProgType::Xdp => {
+                            rt.run_xdp(i, &mut Packet::xdp(&frame), &mut XdpMd::default())
+                        }
+                        ProgType::SchedCls
+                        | ProgType::SchedAct
+                        | ProgType::SocketFilter
+                        | ProgType::CgroupSkb => {
                             rt.run_skb(i, &mut Packet::new(&frame, 64, 64), &mut SkBuff::default())
                         }
                         _ => rt.run_with_memory(i, &mut frame.clone()),
