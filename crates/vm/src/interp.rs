@@ -937,20 +937,30 @@ fn run_loop(
                 let Some(helper) = helpers.get(op.aux as usize) else {
                     return Err(VmError::UnknownHelper { pc: this, id });
                 };
-                let cb = Callbacks::new(ops, helpers, calls.depth, remaining);
-                let (r0, used) = call_helper(helper, mem, reg, this, id, cb)?;
-                reg[0] = r0;
-                remaining -= used as i64;
+                reg[0] = call_helper(
+                    helper,
+                    mem,
+                    reg,
+                    this,
+                    id,
+                    (ops, helpers, calls.depth),
+                    &mut remaining,
+                )?;
             }
             Code::CallReg => {
                 let id = reg[dst];
                 let Some(helper) = helpers.index(id).and_then(|i| helpers.get(i)) else {
                     return Err(VmError::UnknownHelper { pc: this, id });
                 };
-                let cb = Callbacks::new(ops, helpers, calls.depth, remaining);
-                let (r0, used) = call_helper(helper, mem, reg, this, id, cb)?;
-                reg[0] = r0;
-                remaining -= used as i64;
+                reg[0] = call_helper(
+                    helper,
+                    mem,
+                    reg,
+                    this,
+                    id,
+                    (ops, helpers, calls.depth),
+                    &mut remaining,
+                )?;
             }
             Code::CallLocal => {
                 calls.call(reg, mem, this, pc)?;
@@ -970,11 +980,13 @@ fn call_helper(
     reg: &[u64; 11],
     pc: usize,
     id: u64,
-    callbacks: Callbacks<'_>,
-) -> Result<(u64, u64), VmError> {
+    (ops, helpers, depth): (&[Op], &Helpers, usize),
+    remaining: &mut i64,
+) -> Result<u64, VmError> {
     match helper {
-        Helper::Plain(f) => Ok((f(reg[1], reg[2], reg[3], reg[4], reg[5]), 0)),
+        Helper::Plain(f) => Ok(f(reg[1], reg[2], reg[3], reg[4], reg[5])),
         Helper::Context(f) => {
+            let callbacks = Callbacks::new(ops, helpers, depth, *remaining);
             let mut ctx = HelperContext::new(mem, callbacks);
             let r0 = f(&mut ctx, [reg[1], reg[2], reg[3], reg[4], reg[5]]).map_err(|e| {
                 VmError::HelperFailed {
@@ -983,7 +995,8 @@ fn call_helper(
                     message: e.0,
                 }
             })?;
-            Ok((r0, ctx.callback_insns()))
+            *remaining -= ctx.callback_insns() as i64;
+            Ok(r0)
         }
     }
 }
