@@ -9,8 +9,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use crate::callback::Callbacks;
 use crate::ctx::Context;
-use crate::interp::Callbacks;
 use crate::memory::{Memory, PacketWindow};
 use crate::runtime::Env;
 

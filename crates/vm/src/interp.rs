@@ -4,6 +4,7 @@
 use std::ops::BitAnd;
 
 use crate::alu;
+use crate::callback::Callbacks;
 use crate::compile::AtomicKind;
 use crate::error::{Access, VmError};
 use crate::helpers::{Helper, HelperContext, Helpers};
@@ -998,63 +999,6 @@ fn call_helper(
             *remaining -= ctx.callback_insns() as i64;
             Ok(r0)
         }
-    }
-}
-
-/// What a helper needs to call back into the program (`bpf_loop`): the
-/// ops, the helpers, the caller's depth and what is left of the budget.
-#[derive(Clone, Copy)]
-pub(crate) struct Callbacks<'a> {
-    ops: &'a [Op],
-    helpers: &'a Helpers,
-    depth: usize,
-    remaining: i64,
-}
-
-impl<'a> Callbacks<'a> {
-    #[inline(always)]
-    fn new(ops: &'a [Op], helpers: &'a Helpers, depth: usize, remaining: i64) -> Callbacks<'a> {
-        Callbacks {
-            ops,
-            helpers,
-            depth,
-            remaining,
-        }
-    }
-
-    /// Runs the function at slot `pc` with `args` one frame below the
-    /// helper's caller; its r0 and instruction count. Fails when the frame
-    /// would be the ninth or the budget runs out.
-    pub(crate) fn call(
-        &mut self,
-        mem: &mut Memory<'_, '_>,
-        pc: usize,
-        args: [u64; 5],
-    ) -> Result<RunOutcome, VmError> {
-        let depth = self.depth + 1;
-        if depth >= MAX_CALL_FRAMES {
-            return Err(VmError::CallDepthExceeded {
-                pc,
-                max: MAX_CALL_FRAMES,
-            });
-        }
-        if self.ops.get(pc).is_none() {
-            return Err(VmError::BadControlFlow { pc });
-        }
-        let mut state = State::default();
-        let budget = self.remaining.max(0) as u64;
-        let result = run_from(
-            self.ops,
-            self.helpers,
-            &mut state,
-            mem,
-            Entry { pc, depth, args },
-            budget,
-        );
-        mem.set_frame(self.depth);
-        let out = result?;
-        self.remaining -= out.insn_count as i64;
-        Ok(out)
     }
 }
 

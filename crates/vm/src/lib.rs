@@ -44,6 +44,7 @@
 #![warn(missing_docs)]
 
 mod alu;
+mod callback;
 mod compile;
 pub mod ctx;
 mod error;
