@@ -9,6 +9,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use crate::callback::Callbacks;
 use crate::ctx::Context;
 use crate::memory::{Memory, PacketWindow};
 use crate::runtime::Env;
@@ -37,11 +38,41 @@ impl std::error::Error for HelperError {}
 /// checked against the same regions as the program's own accesses.
 pub struct HelperContext<'c, 'm, 'r> {
     mem: &'c mut Memory<'m, 'r>,
+    callbacks: Callbacks<'c>,
+    /// Instructions the callbacks ran, charged to the run's budget.
+    callback_insns: u64,
 }
 
 impl<'c, 'm, 'r> HelperContext<'c, 'm, 'r> {
-    pub(crate) fn new(mem: &'c mut Memory<'m, 'r>) -> Self {
-        HelperContext { mem }
+    pub(crate) fn new(mem: &'c mut Memory<'m, 'r>, callbacks: Callbacks<'c>) -> Self {
+        HelperContext {
+            mem,
+            callbacks,
+            callback_insns: 0,
+        }
+    }
+
+    /// Instructions run by callbacks during this helper call.
+    pub(crate) fn callback_insns(&self) -> u64 {
+        self.callback_insns
+    }
+
+    /// Calls the program's function at `addr` (a `BPF_PSEUDO_FUNC`
+    /// address, [`FUNC_REGION`](crate::memory::FUNC_REGION)) with `args`,
+    /// as `bpf_loop` calls its callback: one frame below the helper's
+    /// caller, counting against the run's budget. Its r0.
+    pub fn call_function(&mut self, addr: u64, args: [u64; 5]) -> Result<u64, HelperError> {
+        if addr >> 32 != crate::memory::FUNC_REGION {
+            return Err(HelperError(format!(
+                "{addr:#x} is not a BPF function address"
+            )));
+        }
+        let out = self
+            .callbacks
+            .call(self.mem, addr as u32 as usize, args)
+            .map_err(|e| HelperError(format!("in the callback: {e}")))?;
+        self.callback_insns += out.insn_count;
+        Ok(out.r0)
     }
 
     /// The `len` bytes at the program address `addr`.

@@ -4,6 +4,7 @@
 use std::ops::BitAnd;
 
 use crate::alu;
+use crate::callback::Callbacks;
 use crate::compile::AtomicKind;
 use crate::error::{Access, VmError};
 use crate::helpers::{Helper, HelperContext, Helpers};
@@ -25,6 +26,8 @@ pub(crate) struct CallStack {
     frames: [Frame; MAX_CALL_FRAMES],
     /// Current depth: 0 in the entry function.
     depth: usize,
+    /// The depth whose `exit` ends the run: 0, or a callback's depth.
+    base: usize,
 }
 
 impl CallStack {
@@ -98,24 +101,71 @@ pub(crate) fn run(
     r2: u64,
     budget: u64,
 ) -> Result<RunOutcome, VmError> {
+    {
+        let State { reg, calls } = &mut *state;
+        *reg = [0; 11];
+        reg[1] = r1;
+        reg[2] = r2;
+        reg[10] = frame_pointer(0);
+        calls.depth = 0;
+        calls.base = 0;
+    }
+    run_loop(ops, helpers, state, mem, 0, budget)
+}
+
+/// Where a callback (`bpf_loop`) starts: one frame below the helper's
+/// caller.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Entry {
+    pub(crate) pc: usize,
+    pub(crate) depth: usize,
+    pub(crate) args: [u64; 5],
+}
+
+/// Runs `ops` from `entry` until the entry frame exits.
+pub(crate) fn run_from(
+    ops: &[Op],
+    helpers: &Helpers,
+    state: &mut State,
+    mem: &mut Memory<'_, '_>,
+    entry: Entry,
+    budget: u64,
+) -> Result<RunOutcome, VmError> {
+    {
+        let State { reg, calls } = &mut *state;
+        *reg = [0; 11];
+        reg[1..6].copy_from_slice(&entry.args);
+        reg[10] = frame_pointer(entry.depth);
+        calls.depth = entry.depth;
+        calls.base = entry.depth;
+    }
+    mem.set_frame(entry.depth);
+    run_loop(ops, helpers, state, mem, entry.pc, budget)
+}
+
+/// The loop proper, from slot `pc` with the registers and frames set.
+#[inline(always)]
+fn run_loop(
+    ops: &[Op],
+    helpers: &Helpers,
+    state: &mut State,
+    mem: &mut Memory<'_, '_>,
+    pc: usize,
+    budget: u64,
+) -> Result<RunOutcome, VmError> {
     let State { reg, calls } = state;
-    *reg = [0; 11];
-    reg[1] = r1;
-    reg[2] = r2;
-    reg[10] = frame_pointer(0);
-    calls.depth = 0;
     // Signed, so that the per-instruction check is one decrement and a
     // sign test. No run can execute 2^63 instructions, so clamping a larger
     // budget changes nothing.
     let budget = budget.min(i64::MAX as u64);
     let mut remaining = budget as i64;
-    let mut pc = 0usize;
+    let mut pc = pc;
 
     // Leaves the current frame: returns from the program at depth 0, else
     // returns to the caller.
     macro_rules! exit {
         () => {{
-            if calls.depth == 0 {
+            if calls.depth == calls.base {
                 return Ok(RunOutcome {
                     r0: reg[0],
                     insn_count: budget - remaining as u64,
@@ -888,14 +938,30 @@ pub(crate) fn run(
                 let Some(helper) = helpers.get(op.aux as usize) else {
                     return Err(VmError::UnknownHelper { pc: this, id });
                 };
-                reg[0] = call_helper(helper, mem, reg, this, id)?;
+                reg[0] = call_helper(
+                    helper,
+                    mem,
+                    reg,
+                    this,
+                    id,
+                    (ops, helpers, calls.depth),
+                    &mut remaining,
+                )?;
             }
             Code::CallReg => {
                 let id = reg[dst];
                 let Some(helper) = helpers.index(id).and_then(|i| helpers.get(i)) else {
                     return Err(VmError::UnknownHelper { pc: this, id });
                 };
-                reg[0] = call_helper(helper, mem, reg, this, id)?;
+                reg[0] = call_helper(
+                    helper,
+                    mem,
+                    reg,
+                    this,
+                    id,
+                    (ops, helpers, calls.depth),
+                    &mut remaining,
+                )?;
             }
             Code::CallLocal => {
                 calls.call(reg, mem, this, pc)?;
@@ -906,7 +972,8 @@ pub(crate) fn run(
     }
 }
 
-/// Calls a helper with r1-r5; its result becomes r0.
+/// Calls a helper with r1-r5: its result (r0) and the instructions its
+/// callbacks ran, which count against the run's budget.
 #[inline(never)]
 fn call_helper(
     helper: &Helper,
@@ -914,18 +981,23 @@ fn call_helper(
     reg: &[u64; 11],
     pc: usize,
     id: u64,
+    (ops, helpers, depth): (&[Op], &Helpers, usize),
+    remaining: &mut i64,
 ) -> Result<u64, VmError> {
     match helper {
         Helper::Plain(f) => Ok(f(reg[1], reg[2], reg[3], reg[4], reg[5])),
         Helper::Context(f) => {
-            let mut ctx = HelperContext::new(mem);
-            f(&mut ctx, [reg[1], reg[2], reg[3], reg[4], reg[5]]).map_err(|e| {
+            let callbacks = Callbacks::new(ops, helpers, depth, *remaining);
+            let mut ctx = HelperContext::new(mem, callbacks);
+            let r0 = f(&mut ctx, [reg[1], reg[2], reg[3], reg[4], reg[5]]).map_err(|e| {
                 VmError::HelperFailed {
                     pc,
                     id: id as u32,
                     message: e.0,
                 }
-            })
+            })?;
+            *remaining -= ctx.callback_insns() as i64;
+            Ok(r0)
         }
     }
 }

@@ -48,6 +48,7 @@
 #![warn(missing_docs)]
 
 mod alu;
+mod callback;
 mod compile;
 pub mod ctx;
 mod error;

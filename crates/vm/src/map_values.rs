@@ -40,6 +40,9 @@ use crate::maps::{MapRegistry, ValueSlot};
 pub const MAP_HANDLE_REGION: u64 = 0x1800;
 /// The first region number of map values.
 pub const MAP_VALUE_REGION: u64 = 0x2000;
+/// The region of the key a helper hands a callback
+/// (`bpf_for_each_map_elem`): a read-only copy, valid during the call.
+pub const KEY_REGION: u64 = 0xffff_ffff;
 /// At most this many distinct values may be exposed in one run (a bound on
 /// the table, far above what any verified program can reach in its budget).
 pub const MAX_RUN_VALUES: usize = 1 << 24;
@@ -68,6 +71,8 @@ pub struct MapValues {
     regions: Vec<ValueRegion>,
     /// How many leading `regions` are pinned (survive runs).
     pinned: usize,
+    /// The key of [`KEY_REGION`].
+    key: Vec<u8>,
     /// Region index of each value exposed in the current run, built only
     /// once a run has exposed more than [`LINEAR_VALUES`] (a linear scan
     /// is faster below that, and most runs look up a value or two).
@@ -150,6 +155,13 @@ impl MapValues {
         Some((MAP_VALUE_REGION + index as u64) << 32)
     }
 
+    /// Sets the key callbacks see at [`KEY_REGION`]; its address.
+    pub fn set_callback_key(&mut self, key: &[u8]) -> u64 {
+        self.key.clear();
+        self.key.extend_from_slice(key);
+        KEY_REGION << 32
+    }
+
     /// Forgets the values of the previous run.
     pub(crate) fn start_run(&mut self) {
         if self.regions.len() > self.pinned {
@@ -173,6 +185,9 @@ impl MapValues {
 
     /// The `len` bytes at offset `off` of value region `region`.
     pub(crate) fn bytes(&self, region: u64, off: usize, len: usize) -> Option<&[u8]> {
+        if region == KEY_REGION {
+            return self.key.get(off..off.checked_add(len)?);
+        }
         let r = self.region(region)?;
         let end = off.checked_add(len).filter(|&e| e <= r.slot.len)?;
         self.registry.get(r.map)?.slot(r.slot)?.get(off..end)
@@ -191,6 +206,9 @@ impl MapValues {
     /// What a fault report says about value region `region`: its name,
     /// length, and whether the program may write it.
     pub(crate) fn describe(&self, region: u64) -> Option<(String, u64, bool)> {
+        if region == KEY_REGION {
+            return Some(("callback key".into(), self.key.len() as u64, true));
+        }
         let r = self.region(region)?;
         let name = self
             .registry

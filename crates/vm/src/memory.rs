@@ -56,6 +56,10 @@ pub const CONTEXT_BASE: u64 = CONTEXT_REGION << 32;
 const STACK_REGION: u64 = STACK_BASE >> 32;
 const INPUT_REGION: u64 = INPUT_BASE >> 32;
 const CONTEXT_REGION: u64 = 0x1000;
+/// The region number of BPF function addresses (`lddw r2, callback`,
+/// `BPF_PSEUDO_FUNC`): `(FUNC_REGION << 32) | slot`, constants a helper
+/// taking a callback recognises; never memory.
+pub const FUNC_REGION: u64 = 0x1900;
 const FIRST_EXTRA_REGION: u64 = 3;
 
 /// The window of a packet buffer the program may touch, as offsets into

@@ -359,3 +359,56 @@ fn redirect_map_records_the_devmap_target() {
     );
     assert_eq!(out.redirect, None);
 }
+
+#[test]
+fn bpf_loop_calls_back_into_the_program() {
+    let (mut rt, prog) = load("xdp_loop");
+    let out = rt
+        .run_xdp(prog, &mut Packet::xdp(&[0; 60]), &mut XdpMd::default())
+        .unwrap();
+    assert_eq!(out.retval, 2);
+    let r = results(&rt);
+    assert_eq!(
+        r[..6],
+        [10, 45, 5, 10, EINVAL, 0xffff_fff9],
+        "10 loops sum 45; stop after index 4; flags; E2BIG as the inlined loop returns it"
+    );
+    assert!(
+        out.insn_count > 100,
+        "the callbacks' instructions count: {}",
+        out.insn_count
+    );
+    // The callbacks share the run's budget.
+    rt.program_mut(prog).unwrap().vm_mut().set_budget(60);
+    let err = rt
+        .run_xdp(prog, &mut Packet::xdp(&[0; 60]), &mut XdpMd::default())
+        .unwrap_err();
+    assert!(err.to_string().contains("budget"), "{err}");
+}
+
+#[test]
+fn for_each_map_elem_walks_hashes_and_arrays_in_place() {
+    let (mut rt, prog) = load("xdp_walk");
+    for (k, v) in [(3u32, 30u64), (5, 50), (9, 90)] {
+        rt.map_update("seen", &k.to_le_bytes(), &v.to_le_bytes())
+            .unwrap();
+    }
+    for (k, v) in [(0u32, 1u64), (1, 2), (2, 4), (3, 8), (4, 16)] {
+        rt.map_update("slots", &k.to_le_bytes(), &v.to_le_bytes())
+            .unwrap();
+    }
+    rt.run_xdp(prog, &mut Packet::xdp(&[0; 60]), &mut XdpMd::default())
+        .unwrap();
+    let r = results(&rt);
+    assert_eq!(
+        r[..7],
+        [3, 17, 170, 3, 3, 7, EINVAL],
+        "3 elements; indices 0..=2 then stop; flags"
+    );
+    let v = rt.map_lookup("seen", &5u32.to_le_bytes()).unwrap().unwrap();
+    assert_eq!(
+        v,
+        100u64.to_le_bytes(),
+        "values written through the callback's pointer"
+    );
+}

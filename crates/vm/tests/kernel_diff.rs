@@ -51,24 +51,42 @@ fn kernel_available() -> bool {
 /// dropping it unpins (and so frees) them.
 struct Loaded {
     dir: PathBuf,
+    /// Pins libbpf makes itself (`LIBBPF_PIN_BY_NAME` maps).
+    by_name: Vec<PathBuf>,
 }
 
 impl Loaded {
     fn new(obj: &str, tag: &str) -> Loaded {
+        Loaded::with_pins(obj, tag, &[])
+    }
+
+    /// Loads an object whose maps in `by_name` libbpf pins by name under
+    /// /sys/fs/bpf (its maps are then not pinned again, and not read).
+    fn with_pins(obj: &str, tag: &str, by_name: &[&str]) -> Loaded {
         let dir = PathBuf::from(format!(
             "/sys/fs/bpf/bpfkit_test_{tag}_{}",
             std::process::id()
         ));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        let guard = Loaded { dir };
-        let out = Command::new("bpftool")
-            .args(["prog", "loadall", obj])
-            .arg(guard.dir.join("p"))
-            .arg("pinmaps")
-            .arg(guard.dir.join("m"))
-            .output()
-            .unwrap();
+        let by_name: Vec<PathBuf> = by_name
+            .iter()
+            .map(|n| Path::new("/sys/fs/bpf").join(n))
+            .collect();
+        for p in &by_name {
+            assert!(
+                !p.exists(),
+                "{} is pinned already: another loader uses it",
+                p.display()
+            );
+        }
+        let guard = Loaded { dir, by_name };
+        let mut c = Command::new("bpftool");
+        c.args(["prog", "loadall", obj]).arg(guard.dir.join("p"));
+        if guard.by_name.is_empty() {
+            c.arg("pinmaps").arg(guard.dir.join("m"));
+        }
+        let out = c.output().unwrap();
         assert!(
             out.status.success(),
             "bpftool prog loadall {obj}: {}",
@@ -122,19 +140,30 @@ impl Loaded {
 
     /// `bpftool prog run`: the return value and data_out.
     fn run(&self, prog: &str, data: &[u8]) -> (u64, Vec<u8>) {
+        let (rv, out, _) = self.run_ctx(prog, data, None);
+        (rv, out)
+    }
+
+    /// `bpftool prog run` with a `ctx_in`: also ctx_out.
+    fn run_ctx(&self, prog: &str, data: &[u8], ctx: Option<&[u8]>) -> (u64, Vec<u8>, Vec<u8>) {
         let base = std::env::temp_dir().join(self.dir.file_name().unwrap());
         let input = base.with_extension("in");
         let output = base.with_extension("out");
+        let ctx_in = base.with_extension("ctx_in");
+        let ctx_out = base.with_extension("ctx_out");
         std::fs::write(&input, data).unwrap();
-        let out = Command::new("bpftool")
-            .args(["prog", "run", "pinned"])
+        let mut c = Command::new("bpftool");
+        c.args(["prog", "run", "pinned"])
             .arg(self.dir.join("p").join(prog))
             .arg("data_in")
             .arg(&input)
             .arg("data_out")
-            .arg(&output)
-            .output()
-            .unwrap();
+            .arg(&output);
+        if let Some(ctx) = ctx {
+            std::fs::write(&ctx_in, ctx).unwrap();
+            c.arg("ctx_in").arg(&ctx_in).arg("ctx_out").arg(&ctx_out);
+        }
+        let out = c.output().unwrap();
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
         assert!(
             out.status.success(),
@@ -152,15 +181,20 @@ impl Loaded {
             .parse()
             .unwrap();
         let data_out = std::fs::read(&output).unwrap();
-        let _ = std::fs::remove_file(&input);
-        let _ = std::fs::remove_file(&output);
-        (rv, data_out)
+        let ctx_bytes = std::fs::read(&ctx_out).unwrap_or_default();
+        for f in [&input, &output, &ctx_in, &ctx_out] {
+            let _ = std::fs::remove_file(f);
+        }
+        (rv, data_out, ctx_bytes)
     }
 }
 
 impl Drop for Loaded {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);
+        for p in &self.by_name {
+            let _ = std::fs::remove_file(p);
+        }
     }
 }
 
@@ -436,6 +470,132 @@ fn vlan_push_and_pop_match_the_kernel() {
         "return values and (len, vlan_present, vlan_proto, vlan_tci, protocol) after each step"
     );
     assert_eq!(p.data(), &kout[..], "the frame: one 802.1Q tag in it");
+}
+
+#[test]
+fn bpf_loop_matches_the_kernel() {
+    if !kernel_available() {
+        return;
+    }
+    let k = Loaded::new(RT_HELPERS, "loop");
+    let (kr, _) = k.run("xdp_loop", &[0; 60]);
+    let kbss = k.map_lookup("rt_helpe_bss", &0u32.to_le_bytes());
+    let (mut rt, prog) = runtime(RT_HELPERS, "xdp_loop");
+    let out = rt
+        .run_xdp(prog, &mut Packet::xdp(&[0; 60]), &mut XdpMd::default())
+        .unwrap();
+    let bss = rt
+        .map_lookup("rt_helpe.bss", &0u32.to_le_bytes())
+        .unwrap()
+        .unwrap();
+    assert_eq!(out.retval, kr);
+    assert_eq!(&bss[..48], &kbss[..48]);
+}
+
+#[test]
+fn for_each_map_elem_matches_the_kernel() {
+    if !kernel_available() {
+        return;
+    }
+    let k = Loaded::new(RT_HELPERS, "walk");
+    let (mut rt, prog) = runtime(RT_HELPERS, "xdp_walk");
+    for (key, v) in [(3u32, 30u64), (5, 50), (9, 90)] {
+        k.map_update("seen", &key.to_le_bytes(), &v.to_le_bytes());
+        rt.map_update("seen", &key.to_le_bytes(), &v.to_le_bytes())
+            .unwrap();
+    }
+    for (key, v) in [(0u32, 1u64), (1, 2), (2, 4), (3, 8), (4, 16)] {
+        k.map_update("slots", &key.to_le_bytes(), &v.to_le_bytes());
+        rt.map_update("slots", &key.to_le_bytes(), &v.to_le_bytes())
+            .unwrap();
+    }
+    let (kr, _) = k.run("xdp_walk", &[0; 60]);
+    let kbss = k.map_lookup("rt_helpe_bss", &0u32.to_le_bytes());
+    let out = rt
+        .run_xdp(prog, &mut Packet::xdp(&[0; 60]), &mut XdpMd::default())
+        .unwrap();
+    let bss = rt
+        .map_lookup("rt_helpe.bss", &0u32.to_le_bytes())
+        .unwrap()
+        .unwrap();
+    assert_eq!(out.retval, kr);
+    assert_eq!(&bss[..56], &kbss[..56]);
+    for key in [3u32, 5, 9] {
+        assert_eq!(
+            rt.map_lookup("seen", &key.to_le_bytes()).unwrap().unwrap(),
+            k.map_lookup("seen", &key.to_le_bytes()),
+            "key {key} doubled"
+        );
+    }
+}
+
+#[test]
+fn xdp_parse_and_tc_classify_fixtures_match_the_kernel() {
+    if !kernel_available() {
+        return;
+    }
+    let fixtures = format!("{MANIFEST}/../object/tests/fixtures");
+    // xdp_count_ipv4: verdicts and the per-source counters.
+    let obj = format!("{fixtures}/xdp_parse.o");
+    let k = Loaded::new(&obj, "xdp_parse");
+    let (mut rt, prog) = runtime(&obj, "xdp_count_ipv4");
+    let mut ipv4 = hex_frame();
+    // (The kernel's test run refuses frames under ETH_HLEN, so none here.)
+    let frames = [
+        ipv4.clone(),
+        ipv4.clone(),
+        vec![0u8; 14],
+        {
+            ipv4[26] = 10;
+            ipv4.clone()
+        },
+        hex_frame()[..20].to_vec(),
+    ];
+    for (i, f) in frames.iter().enumerate() {
+        let (kr, kout) = k.run("xdp_count_ipv4", f);
+        let mut p = Packet::xdp(f);
+        let out = rt.run_xdp(prog, &mut p, &mut XdpMd::default()).unwrap();
+        assert_eq!((out.retval, p.data()), (kr, &kout[..]), "frame {i}");
+    }
+    for src in [[192u8, 0, 2, 1], [10, 0, 2, 1]] {
+        assert_eq!(
+            rt.map_lookup("src_counters", &src).unwrap().unwrap(),
+            k.map_lookup("src_counters", &src),
+            "{src:?}"
+        );
+    }
+    drop(k);
+    // tc_classify: skb fields in and out through ctx_in/ctx_out.
+    let obj = format!("{fixtures}/tc_classify.o");
+    let k = Loaded::with_pins(&obj, "tc_classify", &["fx_tc_flows"]);
+    let f = hex_frame();
+    for (prog_name, mark, priority) in [
+        ("cls_by_priority", 0u32, 7u32),
+        ("cls_by_priority", 0, 2),
+        ("tc_drop_marked", 0x13, 0),
+        ("tc_drop_marked", 0, 0),
+    ] {
+        let mut ctx = vec![0u8; 192];
+        ctx[8..12].copy_from_slice(&mark.to_le_bytes());
+        ctx[32..36].copy_from_slice(&priority.to_le_bytes());
+        let (kr, kout, kctx) = k.run_ctx(prog_name, &f, Some(&ctx));
+        let (mut rt, prog) = runtime(&obj, prog_name);
+        let mut skb = SkBuff {
+            mark,
+            priority,
+            ..SkBuff::default()
+        };
+        let mut p = Packet::new(&f, 64, 64);
+        let out = rt.run_skb(prog, &mut p, &mut skb).unwrap();
+        let case = format!("{prog_name} mark {mark:#x} priority {priority}");
+        assert_eq!(out.retval, kr, "{case}");
+        assert_eq!(p.data(), &kout[..], "{case}");
+        assert_eq!(
+            skb.mark,
+            u32::from_le_bytes(kctx[8..12].try_into().unwrap()),
+            "{case}: mark out"
+        );
+    }
 }
 
 fn hex_frame() -> Vec<u8> {

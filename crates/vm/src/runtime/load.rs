@@ -17,10 +17,7 @@ use crate::compile::LddwValues;
 use crate::map_values::{map_handle, MapValues};
 use crate::maps::{InnerMapMeta, MapAttrs};
 
-/// The region number of BPF function addresses (`lddw r2, callback`),
-/// `(FUNC_REGION << 32) | slot`: constants a helper taking a callback
-/// recognises; never memory.
-pub const FUNC_REGION: u64 = 0x1900;
+pub use crate::memory::FUNC_REGION;
 
 /// What the caller may choose about the maps and externs.
 #[derive(Debug, Clone)]

@@ -11,8 +11,10 @@
 //! offset) are returned as the kernel returns them.
 
 mod csum;
+mod for_each;
 mod format;
 mod lock;
+mod loops;
 mod maps;
 mod printk;
 mod probe;
@@ -112,6 +114,8 @@ pub fn helpers_for(prog_type: ProgType) -> Helpers {
     reg(&mut h, 115, probe::read_str);
     reg(&mut h, 114, probe::read_str);
     reg(&mut h, 12, tail_call::tail_call);
+    reg(&mut h, 181, loops::bpf_loop);
+    reg(&mut h, 164, for_each::for_each_map_elem);
     reg(&mut h, 93, lock::spin_lock);
     reg(&mut h, 94, lock::spin_unlock);
     reg(&mut h, 14, task::get_current_pid_tgid);
