@@ -13,7 +13,8 @@
 //! ```
 //!
 //! - [`Vm::new`] decodes the program once into a compact internal form
-//!   (one 16-byte op per slot, absolute jump targets, extended immediates).
+//!   (one 24-byte op per slot, absolute jump targets, extended immediates,
+//!   superinstructions for the groups clang emits in hot code).
 //! - [`Vm::run`] executes it against input memory; every memory access is
 //!   checked against the regions of [`memory`] (stack frames, input, extra
 //!   [`Region`]s), so a hostile program gets a [`VmError`], never undefined
