@@ -1,14 +1,19 @@
 //! `bpfkit run OBJ [--section S | --program NAME] --pcap IN [--out OUT]
 //! [--map NAME=@FILE.json]... [--set GLOBAL=VALUE]... [--repeat N] [--json]
-//! [--dump-maps] [--trace]`, and `bpfkit run OBJ --data HEX [--ctx HEX]`.
+//! [--dump-maps] [--trace] [--kernel]`, and `bpfkit run OBJ --data HEX
+//! [--ctx HEX] [--kernel]`.
 //!
 //! Runs an object's XDP, TC or socket filter program in the userspace
 //! runtime over every frame of a pcap file (or once over one buffer, the
 //! way `BPF_PROG_TEST_RUN` does): the verdict of each packet, a summary of
 //! it before and after, a table of verdicts, the throughput, the packets
 //! as they leave the program, the `bpf_trace_printk` output, the maps.
+//! With `--kernel` the same object runs in the kernel instead, through
+//! `BPF_PROG_TEST_RUN`, and prints the same lines (see [`kernel`]).
 
 mod encode;
+mod engine;
+mod kernel;
 mod summary;
 mod test_run;
 
@@ -17,6 +22,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+use bpfkit_object::btf::Btf;
 use bpfkit_object::kinds::ProgType;
 use bpfkit_object::read::{MapDef, Object};
 use bpfkit_vm::ctx::{SkBuff, XdpMd};
@@ -28,6 +34,7 @@ use serde_json::{json, Value};
 
 use crate::failure::{fail, CmdResult, Failure};
 use crate::files;
+use engine::{Engine, FrameRun, MapDump, UserEngine};
 
 /// Arguments of `bpfkit run`.
 #[derive(clap::Args)]
@@ -76,12 +83,18 @@ pub struct Args {
     /// The context for --data (hex `struct xdp_md` or `struct __sk_buff`), as BPF_PROG_TEST_RUN's ctx_in.
     #[arg(long, conflicts_with = "pcap")]
     ctx: Option<String>,
+    /// Run in the kernel through BPF_PROG_TEST_RUN instead of the userspace VM (root or CAP_BPF).
+    #[arg(long)]
+    kernel: bool,
 }
 
 /// Runs `bpfkit run`.
 pub fn run(a: Args) -> CmdResult {
     let obj = Object::open(&a.object).map_err(|e| fail(format!("{}: {e}", a.object.display())))?;
     let name = select_program(&obj, &a)?;
+    if a.kernel {
+        return kernel::run(obj, &name, &a);
+    }
     // The whole object first, so tail calls find their targets; if another
     // program cannot load here, the chosen one alone.
     let mut rt = match Runtime::load(&obj) {
@@ -110,7 +123,7 @@ pub fn run(a: Args) -> CmdResult {
     if a.pcap.is_none() {
         return test_run::run(&mut rt, prog, &a);
     }
-    run_pcap(&mut rt, prog, &a)
+    run_pcap(&mut UserEngine { rt: &mut rt, prog }, &a)
 }
 
 /// The name of the program to run: `--program`, the first of
@@ -145,12 +158,16 @@ fn select_program(obj: &Object, a: &Args) -> Result<String, Failure> {
     })
 }
 
-fn map_def<'a>(rt: &'a Runtime, name: &str) -> Result<&'a MapDef, Failure> {
-    rt.map_defs()
-        .map(|(d, _)| d)
+fn map_def<'a>(
+    defs: impl IntoIterator<Item = &'a MapDef>,
+    name: &str,
+) -> Result<&'a MapDef, Failure> {
+    let defs: Vec<&MapDef> = defs.into_iter().collect();
+    defs.iter()
         .find(|d| d.name == name)
+        .copied()
         .ok_or_else(|| {
-            let all: Vec<&str> = rt.map_defs().map(|(d, _)| d.name.as_str()).collect();
+            let all: Vec<&str> = defs.iter().map(|d| d.name.as_str()).collect();
             fail(format!(
                 "--map: no map named {name}; the object has: {}",
                 all.join(", ")
@@ -173,59 +190,133 @@ fn sys_value_size(def: &MapDef) -> usize {
     }
 }
 
-fn fill_map(rt: &mut Runtime, spec: &str) -> Result<(), Failure> {
-    let (name, file) = spec
-        .split_once("=@")
-        .ok_or_else(|| fail(format!("--map {spec}: expected NAME=@FILE.json")))?;
-    let path = Path::new(file);
-    let text = files::read_text(path)?;
-    let doc: Value = serde_json::from_str(&text)
-        .map_err(|e| fail(format!("{file}:{}:{}: {e}", e.line(), e.column())))?;
-    let entries: Vec<(Value, Value)> = match doc {
-        Value::Array(items) => items
-            .into_iter()
-            .enumerate()
-            .map(|(i, item)| match (item.get("key"), item.get("value")) {
-                (Some(k), Some(v)) => Ok((k.clone(), v.clone())),
-                _ => Err(fail(format!(
-                    "{file}: entry {i}: expected {{\"key\": ..., \"value\": ...}}"
-                ))),
-            })
-            .collect::<Result<_, _>>()?,
-        Value::Object(m) => m.into_iter().map(|(k, v)| (Value::String(k), v)).collect(),
-        _ => {
-            return Err(fail(format!(
-                "{file}: expected an array of {{key, value}} objects"
-            )))
+/// A map entry's key and value bytes.
+type KeyValue = (Vec<u8>, Vec<u8>);
+
+/// The entries of a `--map NAME=@FILE.json` argument: the map's name,
+/// the file, and its (key, value) pairs as JSON.
+pub(crate) struct MapFill {
+    name: String,
+    file: String,
+    entries: Vec<(Value, Value)>,
+}
+
+impl MapFill {
+    fn parse(spec: &str) -> Result<MapFill, Failure> {
+        let (name, file) = spec
+            .split_once("=@")
+            .ok_or_else(|| fail(format!("--map {spec}: expected NAME=@FILE.json")))?;
+        let text = files::read_text(Path::new(file))?;
+        let doc: Value = serde_json::from_str(&text)
+            .map_err(|e| fail(format!("{file}:{}:{}: {e}", e.line(), e.column())))?;
+        let entries: Vec<(Value, Value)> = match doc {
+            Value::Array(items) => items
+                .into_iter()
+                .enumerate()
+                .map(|(i, item)| match (item.get("key"), item.get("value")) {
+                    (Some(k), Some(v)) => Ok((k.clone(), v.clone())),
+                    _ => Err(fail(format!(
+                        "{file}: entry {i}: expected {{\"key\": ..., \"value\": ...}}"
+                    ))),
+                })
+                .collect::<Result<_, _>>()?,
+            Value::Object(m) => m.into_iter().map(|(k, v)| (Value::String(k), v)).collect(),
+            _ => {
+                return Err(fail(format!(
+                    "{file}: expected an array of {{key, value}} objects"
+                )))
+            }
+        };
+        Ok(MapFill {
+            name: name.to_string(),
+            file: file.to_string(),
+            entries,
+        })
+    }
+
+    /// The entries as bytes through the map's BTF types; a per-CPU value
+    /// is repeated for each of `cpus` CPUs.
+    fn encode(
+        &self,
+        btf: Option<&Btf>,
+        def: &MapDef,
+        cpus: usize,
+    ) -> Result<Vec<KeyValue>, Failure> {
+        let (file, name) = (&self.file, &self.name);
+        let mut out = Vec::with_capacity(self.entries.len());
+        for (i, (k, v)) in self.entries.iter().enumerate() {
+            let at = |what: &str, e: String| {
+                fail(format!("{file}: entry {i}: {what} for map {name}: {e}"))
+            };
+            let key = encode::encode(btf, def.key_type, def.key_size as usize, k)
+                .map_err(|e| at("key", e))?;
+            let value = encode::encode(btf, def.value_type, sys_value_size(def), v)
+                .map_err(|e| at("value", e))?;
+            let value = if value.len() == def.value_size as usize {
+                value
+            } else {
+                value.repeat(cpus.max(1))
+            };
+            out.push((key, value));
         }
-    };
-    let def = map_def(rt, name)?.clone();
-    let btf = rt.btf().cloned();
-    for (i, (k, v)) in entries.iter().enumerate() {
-        let at =
-            |what: &str, e: String| fail(format!("{file}: entry {i}: {what} for map {name}: {e}"));
-        let key = encode::encode(btf.as_ref(), def.key_type, def.key_size as usize, k)
-            .map_err(|e| at("key", e))?;
-        let value = encode::encode(btf.as_ref(), def.value_type, sys_value_size(&def), v)
-            .map_err(|e| at("value", e))?;
-        rt.map_update(name, &key, &value)
-            .map_err(|e| fail(format!("{file}: entry {i}: {e}")))?;
+        Ok(out)
+    }
+
+    /// Where an update of entry `i` failed.
+    fn failed(&self, i: usize, e: impl std::fmt::Display) -> Failure {
+        fail(format!("{}: entry {i}: {e}", self.file))
+    }
+}
+
+fn fill_map(rt: &mut Runtime, spec: &str) -> Result<(), Failure> {
+    let fill = MapFill::parse(spec)?;
+    let def = map_def(rt.map_defs().map(|(d, _)| d), &fill.name)?.clone();
+    let entries = fill.encode(rt.btf(), &def, 1)?;
+    for (i, (key, value)) in entries.iter().enumerate() {
+        rt.map_update(&fill.name, key, value)
+            .map_err(|e| fill.failed(i, e))?;
     }
     Ok(())
 }
 
+/// A `--set GLOBAL=VALUE` argument: the variable's map, offset and bytes.
+pub(crate) struct GlobalSet {
+    name: String,
+    map: String,
+    offset: usize,
+    bytes: Vec<u8>,
+}
+
+impl GlobalSet {
+    /// Encodes `spec` through the BTF type of the variable, found among
+    /// the global data maps' variables.
+    fn parse<'a>(
+        defs: impl Iterator<Item = &'a MapDef>,
+        btf: Option<&Btf>,
+        spec: &str,
+    ) -> Result<GlobalSet, Failure> {
+        let (name, text) = spec
+            .split_once('=')
+            .ok_or_else(|| fail(format!("--set {spec}: expected GLOBAL=VALUE")))?;
+        let (map, var) = defs
+            .flat_map(|d| d.variables.iter().map(move |v| (d, v)))
+            .find(|(_, v)| v.name == name)
+            .ok_or_else(|| fail(format!("--set: no global variable named {name}")))?;
+        let value = serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_string()));
+        let bytes = encode::encode(btf, Some(var.type_id), var.size as usize, &value)
+            .map_err(|e| fail(format!("--set {name}: {e}")))?;
+        Ok(GlobalSet {
+            name: name.to_string(),
+            map: map.name.clone(),
+            offset: var.offset as usize,
+            bytes,
+        })
+    }
+}
+
 fn set_global(rt: &mut Runtime, spec: &str) -> Result<(), Failure> {
-    let (name, text) = spec
-        .split_once('=')
-        .ok_or_else(|| fail(format!("--set {spec}: expected GLOBAL=VALUE")))?;
-    let (_, _, size) = rt
-        .global_location(name)
-        .map_err(|e| fail(format!("--set: {e}")))?;
-    let value = serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_string()));
-    let btf = rt.btf().cloned();
-    let bytes = encode::encode(btf.as_ref(), rt.global_type(name), size, &value)
-        .map_err(|e| fail(format!("--set {name}: {e}")))?;
-    rt.set_global(name, &bytes)
+    let set = GlobalSet::parse(rt.map_defs().map(|(d, _)| d), rt.btf(), spec)?;
+    rt.set_global(&set.name, &set.bytes)
         .map_err(|e| fail(format!("--set: {e}")))
 }
 
@@ -304,7 +395,7 @@ fn read_pcap(path: &Path) -> Result<Vec<(Duration, Vec<u8>)>, Failure> {
 
 /// What the first pass records per packet.
 struct Record {
-    result: RunResult,
+    result: FrameRun,
     verdict: String,
     len_in: usize,
     out: Option<Vec<u8>>,
@@ -313,28 +404,25 @@ struct Record {
     trace: Vec<String>,
 }
 
-fn run_pcap(rt: &mut Runtime, prog: usize, a: &Args) -> CmdResult {
+fn run_pcap(engine: &mut dyn Engine, a: &Args) -> CmdResult {
     let started = Instant::now();
     let pcap = a.pcap.as_deref().unwrap_or(Path::new(""));
     let frames = read_pcap(pcap)?;
-    let prog_type = rt.programs()[prog].prog_type;
-    let name = rt.programs()[prog].name.clone();
+    let prog_type = engine.prog_type();
+    let name = engine.prog_name().to_string();
     let mut records = Vec::with_capacity(frames.len());
     let mut busy = Duration::ZERO;
     for pass in 0..a.repeat {
         for (i, (_, frame)) in frames.iter().enumerate() {
-            let mut input = Input::new(prog_type, frame);
-            let t = Instant::now();
-            let result = input.run(rt, prog);
-            busy += t.elapsed();
-            let result =
-                result.map_err(|e| fail(format!("{}: packet {i}: {e}", pcap.display())))?;
+            let result = engine
+                .run_frame(frame)
+                .map_err(|e| fail(format!("{}: packet {i}: {e}", pcap.display())))?;
+            busy += result.busy;
             if pass > 0 {
-                rt.env_mut().trace.clear();
+                engine.take_trace();
                 continue;
             }
-            let data = input.packet().data();
-            let out = leaving(prog_type, result.retval, data);
+            let out = leaving(prog_type, result.retval, &result.data_out);
             // Summaries are only for the per-packet lines.
             let after = match &out {
                 _ if a.quiet => String::new(),
@@ -348,13 +436,13 @@ fn run_pcap(rt: &mut Runtime, prog: usize, a: &Args) -> CmdResult {
                 summary::summarize(frame)
             };
             records.push(Record {
-                result,
                 verdict: verdict_name(prog_type, result.retval),
+                result,
                 len_in: frame.len(),
                 out,
                 before,
                 after,
-                trace: rt.take_trace(),
+                trace: engine.take_trace(),
             });
         }
     }
@@ -373,7 +461,7 @@ fn run_pcap(rt: &mut Runtime, prog: usize, a: &Args) -> CmdResult {
         *counts.entry(r.verdict.as_str()).or_default() += 1;
     }
     if a.json {
-        print_json(rt, a, &records, &counts, total, (busy, wall), pps);
+        print_json(engine, a, &records, &counts, total, (busy, wall), pps);
         return Ok(ExitCode::SUCCESS);
     }
     if !a.quiet {
@@ -417,8 +505,9 @@ fn run_pcap(rt: &mut Runtime, prog: usize, a: &Args) -> CmdResult {
         println!("  {verdict:<16} {n:>8}");
     }
     println!(
-        "throughput: {} packets/s in the program ({total} runs in {:.3} ms); {} packets/s end to end (reading the pcap, running, printing, writing: {:.3} ms)",
+        "throughput: {} packets/s {} ({total} runs in {:.3} ms); {} packets/s end to end (reading the pcap, running, printing, writing: {:.3} ms)",
         group(pps.round() as u64),
+        engine.timed_where(),
         busy.as_secs_f64() * 1e3,
         group((total as f64 / wall.as_secs_f64()).round() as u64),
         wall.as_secs_f64() * 1e3
@@ -433,7 +522,7 @@ fn run_pcap(rt: &mut Runtime, prog: usize, a: &Args) -> CmdResult {
             name,
             kind,
             entries,
-        } in map_dump(rt)
+        } in engine.map_dump()
         {
             println!("map {name} ({kind}), {} entries", entries.len());
             for (k, v) in entries {
@@ -476,43 +565,8 @@ fn write_pcap(
     files::write_atomic(path, &buf)
 }
 
-/// One map's name, type name, and entries decoded through BTF.
-struct MapDump {
-    name: String,
-    kind: String,
-    entries: Vec<(Value, Value)>,
-}
-
-/// Every map's entries, keys and values decoded through BTF.
-fn map_dump(rt: &Runtime) -> Vec<MapDump> {
-    let btf = rt.btf();
-    let mut out = Vec::new();
-    for (def, _) in rt.map_defs() {
-        let Ok(map) = rt.map(&def.name) else { continue };
-        let kind = def
-            .map_type
-            .map_or("unknown".to_string(), |t| t.name().to_string());
-        let entries = bpfkit_object::map::entries(map)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|(k, v)| {
-                (
-                    encode::decode(btf, def.key_type, &k),
-                    encode::decode(btf, def.value_type, &v),
-                )
-            })
-            .collect();
-        out.push(MapDump {
-            name: def.name.clone(),
-            kind,
-            entries,
-        });
-    }
-    out
-}
-
 fn print_json(
-    rt: &Runtime,
+    engine: &dyn Engine,
     a: &Args,
     records: &[Record],
     counts: &BTreeMap<&str, u64>,
@@ -530,8 +584,10 @@ fn print_json(
                 "len_out": r.out.as_ref().map(Vec::len),
                 "before": r.before,
                 "after": r.after,
-                "insn_count": r.result.insn_count,
             });
+            if let Some(n) = r.result.insn_count {
+                o["insn_count"] = json!(n);
+            }
             if let Some(t) = r.result.redirect {
                 o["redirect"] = json!({"ifindex": t.ifindex, "flags": t.flags});
             }
@@ -553,7 +609,8 @@ fn print_json(
         }
     });
     if a.dump_maps {
-        summary["summary"]["maps"] = map_dump(rt)
+        summary["summary"]["maps"] = engine
+            .map_dump()
             .into_iter()
             .map(|MapDump { name, kind, entries }| {
                 json!({
