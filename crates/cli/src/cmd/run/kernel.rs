@@ -30,7 +30,8 @@ use bpfkit_vm::runtime::verdict_name;
 use serde_json::json;
 
 use super::engine::{dump_one, Engine, FrameRun, MapDump};
-use super::{encode, map_def, run_pcap, Args, GlobalSet, MapFill};
+use super::fill::{map_def, GlobalSet, MapFill};
+use super::{encode, run_pcap, Args};
 use crate::failure::{fail, CmdResult, Failure};
 use crate::{files, hex};
 
