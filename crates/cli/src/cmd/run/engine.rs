@@ -54,8 +54,11 @@ pub(crate) struct MapDump {
 }
 
 /// The dump of `map` (of definition `def`): keys and values decoded
-/// through BTF; per-CPU values that cross the syscall once per CPU
-/// become an array of the CPUs' values.
+/// through BTF. A per-CPU value that crosses the syscall once per CPU
+/// is shown for CPU 0, the one CPU the userspace runtime models and the
+/// CPU the kernel engine runs on. Hash maps are listed in the order of
+/// their key bytes: the kernel's order and the userspace maps' differ,
+/// and the two engines' dumps should diff clean.
 pub(crate) fn dump_one(btf: Option<&Btf>, def: &MapDef, map: &dyn Map) -> MapDump {
     let kind = def
         .map_type
@@ -65,21 +68,26 @@ pub(crate) fn dump_one(btf: Option<&Btf>, def: &MapDef, map: &dyn Map) -> MapDum
         Some(MapType::PercpuArray | MapType::PercpuHash | MapType::LruPercpuHash)
     );
     let slot = (def.value_size as usize).div_ceil(8) * 8;
-    let entries = bpfkit_object::map::entries(map)
-        .unwrap_or_default()
+    let mut raw = bpfkit_object::map::entries(map).unwrap_or_default();
+    let hashed = matches!(
+        def.map_type,
+        Some(MapType::Hash | MapType::LruHash | MapType::PercpuHash | MapType::LruPercpuHash)
+    );
+    if hashed {
+        raw.sort_by(|a, b| a.0.cmp(&b.0));
+    }
+    let entries = raw
         .into_iter()
         .map(|(k, v)| {
-            let key = encode::decode(btf, def.key_type, &k);
-            let value = if per_cpu && slot > 0 && v.len() > slot {
-                Value::Array(
-                    v.chunks(slot)
-                        .map(|c| encode::decode(btf, def.value_type, c))
-                        .collect(),
-                )
+            let cpu0 = if per_cpu {
+                &v[..slot.min(v.len())]
             } else {
-                encode::decode(btf, def.value_type, &v)
+                &v[..]
             };
-            (key, value)
+            (
+                encode::decode(btf, def.key_type, &k),
+                encode::decode(btf, def.value_type, cpu0),
+            )
         })
         .collect();
     MapDump {

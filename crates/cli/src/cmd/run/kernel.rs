@@ -11,6 +11,9 @@
 //!   command ends;
 //! - the throughput is the kernel's (the sum of the test runs'
 //!   `duration`), and `insn_count` is absent (the kernel does not count);
+//! - the test runs run on CPU 0 (the thread is pinned there), the CPU
+//!   the userspace runtime models, and per-CPU maps are dumped for it;
+//!   `--map` writes a per-CPU value to every CPU;
 //! - `--trace` is refused: `bpf_trace_printk` writes to the kernel's one
 //!   global trace_pipe, which other programs share;
 //! - the kernel's test run does not report a `bpf_redirect` target, and
@@ -92,6 +95,9 @@ pub(super) fn run(mut obj: Object, name: &str, a: &Args) -> CmdResult {
             "{object}: the loader pinned maps although pinning was cleared"
         )));
     }
+    // Per-CPU state and bpf_get_smp_processor_id() as in the userspace
+    // runtime, which models CPU 0.
+    bpfkit_kernel::run_on_cpu(0).map_err(|e| fail(format!("--kernel: {e}")))?;
     let mut engine = KernelEngine {
         obj,
         loaded,
@@ -266,12 +272,25 @@ impl Engine for KernelEngine {
 
     fn run_frame(&mut self, frame: &[u8]) -> Result<FrameRun, String> {
         let ctx = default_ctx(self.prog_type, frame.len());
-        let out = self.test_run(&TestRun {
-            data_in: frame,
-            ctx_in: Some(&ctx),
-            repeat: 1,
-            ..TestRun::default()
-        })?;
+        let out = self
+            .test_run(&TestRun {
+                data_in: frame,
+                ctx_in: Some(&ctx),
+                repeat: 1,
+                ..TestRun::default()
+            })
+            .map_err(|e| {
+                // A frame the userspace runtime takes can be one the kernel's
+                // test run refuses (an skb with a truncated IPv4 header).
+                if e.contains("EINVAL") {
+                    format!(
+                        "{e}: the kernel's test run refuses this {}-byte frame",
+                        frame.len()
+                    )
+                } else {
+                    e
+                }
+            })?;
         let mut data_out = out.data_out;
         if self.prog_type == ProgType::Xdp {
             // data_out runs from data_meta; xdp_md.data is where the
