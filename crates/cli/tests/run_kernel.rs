@@ -109,6 +109,8 @@ fn assert_same(case: &str, runs: &[(Vec<Value>, Value, Vec<u8>); 2], packets: us
         user_sum["summary"]["verdicts"], kernel_sum["summary"]["verdicts"],
         "{case}"
     );
+    assert_eq!(user_sum["summary"]["engine"], "userspace");
+    assert_eq!(kernel_sum["summary"]["engine"], "kernel");
     assert!(!user_pcap.is_empty());
     assert_eq!(user_pcap, kernel_pcap, "{case}: --out pcaps differ");
 }
@@ -163,7 +165,7 @@ fn mplex_demo_gives_the_same_lines_pcap_and_maps_in_the_kernel() {
     assert!(
         differing[0]
             .1
-            .contains("packets/s in the kernel (BPF_PROG_TEST_RUN's duration)"),
+            .contains("packets/s in the kernel, by BPF_PROG_TEST_RUN's duration"),
         "{differing:?}"
     );
 }

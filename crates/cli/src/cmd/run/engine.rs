@@ -42,6 +42,8 @@ pub(crate) trait Engine {
     fn take_trace(&mut self) -> Vec<String>;
     /// Every map's entries, decoded through BTF.
     fn map_dump(&self) -> Vec<MapDump>;
+    /// `userspace` or `kernel`, for the JSON summary.
+    fn engine_name(&self) -> &'static str;
     /// Where [`FrameRun::busy`] comes from, for the throughput line.
     fn timed_where(&self) -> &'static str;
 }
@@ -140,6 +142,10 @@ impl Engine for UserEngine<'_> {
                 Some(dump_one(btf, def, map))
             })
             .collect()
+    }
+
+    fn engine_name(&self) -> &'static str {
+        "userspace"
     }
 
     fn timed_where(&self) -> &'static str {

@@ -323,7 +323,11 @@ impl Engine for KernelEngine {
             .collect()
     }
 
+    fn engine_name(&self) -> &'static str {
+        "kernel"
+    }
+
     fn timed_where(&self) -> &'static str {
-        "in the kernel (BPF_PROG_TEST_RUN's duration)"
+        "in the kernel, by BPF_PROG_TEST_RUN's duration"
     }
 }

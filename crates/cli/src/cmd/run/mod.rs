@@ -438,6 +438,7 @@ fn print_json(
     }
     let mut summary = json!({
         "summary": {
+            "engine": engine.engine_name(),
             "packets": records.len(),
             "repeat": a.repeat,
             "runs": total,
