@@ -322,6 +322,46 @@ fn xdp_parse_and_tc_classify_give_the_same_lines_in_the_kernel() {
             assert_eq!(maps(0), maps(1), "{prog}");
         }
     }
+    // --set in .rodata (frozen once loaded) and .data reaches the kernel's
+    // program: every packet dropped, sample_tick (.bss) counted.
+    let gd = format!("{fixtures}/global_data.o");
+    let args = [
+        "run",
+        gd.as_str(),
+        "--program",
+        "xdp_global_counters",
+        "--pcap",
+        &xdp_pcap,
+        "--set",
+        "cfg_verbose=1",
+        "--set",
+        "cfg_sample_rate=1000",
+        "--set",
+        "last_verdict=1",
+        "--dump-maps",
+    ];
+    let runs = both(&args, &dir);
+    assert_same("global_data", &runs, fixture_frames(true).len());
+    assert!(runs[1].0.iter().all(|l| l["verdict"] == "XDP_DROP"));
+    let bss = |i: usize| {
+        runs[i].1["summary"]["maps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["name"].as_str().unwrap().ends_with(".bss"))
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(bss(0), bss(1));
+    // .bss is bytes_seen (u64) then sample_tick (u32), which counts
+    // every packet only when cfg_verbose (.rodata) is set.
+    let value = bss(1)["entries"][0]["value"].as_str().unwrap().to_string();
+    let bytes: Vec<u8> = value
+        .split(' ')
+        .map(|b| u8::from_str_radix(b, 16).unwrap())
+        .collect();
+    let tick = u32::from_le_bytes(bytes[8..12].try_into().unwrap());
+    assert_eq!(tick as usize, fixture_frames(true).len(), "{value}");
     assert_eq!(
         pin.exists(),
         pinned_before,

@@ -331,3 +331,62 @@ impl Engine for KernelEngine {
         "in the kernel, by BPF_PROG_TEST_RUN's duration"
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn object(path: &str) -> Object {
+        Object::open(format!("{}/../../{path}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+    }
+
+    #[test]
+    fn set_writes_the_initial_bytes_of_rodata_before_the_load() {
+        let mut obj = object("crates/object/tests/fixtures/global_data.o");
+        let set =
+            GlobalSet::parse(obj.maps.iter(), obj.btf.as_ref(), "cfg_sample_rate=1000").unwrap();
+        set_initial(&mut obj, &set).unwrap();
+        let def = obj.maps.iter().find(|d| d.name == set.map).unwrap();
+        assert!(def.frozen, "{} is .rodata", def.name);
+        let data = def.data.as_ref().unwrap();
+        assert_eq!(
+            &data[set.offset..set.offset + 4],
+            &1000u32.to_le_bytes(),
+            "{}",
+            def.name
+        );
+        let outside = GlobalSet {
+            name: "x".into(),
+            map: set.map.clone(),
+            offset: def.value_size as usize,
+            bytes: vec![1],
+        };
+        let e = set_initial(&mut obj, &outside).unwrap_err();
+        assert!(e.to_string().contains("lies outside map"), "{e}");
+    }
+
+    #[test]
+    fn pinning_is_cleared_so_nothing_is_pinned() {
+        let mut obj = object("crates/object/tests/fixtures/tc_classify.o");
+        let flows = |o: &Object| {
+            o.maps
+                .iter()
+                .find(|d| d.name == "fx_tc_flows")
+                .unwrap()
+                .pinning
+        };
+        assert_eq!(flows(&obj), Pinning::ByName);
+        for def in &mut obj.maps {
+            unpin(def);
+        }
+        assert_eq!(flows(&obj), Pinning::None);
+    }
+
+    #[test]
+    fn the_default_xdp_context_ends_at_the_frame() {
+        let ctx = default_ctx(ProgType::Xdp, 60);
+        assert_eq!(ctx.len(), 24);
+        assert_eq!(&ctx[4..8], &60u32.to_le_bytes());
+        assert_eq!(default_ctx(ProgType::SchedCls, 60), vec![0u8; 192]);
+    }
+}
