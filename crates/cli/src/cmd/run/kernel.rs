@@ -68,25 +68,20 @@ pub(super) fn run(mut obj: Object, name: &str, a: &Args) -> CmdResult {
     };
     let object = a.object.display();
     let mut loaded = loader::load(&obj, &opts).map_err(|e| load_failure(&object, e))?;
-    let outcome = loaded
+    let at = loaded
         .programs
-        .iter_mut()
-        .find(|p| p.name == name)
+        .iter()
+        .position(|p| p.name == name)
         .ok_or_else(|| {
             fail(format!(
                 "{object}: program {name} is not loaded automatically"
             ))
         })?;
-    let prog_type = outcome.load_type.prog_type;
-    if let Err(e) = &mut outcome.result {
-        let e = std::mem::replace(
-            e,
-            LoadError::Unsupported {
-                what: String::new(),
-                message: String::new(),
-            },
-        );
-        return Err(load_failure(&object, e));
+    let prog_type = loaded.programs[at].load_type.prog_type;
+    if loaded.programs[at].result.is_err() {
+        if let Err(e) = loaded.programs.swap_remove(at).result {
+            return Err(load_failure(&object, e));
+        }
     }
     if !loaded.pins.is_empty() {
         // Pinning was cleared above; a pin here would outlive the command.
