@@ -1,14 +1,20 @@
 //! `bpfkit run OBJ [--section S | --program NAME] --pcap IN [--out OUT]
 //! [--map NAME=@FILE.json]... [--set GLOBAL=VALUE]... [--repeat N] [--json]
-//! [--dump-maps] [--trace]`, and `bpfkit run OBJ --data HEX [--ctx HEX]`.
+//! [--dump-maps] [--trace] [--kernel]`, and `bpfkit run OBJ --data HEX
+//! [--ctx HEX] [--kernel]`.
 //!
 //! Runs an object's XDP, TC or socket filter program in the userspace
 //! runtime over every frame of a pcap file (or once over one buffer, the
 //! way `BPF_PROG_TEST_RUN` does): the verdict of each packet, a summary of
 //! it before and after, a table of verdicts, the throughput, the packets
 //! as they leave the program, the `bpf_trace_printk` output, the maps.
+//! With `--kernel` the same object runs in the kernel instead, through
+//! `BPF_PROG_TEST_RUN`, and prints the same lines (see [`kernel`]).
 
 mod encode;
+mod engine;
+mod fill;
+mod kernel;
 mod summary;
 mod test_run;
 
@@ -18,16 +24,18 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use bpfkit_object::kinds::ProgType;
-use bpfkit_object::read::{MapDef, Object};
+use bpfkit_object::read::Object;
 use bpfkit_vm::ctx::{SkBuff, XdpMd};
 use bpfkit_vm::runtime::{verdict_name, LoadOptions, RunResult, Runtime};
 use bpfkit_vm::Packet;
 use pcap_file::pcap::{PcapPacket, PcapReader, PcapWriter};
 use pcap_file::DataLink;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::failure::{fail, CmdResult, Failure};
 use crate::files;
+use engine::{Engine, FrameRun, MapDump, UserEngine};
+use fill::{fill_map, set_global};
 
 /// Arguments of `bpfkit run`.
 #[derive(clap::Args)]
@@ -76,12 +84,18 @@ pub struct Args {
     /// The context for --data (hex `struct xdp_md` or `struct __sk_buff`), as BPF_PROG_TEST_RUN's ctx_in.
     #[arg(long, conflicts_with = "pcap")]
     ctx: Option<String>,
+    /// Run in the kernel through BPF_PROG_TEST_RUN instead of the userspace VM (root or CAP_BPF).
+    #[arg(long)]
+    kernel: bool,
 }
 
 /// Runs `bpfkit run`.
 pub fn run(a: Args) -> CmdResult {
     let obj = Object::open(&a.object).map_err(|e| fail(format!("{}: {e}", a.object.display())))?;
     let name = select_program(&obj, &a)?;
+    if a.kernel {
+        return kernel::run(obj, &name, &a);
+    }
     // The whole object first, so tail calls find their targets; if another
     // program cannot load here, the chosen one alone.
     let mut rt = match Runtime::load(&obj) {
@@ -110,7 +124,7 @@ pub fn run(a: Args) -> CmdResult {
     if a.pcap.is_none() {
         return test_run::run(&mut rt, prog, &a);
     }
-    run_pcap(&mut rt, prog, &a)
+    run_pcap(&mut UserEngine { rt: &mut rt, prog }, &a)
 }
 
 /// The name of the program to run: `--program`, the first of
@@ -143,90 +157,6 @@ fn select_program(obj: &Object, a: &Args) -> Result<String, Failure> {
             names()
         ))
     })
-}
-
-fn map_def<'a>(rt: &'a Runtime, name: &str) -> Result<&'a MapDef, Failure> {
-    rt.map_defs()
-        .map(|(d, _)| d)
-        .find(|d| d.name == name)
-        .ok_or_else(|| {
-            let all: Vec<&str> = rt.map_defs().map(|(d, _)| d.name.as_str()).collect();
-            fail(format!(
-                "--map: no map named {name}; the object has: {}",
-                all.join(", ")
-            ))
-        })
-}
-
-/// The bytes a map's value crosses the syscall as: per-CPU values are
-/// 8-byte aligned, once per CPU (one CPU here).
-fn sys_value_size(def: &MapDef) -> usize {
-    use bpfkit_object::kinds::MapType;
-    let per_cpu = matches!(
-        def.map_type,
-        Some(MapType::PercpuArray | MapType::PercpuHash | MapType::LruPercpuHash)
-    );
-    if per_cpu {
-        (def.value_size as usize).div_ceil(8) * 8
-    } else {
-        def.value_size as usize
-    }
-}
-
-fn fill_map(rt: &mut Runtime, spec: &str) -> Result<(), Failure> {
-    let (name, file) = spec
-        .split_once("=@")
-        .ok_or_else(|| fail(format!("--map {spec}: expected NAME=@FILE.json")))?;
-    let path = Path::new(file);
-    let text = files::read_text(path)?;
-    let doc: Value = serde_json::from_str(&text)
-        .map_err(|e| fail(format!("{file}:{}:{}: {e}", e.line(), e.column())))?;
-    let entries: Vec<(Value, Value)> = match doc {
-        Value::Array(items) => items
-            .into_iter()
-            .enumerate()
-            .map(|(i, item)| match (item.get("key"), item.get("value")) {
-                (Some(k), Some(v)) => Ok((k.clone(), v.clone())),
-                _ => Err(fail(format!(
-                    "{file}: entry {i}: expected {{\"key\": ..., \"value\": ...}}"
-                ))),
-            })
-            .collect::<Result<_, _>>()?,
-        Value::Object(m) => m.into_iter().map(|(k, v)| (Value::String(k), v)).collect(),
-        _ => {
-            return Err(fail(format!(
-                "{file}: expected an array of {{key, value}} objects"
-            )))
-        }
-    };
-    let def = map_def(rt, name)?.clone();
-    let btf = rt.btf().cloned();
-    for (i, (k, v)) in entries.iter().enumerate() {
-        let at =
-            |what: &str, e: String| fail(format!("{file}: entry {i}: {what} for map {name}: {e}"));
-        let key = encode::encode(btf.as_ref(), def.key_type, def.key_size as usize, k)
-            .map_err(|e| at("key", e))?;
-        let value = encode::encode(btf.as_ref(), def.value_type, sys_value_size(&def), v)
-            .map_err(|e| at("value", e))?;
-        rt.map_update(name, &key, &value)
-            .map_err(|e| fail(format!("{file}: entry {i}: {e}")))?;
-    }
-    Ok(())
-}
-
-fn set_global(rt: &mut Runtime, spec: &str) -> Result<(), Failure> {
-    let (name, text) = spec
-        .split_once('=')
-        .ok_or_else(|| fail(format!("--set {spec}: expected GLOBAL=VALUE")))?;
-    let (_, _, size) = rt
-        .global_location(name)
-        .map_err(|e| fail(format!("--set: {e}")))?;
-    let value = serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_string()));
-    let btf = rt.btf().cloned();
-    let bytes = encode::encode(btf.as_ref(), rt.global_type(name), size, &value)
-        .map_err(|e| fail(format!("--set {name}: {e}")))?;
-    rt.set_global(name, &bytes)
-        .map_err(|e| fail(format!("--set: {e}")))
 }
 
 /// A packet and its context, built as the kernel presents a frame to a
@@ -304,7 +234,7 @@ fn read_pcap(path: &Path) -> Result<Vec<(Duration, Vec<u8>)>, Failure> {
 
 /// What the first pass records per packet.
 struct Record {
-    result: RunResult,
+    result: FrameRun,
     verdict: String,
     len_in: usize,
     out: Option<Vec<u8>>,
@@ -313,28 +243,25 @@ struct Record {
     trace: Vec<String>,
 }
 
-fn run_pcap(rt: &mut Runtime, prog: usize, a: &Args) -> CmdResult {
+fn run_pcap(engine: &mut dyn Engine, a: &Args) -> CmdResult {
     let started = Instant::now();
     let pcap = a.pcap.as_deref().unwrap_or(Path::new(""));
     let frames = read_pcap(pcap)?;
-    let prog_type = rt.programs()[prog].prog_type;
-    let name = rt.programs()[prog].name.clone();
+    let prog_type = engine.prog_type();
+    let name = engine.prog_name().to_string();
     let mut records = Vec::with_capacity(frames.len());
     let mut busy = Duration::ZERO;
     for pass in 0..a.repeat {
         for (i, (_, frame)) in frames.iter().enumerate() {
-            let mut input = Input::new(prog_type, frame);
-            let t = Instant::now();
-            let result = input.run(rt, prog);
-            busy += t.elapsed();
-            let result =
-                result.map_err(|e| fail(format!("{}: packet {i}: {e}", pcap.display())))?;
+            let result = engine
+                .run_frame(frame)
+                .map_err(|e| fail(format!("{}: packet {i}: {e}", pcap.display())))?;
+            busy += result.busy;
             if pass > 0 {
-                rt.env_mut().trace.clear();
+                engine.take_trace();
                 continue;
             }
-            let data = input.packet().data();
-            let out = leaving(prog_type, result.retval, data);
+            let out = leaving(prog_type, result.retval, &result.data_out);
             // Summaries are only for the per-packet lines.
             let after = match &out {
                 _ if a.quiet => String::new(),
@@ -348,13 +275,13 @@ fn run_pcap(rt: &mut Runtime, prog: usize, a: &Args) -> CmdResult {
                 summary::summarize(frame)
             };
             records.push(Record {
-                result,
                 verdict: verdict_name(prog_type, result.retval),
+                result,
                 len_in: frame.len(),
                 out,
                 before,
                 after,
-                trace: rt.take_trace(),
+                trace: engine.take_trace(),
             });
         }
     }
@@ -373,7 +300,7 @@ fn run_pcap(rt: &mut Runtime, prog: usize, a: &Args) -> CmdResult {
         *counts.entry(r.verdict.as_str()).or_default() += 1;
     }
     if a.json {
-        print_json(rt, a, &records, &counts, total, (busy, wall), pps);
+        print_json(engine, a, &records, &counts, total, (busy, wall), pps);
         return Ok(ExitCode::SUCCESS);
     }
     if !a.quiet {
@@ -417,8 +344,9 @@ fn run_pcap(rt: &mut Runtime, prog: usize, a: &Args) -> CmdResult {
         println!("  {verdict:<16} {n:>8}");
     }
     println!(
-        "throughput: {} packets/s in the program ({total} runs in {:.3} ms); {} packets/s end to end (reading the pcap, running, printing, writing: {:.3} ms)",
+        "throughput: {} packets/s {} ({total} runs in {:.3} ms); {} packets/s end to end (reading the pcap, running, printing, writing: {:.3} ms)",
         group(pps.round() as u64),
+        engine.timed_where(),
         busy.as_secs_f64() * 1e3,
         group((total as f64 / wall.as_secs_f64()).round() as u64),
         wall.as_secs_f64() * 1e3
@@ -433,7 +361,7 @@ fn run_pcap(rt: &mut Runtime, prog: usize, a: &Args) -> CmdResult {
             name,
             kind,
             entries,
-        } in map_dump(rt)
+        } in engine.map_dump()
         {
             println!("map {name} ({kind}), {} entries", entries.len());
             for (k, v) in entries {
@@ -476,43 +404,8 @@ fn write_pcap(
     files::write_atomic(path, &buf)
 }
 
-/// One map's name, type name, and entries decoded through BTF.
-struct MapDump {
-    name: String,
-    kind: String,
-    entries: Vec<(Value, Value)>,
-}
-
-/// Every map's entries, keys and values decoded through BTF.
-fn map_dump(rt: &Runtime) -> Vec<MapDump> {
-    let btf = rt.btf();
-    let mut out = Vec::new();
-    for (def, _) in rt.map_defs() {
-        let Ok(map) = rt.map(&def.name) else { continue };
-        let kind = def
-            .map_type
-            .map_or("unknown".to_string(), |t| t.name().to_string());
-        let entries = bpfkit_object::map::entries(map)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|(k, v)| {
-                (
-                    encode::decode(btf, def.key_type, &k),
-                    encode::decode(btf, def.value_type, &v),
-                )
-            })
-            .collect();
-        out.push(MapDump {
-            name: def.name.clone(),
-            kind,
-            entries,
-        });
-    }
-    out
-}
-
 fn print_json(
-    rt: &Runtime,
+    engine: &dyn Engine,
     a: &Args,
     records: &[Record],
     counts: &BTreeMap<&str, u64>,
@@ -530,8 +423,10 @@ fn print_json(
                 "len_out": r.out.as_ref().map(Vec::len),
                 "before": r.before,
                 "after": r.after,
-                "insn_count": r.result.insn_count,
             });
+            if let Some(n) = r.result.insn_count {
+                o["insn_count"] = json!(n);
+            }
             if let Some(t) = r.result.redirect {
                 o["redirect"] = json!({"ifindex": t.ifindex, "flags": t.flags});
             }
@@ -543,6 +438,7 @@ fn print_json(
     }
     let mut summary = json!({
         "summary": {
+            "engine": engine.engine_name(),
             "packets": records.len(),
             "repeat": a.repeat,
             "runs": total,
@@ -553,7 +449,8 @@ fn print_json(
         }
     });
     if a.dump_maps {
-        summary["summary"]["maps"] = map_dump(rt)
+        summary["summary"]["maps"] = engine
+            .map_dump()
             .into_iter()
             .map(|MapDump { name, kind, entries }| {
                 json!({
