@@ -13,9 +13,11 @@
 //! pointer, as in the kernel.
 
 mod skb;
+mod skb_test_run;
 mod xdp;
 
 pub use skb::{SkBuff, SkbKind};
+pub use skb_test_run::{SkbTestRun, TestRunError, SKB_CTX_SIZE};
 pub use xdp::XdpMd;
 
 /// The packet pointers a context hands out, as program addresses.

@@ -70,6 +70,13 @@ pub enum SkbKind {
 #[allow(missing_docs)]
 pub struct SkBuff {
     pub kind: SkbKind,
+    /// Whether `skb->data` is at the network header, with the 14-byte
+    /// Ethernet header just before it in the buffer (`eth_type_trans`
+    /// pulled it: socket filter and cgroup skb programs under
+    /// `BPF_PROG_TEST_RUN`), rather than at the MAC header (TC, and a
+    /// packet socket's filter). `bpf_skb_load_bytes_relative` finds the
+    /// headers by it.
+    pub l2_pulled: bool,
     pub pkt_type: u32,
     pub mark: u32,
     pub queue_mapping: u32,

@@ -44,7 +44,7 @@ use bpfkit_object::kinds::ProgType;
 use bpfkit_object::map::Map;
 use bpfkit_object::read::{MapDef, Object};
 
-use crate::ctx::{Context, SkBuff, SkbKind, XdpMd};
+use crate::ctx::{Context, SkBuff, SkbKind, SkbTestRun, XdpMd};
 use crate::map_values::MapValues;
 use crate::maps::UserMap;
 use crate::{Packet, Vm};
@@ -485,5 +485,29 @@ impl Runtime {
             _ => SkbKind::Tc,
         };
         self.run(index, packet, skb)
+    }
+
+    /// Runs a TC, socket filter or cgroup skb program once on `data` as
+    /// `BPF_PROG_TEST_RUN` does (see [`SkbTestRun`]): `ctx_in` as the
+    /// kernel takes it (`None`: no context in or out). The returned run
+    /// holds what the kernel hands back: `data_out()`, `ctx_out()`.
+    pub fn test_run_skb(
+        &mut self,
+        index: usize,
+        data: &[u8],
+        ctx_in: Option<&[u8]>,
+    ) -> Result<(RunResult, SkbTestRun), RuntimeError> {
+        let p = self.program_at(index)?;
+        let kind = match p.prog_type {
+            ProgType::SocketFilter => SkbKind::SocketFilter,
+            ProgType::CgroupSkb => SkbKind::CgroupSkb,
+            _ => SkbKind::Tc,
+        };
+        let mut t = SkbTestRun::new(kind, data, ctx_in).map_err(|e| RuntimeError::BadValue {
+            what: format!("test run input of {}", p.name),
+            message: e.to_string(),
+        })?;
+        let r = self.run_skb(index, &mut t.packet, &mut t.skb)?;
+        Ok((r, t))
     }
 }
