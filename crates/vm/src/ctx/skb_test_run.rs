@@ -3,7 +3,8 @@
 //! runtime can be compared with the kernel's one to one.
 //!
 //! The kernel builds the skb on the loopback device with `eth_type_trans`:
-//! `protocol` from the EtherType, `pkt_type` from the destination MAC
+//! `protocol` from the EtherType (an IPv4 or IPv6 frame must hold the whole
+//! network header), `pkt_type` from the destination MAC
 //! against lo's all-zero address, the Ethernet header pulled. TC programs
 //! get it pushed back (`skb->data` at the MAC header); socket filter and
 //! cgroup skb programs start at the network header (LD_ABS offset 0 is the
@@ -108,6 +109,17 @@ impl SkbTestRun {
                 ),
             ));
         }
+        // The network header must be whole for IPv4 and IPv6.
+        let l3 = data.len() - ETH_HLEN;
+        match u16::from_be_bytes([data[12], data[13]]) {
+            0x0800 if l3 < 20 => {
+                return Err(err("EINVAL", "an IPv4 frame without a whole IPv4 header"))
+            }
+            0x86dd if l3 < 40 => {
+                return Err(err("EINVAL", "an IPv6 frame without a whole IPv6 header"))
+            }
+            _ => {}
+        }
         let ctx = ctx.map(ctx_buffer).transpose()?;
         if let Some(c) = &ctx {
             if le32(c, 40) > 1 {
@@ -179,7 +191,10 @@ fn ctx_buffer(ctx: &[u8]) -> Result<[u8; SKB_CTX_SIZE], TestRunError> {
     if let Some(at) = ctx.iter().skip(SKB_CTX_SIZE).position(|&b| b != 0) {
         return Err(err(
             "E2BIG",
-            format!("byte {} is past struct __sk_buff and not 0", SKB_CTX_SIZE + at),
+            format!(
+                "byte {} is past struct __sk_buff and not 0",
+                SKB_CTX_SIZE + at
+            ),
         ));
     }
     let mut c = [0u8; SKB_CTX_SIZE];
@@ -256,8 +271,7 @@ fn pkt_type(frame: &[u8]) -> u32 {
 }
 
 /// The test run's socket (`skb->sk`) as a cgroup skb program reads it:
-/// the family from the protocol, and for a whole IPv4 or IPv6 header the
-/// packet's source as the local address and its destination as the
+/// the family from the protocol, and the packet's source as the local address and its destination as the
 /// remote one (`sk_rcv_saddr = saddr`, `sk_daddr = daddr`); no ports.
 fn socket_addresses(skb: &mut SkBuff, frame: &[u8]) {
     let l3 = &frame[ETH_HLEN..];
@@ -265,18 +279,14 @@ fn socket_addresses(skb: &mut SkBuff, frame: &[u8]) {
     match u16::from_be_bytes([frame[12], frame[13]]) {
         0x0800 => {
             skb.family = 2;
-            if l3.len() >= 20 {
-                skb.local_ip4 = word(12);
-                skb.remote_ip4 = word(16);
-            }
+            skb.local_ip4 = word(12);
+            skb.remote_ip4 = word(16);
         }
         0x86dd => {
             skb.family = 10;
-            if l3.len() >= 40 {
-                for i in 0..4 {
-                    skb.local_ip6[i] = word(8 + 4 * i);
-                    skb.remote_ip6[i] = word(24 + 4 * i);
-                }
+            for i in 0..4 {
+                skb.local_ip6[i] = word(8 + 4 * i);
+                skb.remote_ip6[i] = word(24 + 4 * i);
             }
         }
         _ => {}
@@ -300,7 +310,10 @@ mod tests {
         let f = frame([2, 0, 0, 0, 0, 2], [8, 0]);
         let t = SkbTestRun::new(SkbKind::SocketFilter, &f, None).unwrap();
         assert_eq!(t.packet.data(), &f[14..]);
-        assert_eq!((t.skb.protocol, t.skb.pkt_type, t.skb.ifindex), (0x0008, 3, 1));
+        assert_eq!(
+            (t.skb.protocol, t.skb.pkt_type, t.skb.ifindex),
+            (0x0008, 3, 1)
+        );
         assert_eq!(t.skb.wire_len, 0, "no ctx: qdisc cb's pkt_len stays 0");
         assert_eq!(&t.data_out()[..14], &[0; 14]);
         assert_eq!(&t.data_out()[14..], &f[14..]);
@@ -333,13 +346,28 @@ mod tests {
         assert_eq!(e.errno, "EINVAL");
         c[0] = 0;
         c[195] = 1;
-        assert_eq!(SkbTestRun::new(SkbKind::Tc, &f, Some(&c)).unwrap_err().errno, "E2BIG");
+        assert_eq!(
+            SkbTestRun::new(SkbKind::Tc, &f, Some(&c))
+                .unwrap_err()
+                .errno,
+            "E2BIG"
+        );
         c[195] = 0;
         c[40] = 2;
-        assert_eq!(SkbTestRun::new(SkbKind::Tc, &f, Some(&c)).unwrap_err().errno, "ENODEV");
+        assert_eq!(
+            SkbTestRun::new(SkbKind::Tc, &f, Some(&c))
+                .unwrap_err()
+                .errno,
+            "ENODEV"
+        );
         c[40] = 0;
         c[160] = 10; // wire_len under skb->len
-        assert_eq!(SkbTestRun::new(SkbKind::Tc, &f, Some(&c)).unwrap_err().errno, "EINVAL");
+        assert_eq!(
+            SkbTestRun::new(SkbKind::Tc, &f, Some(&c))
+                .unwrap_err()
+                .errno,
+            "EINVAL"
+        );
         c[160] = 0;
         c[8] = 7;
         c[48] = 9;
@@ -348,5 +376,10 @@ mod tests {
         let out = t.ctx_out().unwrap();
         assert_eq!((out[8], out[40], out[48], out[160]), (7, 1, 9, 40));
         assert!(SkbTestRun::new(SkbKind::Tc, &f[..13], None).is_err());
+        assert!(
+            SkbTestRun::new(SkbKind::Tc, &f[..33], None).is_err(),
+            "IPv4 header cut"
+        );
+        assert!(SkbTestRun::new(SkbKind::Tc, &f[..34], None).is_ok());
     }
 }

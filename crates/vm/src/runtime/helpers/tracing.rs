@@ -15,9 +15,6 @@ pub(crate) fn get_func_ip(ctx: &mut HelperContext<'_, '_, '_>, _: [u64; 5]) -> H
 }
 
 /// `u64 bpf_get_attach_cookie(ctx)`: the attachment's cookie.
-pub(crate) fn get_attach_cookie(
-    ctx: &mut HelperContext<'_, '_, '_>,
-    _: [u64; 5],
-) -> HelperResult {
+pub(crate) fn get_attach_cookie(ctx: &mut HelperContext<'_, '_, '_>, _: [u64; 5]) -> HelperResult {
     Ok(env_of(ctx)?.attach_cookie)
 }
