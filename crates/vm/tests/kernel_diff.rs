@@ -812,4 +812,8 @@ fn tracing_helpers_are_refused_in_packet_programs_as_by_the_kernel() {
         let name = helper.split('#').next().unwrap();
         assert!(e.to_string().contains(name), "{file}: {e}");
     }
+    // Tracing programs get them, in the kernel and in the runtime.
+    let obj = format!("{MANIFEST}/tests/fixtures/rt_tracing.o");
+    drop(Loaded::new(&obj, "tracing"));
+    Runtime::load(&Object::open(&obj).unwrap()).unwrap();
 }
