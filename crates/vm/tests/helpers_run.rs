@@ -435,10 +435,14 @@ fn tracing_programs_get_the_func_ip_and_cookie_the_caller_sets() {
 }
 
 #[test]
-fn tracing_only_helpers_are_refused_in_packet_programs() {
+fn tracing_only_helpers_and_misplaced_classic_loads_are_refused() {
     for (file, name) in [
         ("rt_refused_funcip.o", "bpf_get_func_ip"),
         ("rt_refused_cookie.o", "bpf_get_attach_cookie"),
+        (
+            "rt_refused_ldabs.o",
+            "BPF_LD_[ABS|IND] instructions not allowed for cgroup_skb",
+        ),
     ] {
         let path = format!("{}/tests/fixtures/{file}", env!("CARGO_MANIFEST_DIR"));
         let e = Runtime::load(&Object::open(&path).unwrap()).unwrap_err();

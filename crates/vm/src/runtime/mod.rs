@@ -49,6 +49,36 @@ use crate::map_values::MapValues;
 use crate::maps::UserMap;
 use crate::{Packet, Vm};
 
+/// The verifier's `may_access_skb`: only socket filter and TC programs
+/// may use the classic packet loads (`LD_ABS`, `LD_IND`).
+fn refuse_classic_loads(
+    p: &bpfkit_object::read::Program,
+    prog_type: ProgType,
+) -> Result<(), RuntimeError> {
+    if matches!(
+        prog_type,
+        ProgType::SocketFilter | ProgType::SchedCls | ProgType::SchedAct
+    ) {
+        return Ok(());
+    }
+    let at = p
+        .insns
+        .instructions()
+        .iter()
+        .find(|(_, i)| matches!(i, bpfkit_isa::Instruction::LoadPacket { .. }));
+    match at {
+        Some(&(pc, _)) => Err(RuntimeError::Unsupported {
+            program: p.name.clone(),
+            pc,
+            message: format!(
+                "BPF_LD_[ABS|IND] instructions not allowed for {} programs",
+                prog_type.name()
+            ),
+        }),
+        None => Ok(()),
+    }
+}
+
 /// One program of the object, ready to run.
 #[derive(Debug, Clone)]
 pub struct LoadedProgram {
@@ -123,6 +153,7 @@ impl Runtime {
                 source,
             };
             let prog_type = p.section_type.prog_type;
+            refuse_classic_loads(p, prog_type)?;
             let mut vm = Vm::with_lddw_values(&p.insns, &lddw).map_err(load_err)?;
             vm.set_helpers(helpers::helpers_for(prog_type));
             vm.resolve_helpers().map_err(load_err)?;
