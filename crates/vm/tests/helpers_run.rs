@@ -464,3 +464,26 @@ fn csum_update_is_enotsupp_for_a_test_run_skb() {
     assert_eq!(word(18), -524, "-ENOTSUPP: not CHECKSUM_COMPLETE");
     assert_eq!(word(0), 60, "TC sees the whole frame");
 }
+
+#[test]
+fn csum_level_walks_the_checksum_unnecessary_states() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/rt_testrun.o");
+    let mut rt = Runtime::load(&Object::open(path).unwrap()).unwrap();
+    let prog = rt.program_index("tc_csum_level").unwrap();
+    let mut frame = vec![0u8; 60];
+    frame[12] = 0x08;
+    frame[14] = 0x45;
+    rt.test_run_skb(prog, &frame, None).unwrap();
+    let b = rt.global("lvl_out").unwrap();
+    let w: Vec<i64> = b
+        .chunks(8)
+        .map(|c| i64::from_le_bytes(c.try_into().unwrap()))
+        .collect();
+    // QUERY on CHECKSUM_NONE, INC, QUERY, INC (then 3 more: capped at 3),
+    // QUERY, DEC, QUERY, DEC x3 (back to NONE), QUERY, RESET, QUERY, a
+    // bad level, csum_update, the hash set then invalidated.
+    assert_eq!(
+        w[..15],
+        [EACCES, 0, 0, 0, 3, 0, 2, 0, EACCES, 0, EACCES, EINVAL, -524, 5, 0]
+    );
+}

@@ -106,6 +106,10 @@ pub struct SkBuff {
     pub gso_size: u32,
     pub tstamp_type: u8,
     pub hwtstamp: u64,
+    /// `skb->ip_summed` as `bpf_csum_level` sees it: `None` for
+    /// `CHECKSUM_NONE` (how every test-run skb starts), `Some(level)` for
+    /// `CHECKSUM_UNNECESSARY` with that `csum_level` (0 to 3).
+    pub csum_unnecessary: Option<u8>,
 }
 
 impl SkBuff {

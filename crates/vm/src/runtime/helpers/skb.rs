@@ -8,7 +8,7 @@
 //! `BPF_PROG_TEST_RUN` ([`SkBuff::l2_pulled`](crate::ctx::SkBuff::l2_pulled)).
 
 use super::csum;
-use super::{env_of, errno_of, map_of, neg, HelperResult, EFAULT, EINVAL, ENOTSUPP};
+use super::{env_of, errno_of, map_of, neg, HelperResult, EACCES, EFAULT, EINVAL, ENOTSUPP};
 use crate::helpers::HelperContext;
 use crate::maps::jhash::jhash;
 use crate::memory::PacketWindow;
@@ -219,6 +219,38 @@ pub(crate) fn l4_csum_replace(ctx: &mut HelperContext<'_, '_, '_>, a: [u64; 5]) 
 /// as the kernel answers then.
 pub(crate) fn csum_update(_: &mut HelperContext<'_, '_, '_>, _: [u64; 5]) -> HelperResult {
     Ok(neg(ENOTSUPP))
+}
+
+/// `SKB_MAX_CSUM_LEVEL`.
+const MAX_CSUM_LEVEL: u8 = 3;
+
+/// `long bpf_csum_level(skb, level)`: `BPF_CSUM_LEVEL_QUERY` (0) gives
+/// the level of a `CHECKSUM_UNNECESSARY` skb, else `-EACCES`; `_INC` (1)
+/// makes a `CHECKSUM_NONE` skb `CHECKSUM_UNNECESSARY` at level 0 or
+/// raises the level up to 3; `_DEC` (2) lowers it, from 0 back to
+/// `CHECKSUM_NONE`; `_RESET` (3) goes back to `CHECKSUM_NONE`; other
+/// levels are `-EINVAL`.
+pub(crate) fn csum_level(ctx: &mut HelperContext<'_, '_, '_>, a: [u64; 5]) -> HelperResult {
+    let Some(skb) = ctx.context_mut().and_then(|c| c.as_skb_mut()) else {
+        return Err(crate::HelperError("bpf_csum_level needs an skb".into()));
+    };
+    let state = &mut skb.csum_unnecessary;
+    match a[1] {
+        0 => return Ok(state.map_or(neg(EACCES), u64::from)),
+        1 => *state = Some(state.map_or(0, |l| (l + 1).min(MAX_CSUM_LEVEL))),
+        2 => *state = state.and_then(|l| l.checked_sub(1)),
+        3 => *state = None,
+        _ => return Ok(neg(EINVAL)),
+    }
+    Ok(0)
+}
+
+/// `void bpf_set_hash_invalid(skb)`: clears `skb->hash` (`skb_clear_hash`).
+pub(crate) fn set_hash_invalid(ctx: &mut HelperContext<'_, '_, '_>, _: [u64; 5]) -> HelperResult {
+    if let Some(skb) = ctx.context_mut().and_then(|c| c.as_skb_mut()) {
+        skb.hash = 0;
+    }
+    Ok(0)
 }
 
 /// `long bpf_redirect(ifindex, flags)` for TC: `TC_ACT_REDIRECT` with the
