@@ -52,6 +52,13 @@ pub trait Context {
     fn as_skb_mut(&mut self) -> Option<&mut SkBuff> {
         None
     }
+
+    /// Where the MAC and the network header start, in bytes from `data`,
+    /// for the classic packet loads' negative offsets (`SKF_LL_OFF`,
+    /// `SKF_NET_OFF`); `None` for a context without them.
+    fn header_offsets(&self) -> Option<(isize, isize)> {
+        None
+    }
 }
 
 /// The common shape checks of `*_is_valid_access`: inside the struct and

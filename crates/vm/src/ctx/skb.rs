@@ -230,6 +230,10 @@ impl Context for SkBuff {
         Some(self)
     }
 
+    fn header_offsets(&self) -> Option<(isize, isize)> {
+        Some(if self.l2_pulled { (-14, 0) } else { (0, 14) })
+    }
+
     fn load(&self, off: u32, size: u32, p: &PacketPointers) -> Result<u64, Denied> {
         if self.kind == SkbKind::Tc && off == TSTAMP_TYPE {
             // TC reads tstamp_type as one byte (`tc_cls_act_is_valid_access`).
