@@ -106,6 +106,12 @@ fn run_xdp(
     data: &[u8],
     ctx: Option<&[u8]>,
 ) -> Result<Outcome, Failure> {
+    if data.len() < 14 {
+        return Err(fail(format!(
+            "--data: EINVAL: {} bytes, under an Ethernet header (14), which the kernel's test run refuses",
+            data.len()
+        )));
+    }
     let mut total = std::time::Duration::ZERO;
     let mut last = None;
     for _ in 0..a.repeat {
