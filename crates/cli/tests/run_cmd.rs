@@ -249,3 +249,33 @@ fn data_runs_socket_filters_from_the_network_header_as_the_kernel_does() {
     assert!(!ok);
     assert!(err.contains("ENODEV"), "{err}");
 }
+
+#[test]
+fn data_repeats_run_over_one_skb_as_the_kernel_does() {
+    // tc_fields adds 1 to the mark: with --repeat 3 the kernel's ctx_out
+    // has mark 0x11 + 3 (bpftool prog run ... repeat 3 gives 0x14 too).
+    let mut frame = vec![0u8; 12];
+    frame.extend_from_slice(&[0x08, 0x00, 0x45]);
+    frame.resize(60, 0);
+    let data: String = frame.iter().map(|b| format!("{b:02x}")).collect();
+    let mut ctx = ["00"; 192];
+    ctx[8] = "11";
+    let (ok, out, err) = bpfkit(&[
+        "run",
+        "crates/vm/tests/fixtures/rt_testrun.o",
+        "--program",
+        "tc_fields",
+        "--data",
+        &data,
+        "--ctx",
+        &ctx.concat(),
+        "--repeat",
+        "3",
+        "--json",
+    ]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    let ctx_out: Vec<&str> = v["ctx_out"].as_str().unwrap().split(' ').collect();
+    assert_eq!(ctx_out[8], "14", "mark after three runs");
+    assert_eq!(ctx_out[32], "06", "priority as written");
+}
