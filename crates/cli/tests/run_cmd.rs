@@ -196,3 +196,86 @@ fn errors_name_the_place() {
         "{err}"
     );
 }
+
+#[test]
+fn data_runs_socket_filters_from_the_network_header_as_the_kernel_does() {
+    // Ethernet (to lo's all-zero address), IPv4 192.0.2.1 -> 192.0.2.2 TCP
+    // 40000 -> 5000: 14 + 20 + 20 bytes.
+    let mut frame = vec![0u8; 12];
+    frame.extend_from_slice(&[0x08, 0x00, 0x45, 0, 0, 40, 0, 1, 0, 0, 64, 6, 0, 0]);
+    frame.extend_from_slice(&[192, 0, 2, 1, 192, 0, 2, 2, 0x9c, 0x40, 0x13, 0x88]);
+    frame.extend_from_slice(&[0; 16]);
+    let data: String = frame.iter().map(|b| format!("{b:02x}")).collect();
+    let (ok, out, err) = bpfkit(&[
+        "run",
+        "crates/vm/tests/fixtures/rt_testrun.o",
+        "--program",
+        "sf_fields",
+        "--data",
+        &data,
+        "--json",
+    ]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    // skb->len - 4, where len leaves out the Ethernet header.
+    assert_eq!(v["retval"], 40 - 4);
+    let data_out = v["data_out"].as_str().unwrap();
+    assert!(
+        data_out.starts_with(&format!("{} 45 00", ["00"; 14].join(" "))),
+        "a zeroed Ethernet header, then the IP header: {data_out}"
+    );
+    let ctx_out: Vec<&str> = v["ctx_out"].as_str().unwrap().split(' ').collect();
+    assert_eq!(ctx_out[40], "01", "ifindex: lo");
+    assert_eq!(
+        &ctx_out[52..56],
+        ["ee", "ff", "c0", "00"],
+        "cb[1] as written"
+    );
+    assert_eq!(ctx_out[160], "28", "wire_len: skb->len (40)");
+    // ifindex 2 is no device the runtime has: ENODEV, as the kernel says
+    // for a device it does not have.
+    let mut ctx = ["00"; 192];
+    ctx[40] = "02";
+    let (ok, _, err) = bpfkit(&[
+        "run",
+        "crates/vm/tests/fixtures/rt_testrun.o",
+        "--program",
+        "sf_fields",
+        "--data",
+        &data,
+        "--ctx",
+        &ctx.concat(),
+    ]);
+    assert!(!ok);
+    assert!(err.contains("ENODEV"), "{err}");
+}
+
+#[test]
+fn data_repeats_run_over_one_skb_as_the_kernel_does() {
+    // tc_fields adds 1 to the mark: with --repeat 3 the kernel's ctx_out
+    // has mark 0x11 + 3 (bpftool prog run ... repeat 3 gives 0x14 too).
+    let mut frame = vec![0u8; 12];
+    frame.extend_from_slice(&[0x08, 0x00, 0x45]);
+    frame.resize(60, 0);
+    let data: String = frame.iter().map(|b| format!("{b:02x}")).collect();
+    let mut ctx = ["00"; 192];
+    ctx[8] = "11";
+    let (ok, out, err) = bpfkit(&[
+        "run",
+        "crates/vm/tests/fixtures/rt_testrun.o",
+        "--program",
+        "tc_fields",
+        "--data",
+        &data,
+        "--ctx",
+        &ctx.concat(),
+        "--repeat",
+        "3",
+        "--json",
+    ]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    let ctx_out: Vec<&str> = v["ctx_out"].as_str().unwrap().split(' ').collect();
+    assert_eq!(ctx_out[8], "14", "mark after three runs");
+    assert_eq!(ctx_out[32], "06", "priority as written");
+}

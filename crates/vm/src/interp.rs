@@ -447,7 +447,7 @@ fn run_loop(
             | Code::LdAbsW
             | Code::LdIndB
             | Code::LdIndH
-            | Code::LdIndW => match packet_load(op, reg, mem.input()) {
+            | Code::LdIndW => match packet_load(op, reg, mem) {
                 Some(v) => reg[0] = v,
                 None => {
                     // The kernel's LD_ABS/LD_IND: `r0 = 0; exit` on a bad offset.
@@ -1013,23 +1013,26 @@ fn read_le(word: &[u8]) -> u64 {
 /// register for LD_IND), or `None` when it is outside the input.
 ///
 /// The kernel computes the offset in 32 bits and takes it as a signed int;
-/// negative offsets (its `SKF_NET_OFF` / `SKF_LL_OFF` ancillary areas) do
-/// not exist in a flat input and fail like any other out-of-bounds offset.
+/// negative offsets are its `SKF_NET_OFF` / `SKF_LL_OFF` areas, relative
+/// to the network and MAC headers of an skb context (a flat input has
+/// none, and fails them like any other out-of-bounds offset).
 #[inline(never)]
-fn packet_load(op: &Op, reg: &[u64; 11], input: &[u8]) -> Option<u64> {
+fn packet_load(op: &Op, reg: &[u64; 11], mem: &Memory<'_, '_>) -> Option<u64> {
     let off = match op.code {
         Code::LdIndB | Code::LdIndH | Code::LdIndW => {
             (reg[op.src as usize] as u32).wrapping_add(op.imm as u32)
         }
         _ => op.imm as u32,
     };
-    let off = usize::try_from(off as i32).ok()?;
     let size = match op.code {
         Code::LdAbsB | Code::LdIndB => 1,
         Code::LdAbsH | Code::LdIndH => 2,
         _ => 4,
     };
-    let bytes = input.get(off..off.checked_add(size)?)?;
+    let bytes = match usize::try_from(off as i32) {
+        Ok(off) => mem.input().get(off..off.checked_add(size)?)?,
+        Err(_) => mem.header_bytes(off as i32, size)?,
+    };
     Some(bytes.iter().fold(0u64, |v, &b| (v << 8) | b as u64))
 }
 

@@ -40,6 +40,8 @@
 //!   outside it (computed in 32 bits and taken as signed, as the kernel
 //!   does) behaves like the kernel's rewrite `r0 = 0; exit`: the current
 //!   function returns 0 (in the entry function, the program does).
+//!   With an skb context, the negative `SKF_NET_OFF` and `SKF_LL_OFF`
+//!   offsets read from the network and MAC headers.
 //! - A call to a BPF function gets a fresh 512-byte frame and r10; r6-r9 are
 //!   restored when it returns; a call that would need a ninth frame fails
 //!   ([`VmError::CallDepthExceeded`]). Helpers do not clobber r1-r5 (the

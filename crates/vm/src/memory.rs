@@ -340,6 +340,29 @@ impl<'m, 'r> Memory<'m, 'r> {
             .unwrap_or(&[])
     }
 
+    /// The `size` packet bytes at a classic packet load's negative offset,
+    /// as `bpf_internal_load_pointer_neg_helper` finds them: from
+    /// `SKF_NET_OFF` (-0x100000) relative to the network header, from
+    /// `SKF_LL_OFF` (-0x200000) to the MAC header; inside the buffer and
+    /// before `data_end`, else `None`.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn header_bytes(&self, off: i32, size: usize) -> Option<&[u8]> {
+        const SKF_NET_OFF: i32 = -0x10_0000;
+        const SKF_LL_OFF: i32 = -0x20_0000;
+        let (mac, net) = self.ctx.as_deref()?.header_offsets()?;
+        let (base, rel) = if off >= SKF_NET_OFF {
+            (net, off - SKF_NET_OFF)
+        } else if off >= SKF_LL_OFF {
+            (mac, off - SKF_LL_OFF)
+        } else {
+            return None;
+        };
+        let start = usize::try_from(self.window.data as isize + base + rel as isize).ok()?;
+        let end = start.checked_add(size).filter(|&e| e <= self.window.end)?;
+        self.input.get(start..end)
+    }
+
     /// A load the plain regions refused: a context field, read the way the
     /// kernel's rewritten access reads it, or the fault. `signed` is a
     /// sign-extending load (`ldsx`).

@@ -412,3 +412,78 @@ fn for_each_map_elem_walks_hashes_and_arrays_in_place() {
         "values written through the callback's pointer"
     );
 }
+
+#[test]
+fn tracing_programs_get_the_func_ip_and_cookie_the_caller_sets() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/rt_tracing.o");
+    let mut rt = Runtime::load(&Object::open(path).unwrap()).unwrap();
+    let seen = |rt: &Runtime| {
+        let b = rt.global("seen").unwrap();
+        [0, 1, 2].map(|i| u64::from_le_bytes(b[i * 8..i * 8 + 8].try_into().unwrap()))
+    };
+    let kprobe = rt.program_index("kprobe_attach_info").unwrap();
+    let tp = rt.program_index("tp_attach_cookie").unwrap();
+    // struct pt_regs on x86-64 is 168 bytes; the programs do not read it.
+    let mut regs = [0u8; 168];
+    rt.run_with_memory(kprobe, &mut regs).unwrap();
+    assert_eq!(seen(&rt), [0, 0, 0], "nothing set: no address, no cookie");
+    rt.env_mut().func_ip = 0xffff_ffff_8123_4560;
+    rt.env_mut().attach_cookie = 42;
+    rt.run_with_memory(kprobe, &mut regs).unwrap();
+    rt.run_with_memory(tp, &mut regs).unwrap();
+    assert_eq!(seen(&rt), [0xffff_ffff_8123_4560, 42, 42]);
+}
+
+#[test]
+fn tracing_only_helpers_and_misplaced_classic_loads_are_refused() {
+    for (file, name) in [
+        ("rt_refused_funcip.o", "bpf_get_func_ip"),
+        ("rt_refused_cookie.o", "bpf_get_attach_cookie"),
+        (
+            "rt_refused_ldabs.o",
+            "BPF_LD_[ABS|IND] instructions not allowed for cgroup_skb",
+        ),
+    ] {
+        let path = format!("{}/tests/fixtures/{file}", env!("CARGO_MANIFEST_DIR"));
+        let e = Runtime::load(&Object::open(&path).unwrap()).unwrap_err();
+        assert!(e.to_string().contains(name), "{file}: {e}");
+    }
+}
+
+#[test]
+fn csum_update_is_enotsupp_for_a_test_run_skb() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/rt_testrun.o");
+    let mut rt = Runtime::load(&Object::open(path).unwrap()).unwrap();
+    let prog = rt.program_index("tc_fields").unwrap();
+    let mut frame = vec![0u8; 60];
+    frame[12] = 0x08;
+    frame[14] = 0x45;
+    rt.test_run_skb(prog, &frame, None).unwrap();
+    let b = rt.global("tc_out").unwrap();
+    let word = |i: usize| i64::from_le_bytes(b[i * 8..i * 8 + 8].try_into().unwrap());
+    assert_eq!(word(18), -524, "-ENOTSUPP: not CHECKSUM_COMPLETE");
+    assert_eq!(word(0), 60, "TC sees the whole frame");
+}
+
+#[test]
+fn csum_level_walks_the_checksum_unnecessary_states() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/rt_testrun.o");
+    let mut rt = Runtime::load(&Object::open(path).unwrap()).unwrap();
+    let prog = rt.program_index("tc_csum_level").unwrap();
+    let mut frame = vec![0u8; 60];
+    frame[12] = 0x08;
+    frame[14] = 0x45;
+    rt.test_run_skb(prog, &frame, None).unwrap();
+    let b = rt.global("lvl_out").unwrap();
+    let w: Vec<i64> = b
+        .chunks(8)
+        .map(|c| i64::from_le_bytes(c.try_into().unwrap()))
+        .collect();
+    // QUERY on CHECKSUM_NONE, INC, QUERY, INC (then 3 more: capped at 3),
+    // QUERY, DEC, QUERY, DEC x3 (back to NONE), QUERY, RESET, QUERY, a
+    // bad level, csum_update, the hash set then invalidated.
+    assert_eq!(
+        w[..15],
+        [EACCES, 0, 0, 0, 3, 0, 2, 0, EACCES, 0, EACCES, EINVAL, -524, 5, 0]
+    );
+}

@@ -13,9 +13,11 @@
 //! pointer, as in the kernel.
 
 mod skb;
+mod skb_test_run;
 mod xdp;
 
 pub use skb::{SkBuff, SkbKind};
+pub use skb_test_run::{SkbTestRun, TestRunError, SKB_CTX_SIZE};
 pub use xdp::XdpMd;
 
 /// The packet pointers a context hands out, as program addresses.
@@ -48,6 +50,13 @@ pub trait Context {
     /// The `struct __sk_buff` behind the context, for the skb helpers
     /// (`bpf_set_hash`, ...); `None` for other contexts.
     fn as_skb_mut(&mut self) -> Option<&mut SkBuff> {
+        None
+    }
+
+    /// Where the MAC and the network header start, in bytes from `data`,
+    /// for the classic packet loads' negative offsets (`SKF_LL_OFF`,
+    /// `SKF_NET_OFF`); `None` for a context without them.
+    fn header_offsets(&self) -> Option<(isize, isize)> {
         None
     }
 }

@@ -70,6 +70,13 @@ pub enum SkbKind {
 #[allow(missing_docs)]
 pub struct SkBuff {
     pub kind: SkbKind,
+    /// Whether `skb->data` is at the network header, with the 14-byte
+    /// Ethernet header just before it in the buffer (`eth_type_trans`
+    /// pulled it: socket filter and cgroup skb programs under
+    /// `BPF_PROG_TEST_RUN`), rather than at the MAC header (TC, and a
+    /// packet socket's filter). `bpf_skb_load_bytes_relative` finds the
+    /// headers by it.
+    pub l2_pulled: bool,
     pub pkt_type: u32,
     pub mark: u32,
     pub queue_mapping: u32,
@@ -99,6 +106,10 @@ pub struct SkBuff {
     pub gso_size: u32,
     pub tstamp_type: u8,
     pub hwtstamp: u64,
+    /// `skb->ip_summed` as `bpf_csum_level` sees it: `None` for
+    /// `CHECKSUM_NONE` (how every test-run skb starts), `Some(level)` for
+    /// `CHECKSUM_UNNECESSARY` with that `csum_level` (0 to 3).
+    pub csum_unnecessary: Option<u8>,
 }
 
 impl SkBuff {
@@ -217,6 +228,10 @@ impl Context for SkBuff {
 
     fn as_skb_mut(&mut self) -> Option<&mut SkBuff> {
         Some(self)
+    }
+
+    fn header_offsets(&self) -> Option<(isize, isize)> {
+        Some(if self.l2_pulled { (-14, 0) } else { (0, 14) })
     }
 
     fn load(&self, off: u32, size: u32, p: &PacketPointers) -> Result<u64, Denied> {

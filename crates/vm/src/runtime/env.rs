@@ -124,6 +124,13 @@ pub struct Env {
     pub trace: Vec<String>,
     /// The last redirect the program asked for in this run.
     pub redirect: Option<Redirect>,
+    /// What `bpf_get_func_ip` answers for kprobe and fentry programs: the
+    /// address of the function the program is attached to (the caller
+    /// sets it; no function is probed in userspace).
+    pub func_ip: u64,
+    /// What `bpf_get_attach_cookie` answers for tracing programs: the
+    /// cookie of the attachment (0, as for a link made without one).
+    pub attach_cookie: u64,
     /// The program id a `bpf_tail_call` is jumping to (the helper stops
     /// the run; the runtime starts the target).
     pub(crate) tail_call: Option<u32>,
@@ -148,6 +155,8 @@ impl Env {
             task: None,
             trace: Vec::new(),
             redirect: None,
+            func_ip: 0,
+            attach_cookie: 0,
             tail_call: None,
             tail_calls: 0,
         }

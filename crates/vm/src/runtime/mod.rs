@@ -44,10 +44,40 @@ use bpfkit_object::kinds::ProgType;
 use bpfkit_object::map::Map;
 use bpfkit_object::read::{MapDef, Object};
 
-use crate::ctx::{Context, SkBuff, SkbKind, XdpMd};
+use crate::ctx::{Context, SkBuff, SkbKind, SkbTestRun, XdpMd};
 use crate::map_values::MapValues;
 use crate::maps::UserMap;
 use crate::{Packet, Vm};
+
+/// The verifier's `may_access_skb`: only socket filter and TC programs
+/// may use the classic packet loads (`LD_ABS`, `LD_IND`).
+fn refuse_classic_loads(
+    p: &bpfkit_object::read::Program,
+    prog_type: ProgType,
+) -> Result<(), RuntimeError> {
+    if matches!(
+        prog_type,
+        ProgType::SocketFilter | ProgType::SchedCls | ProgType::SchedAct
+    ) {
+        return Ok(());
+    }
+    let at = p
+        .insns
+        .instructions()
+        .iter()
+        .find(|(_, i)| matches!(i, bpfkit_isa::Instruction::LoadPacket { .. }));
+    match at {
+        Some(&(pc, _)) => Err(RuntimeError::Unsupported {
+            program: p.name.clone(),
+            pc,
+            message: format!(
+                "BPF_LD_[ABS|IND] instructions not allowed for {} programs",
+                prog_type.name()
+            ),
+        }),
+        None => Ok(()),
+    }
+}
 
 /// One program of the object, ready to run.
 #[derive(Debug, Clone)]
@@ -123,6 +153,7 @@ impl Runtime {
                 source,
             };
             let prog_type = p.section_type.prog_type;
+            refuse_classic_loads(p, prog_type)?;
             let mut vm = Vm::with_lddw_values(&p.insns, &lddw).map_err(load_err)?;
             vm.set_helpers(helpers::helpers_for(prog_type));
             vm.resolve_helpers().map_err(load_err)?;
@@ -485,5 +516,29 @@ impl Runtime {
             _ => SkbKind::Tc,
         };
         self.run(index, packet, skb)
+    }
+
+    /// Runs a TC, socket filter or cgroup skb program once on `data` as
+    /// `BPF_PROG_TEST_RUN` does (see [`SkbTestRun`]): `ctx_in` as the
+    /// kernel takes it (`None`: no context in or out). The returned run
+    /// holds what the kernel hands back: `data_out()`, `ctx_out()`.
+    pub fn test_run_skb(
+        &mut self,
+        index: usize,
+        data: &[u8],
+        ctx_in: Option<&[u8]>,
+    ) -> Result<(RunResult, SkbTestRun), RuntimeError> {
+        let p = self.program_at(index)?;
+        let kind = match p.prog_type {
+            ProgType::SocketFilter => SkbKind::SocketFilter,
+            ProgType::CgroupSkb => SkbKind::CgroupSkb,
+            _ => SkbKind::Tc,
+        };
+        let mut t = SkbTestRun::new(kind, data, ctx_in).map_err(|e| RuntimeError::BadValue {
+            what: format!("test run input of {}", p.name),
+            message: e.to_string(),
+        })?;
+        let r = self.run_skb(index, &mut t.packet, &mut t.skb)?;
+        Ok((r, t))
     }
 }

@@ -6,22 +6,25 @@
 //! XDP: `ctx_in` is a `struct xdp_md` whose `data` is the length of the
 //! metadata at the start of the buffer and `data_end` the buffer's length
 //! (`data_meta` and `egress_ifindex` 0); `data_out` runs from `data_meta`.
-//! skb programs: `ctx_in` is a `struct __sk_buff` in which only `mark`,
-//! `priority`, `ingress_ifindex`, `ifindex`, `cb`, `tstamp`, `wire_len`,
-//! `gso_segs`, `gso_size` and `hwtstamp` may be set. Socket filters see
-//! the frame from its Ethernet header, as on a packet socket (the
-//! kernel's test run starts them at the network header).
+//! skb programs ([`SkbTestRun`]): `ctx_in` is a `struct __sk_buff` in
+//! which only `mark`, `priority`, `ingress_ifindex`, `ifindex` (lo's, 1),
+//! `cb`, `tstamp`, `wire_len`, `gso_segs`, `gso_size` and `hwtstamp` may
+//! be set. Socket filter and cgroup skb programs start at the network
+//! header, as in the kernel's test run (LD_ABS offset 0 is the IP header,
+//! `len` leaves out the Ethernet header), and their `data_out` begins with
+//! a zeroed Ethernet header. This differs from `--pcap`, where a socket
+//! filter sees the frame from its Ethernet header, as on a packet socket.
 
 use std::process::ExitCode;
 use std::time::Instant;
 
 use bpfkit_object::kinds::ProgType;
-use bpfkit_vm::ctx::XdpMd;
+use bpfkit_vm::ctx::{SkbKind, SkbTestRun, XdpMd};
 use bpfkit_vm::runtime::{verdict_name, Runtime};
 use bpfkit_vm::Packet;
 use serde_json::json;
 
-use super::{Args, Input};
+use super::Args;
 use crate::failure::{fail, CmdResult, Failure};
 use crate::{files, hex};
 
@@ -68,85 +71,108 @@ fn xdp_input(data: &[u8], ctx: &[u8]) -> Result<(Packet, XdpMd), Failure> {
     Ok((Packet::xdp_with_meta(&data[..meta], &data[meta..]), md))
 }
 
-/// The `__sk_buff` fields `convert___skb_to_skb` accepts, by offset range.
-const SKB_ALLOWED: &[(usize, usize)] = &[
-    (8, 12),    // mark
-    (32, 44),   // priority, ingress_ifindex, ifindex
-    (48, 68),   // cb
-    (152, 168), // tstamp, wire_len, gso_segs
-    (176, 180), // gso_size
-    (184, 192), // hwtstamp
-];
-
-fn skb_input(prog_type: ProgType, data: &[u8], ctx: Option<&[u8]>) -> Result<Input, Failure> {
-    let mut input = Input::new(prog_type, data);
-    let (Some(ctx), Input::Skb(_, skb)) = (ctx, &mut input) else {
-        return Ok(input);
-    };
-    if ctx.len() != 192 {
-        return Err(fail(format!(
-            "--ctx: struct __sk_buff is 192 bytes, got {}",
-            ctx.len()
-        )));
+/// `ctx_out` as `xdp_convert_buff_to_md` writes it.
+fn xdp_ctx_out(p: &Packet, md: &XdpMd) -> Vec<u8> {
+    let w = p.window();
+    let mut o = Vec::with_capacity(24);
+    for v in [
+        (w.data - w.meta) as u32,
+        (w.end - w.meta) as u32,
+        0,
+        md.ingress_ifindex,
+        md.rx_queue_index,
+        0,
+    ] {
+        o.extend_from_slice(&v.to_le_bytes());
     }
-    if let Some(at) =
-        (0..192).find(|&i| ctx[i] != 0 && !SKB_ALLOWED.iter().any(|&(s, e)| (s..e).contains(&i)))
-    {
-        return Err(fail(format!(
-            "--ctx: EINVAL: byte {at} of __sk_buff is not a field BPF_PROG_TEST_RUN accepts"
-        )));
-    }
-    skb.mark = le32(ctx, 8);
-    skb.priority = le32(ctx, 32);
-    skb.ingress_ifindex = le32(ctx, 36);
-    if le32(ctx, 40) != 0 {
-        skb.ifindex = le32(ctx, 40);
-    }
-    skb.cb.copy_from_slice(&ctx[48..68]);
-    skb.tstamp = u64::from_le_bytes(ctx[152..160].try_into().unwrap_or([0; 8]));
-    if le32(ctx, 160) != 0 {
-        skb.wire_len = le32(ctx, 160);
-    }
-    skb.gso_segs = le32(ctx, 164);
-    skb.gso_size = le32(ctx, 176);
-    skb.hwtstamp = u64::from_le_bytes(ctx[184..192].try_into().unwrap_or([0; 8]));
-    Ok(input)
+    o
 }
 
-/// `ctx_out` as `convert_skb_to___skb` / `xdp_convert_buff_to_md` write it.
-fn ctx_out(input: &Input) -> Vec<u8> {
-    match input {
-        Input::Xdp(p, md) => {
-            let w = p.window();
-            let mut o = Vec::with_capacity(24);
-            for v in [
-                (w.data - w.meta) as u32,
-                (w.end - w.meta) as u32,
-                0,
-                md.ingress_ifindex,
-                md.rx_queue_index,
-                0,
-            ] {
-                o.extend_from_slice(&v.to_le_bytes());
-            }
-            o
-        }
-        Input::Skb(_, skb) => {
-            let mut o = vec![0u8; 192];
-            let mut put = |at: usize, v: &[u8]| o[at..at + v.len()].copy_from_slice(v);
-            put(8, &skb.mark.to_le_bytes());
-            put(32, &skb.priority.to_le_bytes());
-            put(36, &skb.ingress_ifindex.to_le_bytes());
-            put(40, &skb.ifindex.to_le_bytes());
-            put(48, &skb.cb);
-            put(152, &skb.tstamp.to_le_bytes());
-            put(160, &skb.wire_len.to_le_bytes());
-            put(164, &skb.gso_segs.to_le_bytes());
-            put(176, &skb.gso_size.to_le_bytes());
-            put(184, &skb.hwtstamp.to_le_bytes());
-            o
-        }
+/// What one test run hands back.
+struct Outcome {
+    retval: u64,
+    insn_count: u64,
+    data_out: Vec<u8>,
+    ctx_out: Vec<u8>,
+    /// Mean time per run, in nanoseconds.
+    duration: u64,
+}
+
+/// An XDP program: a fresh frame per repetition.
+fn run_xdp(
+    rt: &mut Runtime,
+    prog: usize,
+    a: &Args,
+    data: &[u8],
+    ctx: Option<&[u8]>,
+) -> Result<Outcome, Failure> {
+    if data.len() < 14 {
+        return Err(fail(format!(
+            "--data: EINVAL: {} bytes, under an Ethernet header (14), which the kernel's test run refuses",
+            data.len()
+        )));
     }
+    let mut total = std::time::Duration::ZERO;
+    let mut last = None;
+    for _ in 0..a.repeat {
+        let (mut p, mut md) = match ctx {
+            Some(c) => xdp_input(data, c)?,
+            None => (Packet::xdp(data), XdpMd::default()),
+        };
+        let t = Instant::now();
+        let r = rt.run_xdp(prog, &mut p, &mut md);
+        total += t.elapsed();
+        let r = r.map_err(|e| fail(format!("{}: {e}", a.object.display())))?;
+        last = Some((p, md, r));
+    }
+    let Some((p, md, r)) = last else {
+        return Err(fail("--repeat must be at least 1"));
+    };
+    Ok(Outcome {
+        retval: r.retval,
+        insn_count: r.insn_count,
+        data_out: [p.meta(), p.data()].concat(),
+        ctx_out: xdp_ctx_out(&p, &md),
+        duration: total.as_nanos() as u64 / a.repeat.max(1),
+    })
+}
+
+/// An skb program: one skb built as `bpf_prog_test_run_skb` builds it,
+/// run `--repeat` times over (the kernel does not rebuild it either).
+/// Without `--ctx` the run is the kernel's with a zeroed `ctx_in` (what
+/// asking for `ctx_out` alone gives), so that `ctx_out` can be shown.
+fn run_skb(
+    rt: &mut Runtime,
+    prog: usize,
+    a: &Args,
+    data: &[u8],
+    ctx: Option<&[u8]>,
+) -> Result<Outcome, Failure> {
+    let kind = match rt.programs()[prog].prog_type {
+        ProgType::SocketFilter => SkbKind::SocketFilter,
+        ProgType::CgroupSkb => SkbKind::CgroupSkb,
+        _ => SkbKind::Tc,
+    };
+    let mut t = SkbTestRun::new(kind, data, Some(ctx.unwrap_or(&[])))
+        .map_err(|e| fail(format!("--data/--ctx: {e}")))?;
+    let mut total = std::time::Duration::ZERO;
+    let mut last = None;
+    for _ in 0..a.repeat {
+        let start = Instant::now();
+        let r = rt.run_skb(prog, &mut t.packet, &mut t.skb);
+        total += start.elapsed();
+        last = Some(r.map_err(|e| fail(format!("{}: {e}", a.object.display())))?);
+    }
+    let Some(r) = last else {
+        return Err(fail("--repeat must be at least 1"));
+    };
+    Ok(Outcome {
+        retval: r.retval,
+        insn_count: r.insn_count,
+        data_out: t.data_out(),
+        ctx_out: t.ctx_out().unwrap_or_default(),
+        duration: total.as_nanos() as u64 / a.repeat.max(1),
+    })
 }
 
 /// Runs the `--data` mode.
@@ -162,58 +188,38 @@ pub(super) fn run(rt: &mut Runtime, prog: usize, a: &Args) -> CmdResult {
         .map(|h| hex::parse_hex(h).map_err(|e| fail(format!("--ctx: {e}"))))
         .transpose()?;
     let prog_type = rt.programs()[prog].prog_type;
-    let build = || -> Result<Input, Failure> {
-        match (prog_type, &ctx) {
-            (ProgType::Xdp, Some(c)) => xdp_input(&data, c).map(|(p, md)| Input::Xdp(p, md)),
-            _ => skb_input(prog_type, &data, ctx.as_deref()),
-        }
+    let o = if prog_type == ProgType::Xdp {
+        run_xdp(rt, prog, a, &data, ctx.as_deref())?
+    } else {
+        run_skb(rt, prog, a, &data, ctx.as_deref())?
     };
-    let mut total = std::time::Duration::ZERO;
-    let mut last = None;
-    for _ in 0..a.repeat {
-        let mut input = build()?;
-        let t = Instant::now();
-        let r = input.run(rt, prog);
-        total += t.elapsed();
-        let r = r.map_err(|e| fail(format!("{}: {e}", a.object.display())))?;
-        last = Some((input, r));
-    }
-    let Some((input, r)) = last else {
-        return Err(fail("--repeat must be at least 1"));
-    };
-    let p = input.packet();
-    let data_out = match input {
-        Input::Xdp(..) => [p.meta(), p.data()].concat(),
-        Input::Skb(..) => p.data().to_vec(),
-    };
-    let duration = total.as_nanos() as u64 / a.repeat.max(1);
     let trace = rt.take_trace();
     if a.json {
         println!(
             "{}",
             json!({
-                "retval": r.retval,
-                "verdict": verdict_name(prog_type, r.retval),
-                "duration": duration,
-                "data_out": hex_text(&data_out),
-                "ctx_out": hex_text(&ctx_out(&input)),
-                "insn_count": r.insn_count,
+                "retval": o.retval,
+                "verdict": verdict_name(prog_type, o.retval),
+                "duration": o.duration,
+                "data_out": hex_text(&o.data_out),
+                "ctx_out": hex_text(&o.ctx_out),
+                "insn_count": o.insn_count,
                 "trace": trace,
             })
         );
     } else {
         println!(
             "retval: {} ({})",
-            r.retval,
-            verdict_name(prog_type, r.retval)
+            o.retval,
+            verdict_name(prog_type, o.retval)
         );
-        println!("duration: {duration} ns");
+        println!("duration: {} ns", o.duration);
         println!(
             "data_out ({} bytes): {}",
-            data_out.len(),
-            hex_text(&data_out)
+            o.data_out.len(),
+            hex_text(&o.data_out)
         );
-        println!("ctx_out: {}", hex_text(&ctx_out(&input)));
+        println!("ctx_out: {}", hex_text(&o.ctx_out));
         if a.trace {
             for line in trace {
                 println!("trace: {line}");

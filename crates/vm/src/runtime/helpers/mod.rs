@@ -24,6 +24,7 @@ mod strto;
 mod tail_call;
 mod task;
 mod time;
+mod tracing;
 mod vlan;
 mod xdp;
 
@@ -70,8 +71,9 @@ pub(crate) fn map_of(arg: u64) -> Result<u32, HelperError> {
     handle_map_id(arg).ok_or_else(|| HelperError(format!("{arg:#x} is not a map pointer")))
 }
 
-/// `EINVAL`, `EFAULT`, `ERANGE`, `ENOTSUPP`.
+/// `EINVAL`, `EFAULT`, `EACCES`, `ERANGE`, `ENOTSUPP`.
 pub(crate) const EINVAL: i32 = 22;
+pub(crate) const EACCES: i32 = 13;
 pub(crate) const EFAULT: i32 = 14;
 pub(crate) const ERANGE: i32 = 34;
 pub(crate) const ENOTSUPP: i32 = 524;
@@ -133,6 +135,18 @@ pub fn helpers_for(prog_type: ProgType) -> Helpers {
         reg(&mut h, 4, probe::read);
         reg(&mut h, 45, probe::read_str);
     }
+    // bpf_get_func_ip: kprobe (kprobe_prog_func_proto) and fentry/fexit
+    // (tracing_prog_func_proto); bpf_get_attach_cookie: kprobe,
+    // tracepoint, perf_event and fentry/fexit.
+    if matches!(prog_type, ProgType::Kprobe | ProgType::Tracing) {
+        reg(&mut h, 173, tracing::get_func_ip);
+    }
+    if matches!(
+        prog_type,
+        ProgType::Kprobe | ProgType::Tracepoint | ProgType::PerfEvent | ProgType::Tracing
+    ) {
+        reg(&mut h, 174, tracing::get_attach_cookie);
+    }
     match prog_type {
         ProgType::Xdp => {
             reg(&mut h, 28, csum::csum_diff);
@@ -148,6 +162,9 @@ pub fn helpers_for(prog_type: ProgType) -> Helpers {
             reg(&mut h, 28, csum::csum_diff);
             reg(&mut h, 10, skb::l3_csum_replace);
             reg(&mut h, 11, skb::l4_csum_replace);
+            reg(&mut h, 40, skb::csum_update);
+            reg(&mut h, 135, skb::csum_level);
+            reg(&mut h, 41, skb::set_hash_invalid);
             reg(&mut h, 26, skb::load_bytes);
             reg(&mut h, 68, skb::load_bytes_relative);
             reg(&mut h, 9, skb::store_bytes);

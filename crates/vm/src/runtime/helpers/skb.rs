@@ -2,12 +2,13 @@
 //! (net/core/filter.c): loading and storing packet bytes, checksum
 //! replacement, redirect, the flow hash, `bpf_skb_event_output`.
 //!
-//! `skb->data` is the packet's `data` (the MAC header for TC, and for the
-//! frames a packet socket's filter sees); the network header follows the
-//! Ethernet header.
+//! `skb->data` is the packet's `data`: the MAC header for TC and for the
+//! frames a packet socket's filter sees, the network header (the Ethernet
+//! header just before it) for socket filter and cgroup skb programs under
+//! `BPF_PROG_TEST_RUN` ([`SkBuff::l2_pulled`](crate::ctx::SkBuff::l2_pulled)).
 
 use super::csum;
-use super::{env_of, errno_of, map_of, neg, HelperResult, EFAULT, EINVAL};
+use super::{env_of, errno_of, map_of, neg, HelperResult, EACCES, EFAULT, EINVAL, ENOTSUPP};
 use crate::helpers::HelperContext;
 use crate::maps::jhash::jhash;
 use crate::memory::PacketWindow;
@@ -73,19 +74,37 @@ pub(crate) fn load_bytes(ctx: &mut HelperContext<'_, '_, '_>, a: [u64; 5]) -> He
 
 /// `long bpf_skb_load_bytes_relative(skb, offset, to, len, start_header)`:
 /// from the MAC header (`BPF_HDR_START_MAC`, 0) or the network header
-/// (`BPF_HDR_START_NET`, 1); `-EFAULT` and `to` zeroed otherwise.
+/// (`BPF_HDR_START_NET`, 1), up to the packet's end; `-EFAULT` and `to`
+/// zeroed otherwise. Where the headers are depends on where `skb->data`
+/// is ([`SkBuff::l2_pulled`](crate::ctx::SkBuff::l2_pulled)): the MAC
+/// header may lie before it.
 pub(crate) fn load_bytes_relative(
     ctx: &mut HelperContext<'_, '_, '_>,
     a: [u64; 5],
 ) -> HelperResult {
     let len = a[3] as u32 as usize;
+    let pulled = ctx
+        .context_mut()
+        .and_then(|c| c.as_skb_mut())
+        .is_some_and(|s| s.l2_pulled);
+    let (mac, net) = if pulled {
+        (-(ETH_HLEN as i64), 0)
+    } else {
+        (0, ETH_HLEN as i64)
+    };
     let base = match a[4] {
-        0 => Some(0u64),
-        1 => Some(ETH_HLEN as u64),
+        0 => Some(mac),
+        1 => Some(net),
         _ => None,
     };
-    let off = a[1] as u32 as u64;
-    let bytes = base.and_then(|b| packet_range(ctx, b + off, len).map(|b| b.to_vec()));
+    let off = a[1] as u32 as i64;
+    let w = ctx.packet_window();
+    let range = base.filter(|_| off <= 0xffff).and_then(|b| {
+        let start = usize::try_from(w.data as i64 + b + off).ok()?;
+        let end = start.checked_add(len).filter(|&e| e <= w.end)?;
+        Some(start..end)
+    });
+    let bytes = range.and_then(|r| ctx.packet_buffer_mut().get(r).map(|b| b.to_vec()));
     match bytes {
         Some(b) => {
             ctx.write(a[2], &b)?;
@@ -192,6 +211,46 @@ pub(crate) fn l4_csum_replace(ctx: &mut HelperContext<'_, '_, '_>, a: [u64; 5]) 
             new
         }))
     })
+}
+
+/// `s64 bpf_csum_update(skb, csum)`: folds `csum` into `skb->csum`, which
+/// only a `CHECKSUM_COMPLETE` packet has; a test-run skb's `ip_summed` is
+/// `CHECKSUM_NONE` (and so is every userspace packet's), so `-ENOTSUPP`,
+/// as the kernel answers then.
+pub(crate) fn csum_update(_: &mut HelperContext<'_, '_, '_>, _: [u64; 5]) -> HelperResult {
+    Ok(neg(ENOTSUPP))
+}
+
+/// `SKB_MAX_CSUM_LEVEL`.
+const MAX_CSUM_LEVEL: u8 = 3;
+
+/// `long bpf_csum_level(skb, level)`: `BPF_CSUM_LEVEL_QUERY` (0) gives
+/// the level of a `CHECKSUM_UNNECESSARY` skb, else `-EACCES`; `_INC` (1)
+/// makes a `CHECKSUM_NONE` skb `CHECKSUM_UNNECESSARY` at level 0 or
+/// raises the level up to 3; `_DEC` (2) lowers it, from 0 back to
+/// `CHECKSUM_NONE`; `_RESET` (3) goes back to `CHECKSUM_NONE`; other
+/// levels are `-EINVAL`.
+pub(crate) fn csum_level(ctx: &mut HelperContext<'_, '_, '_>, a: [u64; 5]) -> HelperResult {
+    let Some(skb) = ctx.context_mut().and_then(|c| c.as_skb_mut()) else {
+        return Err(crate::HelperError("bpf_csum_level needs an skb".into()));
+    };
+    let state = &mut skb.csum_unnecessary;
+    match a[1] {
+        0 => return Ok(state.map_or(neg(EACCES), u64::from)),
+        1 => *state = Some(state.map_or(0, |l| (l + 1).min(MAX_CSUM_LEVEL))),
+        2 => *state = state.and_then(|l| l.checked_sub(1)),
+        3 => *state = None,
+        _ => return Ok(neg(EINVAL)),
+    }
+    Ok(0)
+}
+
+/// `void bpf_set_hash_invalid(skb)`: clears `skb->hash` (`skb_clear_hash`).
+pub(crate) fn set_hash_invalid(ctx: &mut HelperContext<'_, '_, '_>, _: [u64; 5]) -> HelperResult {
+    if let Some(skb) = ctx.context_mut().and_then(|c| c.as_skb_mut()) {
+        skb.hash = 0;
+    }
+    Ok(0)
 }
 
 /// `long bpf_redirect(ifindex, flags)` for TC: `TC_ACT_REDIRECT` with the
