@@ -27,7 +27,7 @@
 //!   program (or out of it through r0).
 //!
 //! Map values (lookup results, global data) are regions from
-//! [`MAP_VALUE_REGION`](crate::map_values::MAP_VALUE_REGION) on, one per
+//! [`MAP_VALUE_REGION`] on, one per
 //! value, reached through the run's [`Env`]; see
 //! [`map_values`](crate::map_values).
 //!

@@ -5,7 +5,7 @@
 //!
 //! 1. the object's BTF, fixed up ([`btf_image::fixed_up`]: DATASEC sizes
 //!    and offsets, `.kconfig`/`.ksyms` laid out, extern linkage) and
-//!    sanitised to the kinds this kernel has ([`btf_features`],
+//!    sanitised to the kinds this kernel has ([`btf_features`](mod@btf_features),
 //!    [`btf_sanitise`]), then
 //!    `BPF_BTF_LOAD`; an object whose BTF the kernel refuses still loads,
 //!    without BTF (as libbpf does), and [`LoadedObject::btf_error`] says why;
