@@ -330,6 +330,40 @@ fn core_records_follow_their_functions() {
 }
 
 #[test]
+fn struct_ops_maps_name_their_programs() {
+    let o = open("rd_struct_ops");
+    let plain = o.map("rd_plain").unwrap();
+    assert_eq!(
+        (
+            plain.source,
+            plain.map_type,
+            plain.value_size,
+            plain.max_entries
+        ),
+        (MapSource::StructOps, Some(MapType::StructOps), 40, 1)
+    );
+    assert_eq!(plain.map_flags, 0);
+    let members: Vec<(&str, u32, &str)> = plain
+        .struct_ops
+        .iter()
+        .map(|m| (m.member.as_str(), m.index, m.program.as_str()))
+        .collect();
+    assert_eq!(
+        members,
+        [("init", 0, "rd_init"), ("release", 1, "rd_release")]
+    );
+    let data = plain.data.as_deref().unwrap();
+    assert_eq!(&data[16..20], &3u32.to_le_bytes(), "flags = 3");
+    assert_eq!(&data[20..28], b"rd_plain");
+    let linked = o.map("rd_linked").unwrap();
+    assert_eq!(linked.map_flags, 1 << 13, "BPF_F_LINK");
+    assert_eq!(linked.struct_ops[0].program, "rd_sleepy_init");
+    let sleepy = o.program("rd_sleepy_init").unwrap();
+    assert_eq!(sleepy.section_type.prog_type, ProgType::StructOps);
+    assert_eq!(sleepy.section_type.prog_flags, 1 << 4, "BPF_F_SLEEPABLE");
+}
+
+#[test]
 fn every_fixture_parses_and_links() {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
     let mut n = 0;

@@ -423,6 +423,13 @@ fn map_text(o: &mut String, m: &MapDef, indent: &str) {
     for s in &m.initial_slots {
         let _ = writeln!(o, "{indent}  [{}] = {}", s.index, s.target);
     }
+    for s in &m.struct_ops {
+        let _ = writeln!(
+            o,
+            "{indent}  .{} (member {}, +{:#x}) = program {}",
+            s.member, s.index, s.offset, s.program
+        );
+    }
     for n in &m.normalisations {
         let to = match n.to {
             NormalisedValue::Value(v) => v.to_string(),

@@ -43,6 +43,8 @@ pub enum MapSource {
     Bss,
     /// `.kconfig` externs, filled by the loader.
     Kconfig,
+    /// A struct_ops map in `.struct_ops` or `.struct_ops.link`.
+    StructOps,
 }
 
 impl MapSource {
@@ -65,6 +67,7 @@ impl MapSource {
             MapSource::Rodata => "rodata",
             MapSource::Bss => "bss",
             MapSource::Kconfig => "kconfig",
+            MapSource::StructOps => "struct_ops",
         }
     }
 }
@@ -188,6 +191,20 @@ pub struct InitialSlot {
     pub target: InitialTarget,
 }
 
+/// One function-pointer member of a struct_ops map set to a program.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StructOpsMember {
+    /// The member's name.
+    pub member: String,
+    /// Its index among the struct's members (the program's
+    /// `expected_attach_type` at load time, as libbpf sets it).
+    pub index: u32,
+    /// Its byte offset in the struct.
+    pub offset: u32,
+    /// The program.
+    pub program: String,
+}
+
 /// One map of an object.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct MapDef {
@@ -245,6 +262,9 @@ pub struct MapDef {
     pub frozen: bool,
     /// What the kernel's rules changed or leave to the loader.
     pub normalisations: Vec<Normalisation>,
+    /// A struct_ops map's function-pointer members and the programs they
+    /// name (from `.rel.struct_ops*`), in member order.
+    pub struct_ops: Vec<StructOpsMember>,
     /// Byte offset of a BTF definition's `values` member (for `.rel.maps`).
     #[serde(skip)]
     pub(crate) values_offset: Option<u64>,
@@ -284,6 +304,7 @@ impl MapDef {
             variables: Vec::new(),
             frozen: false,
             normalisations: Vec::new(),
+            struct_ops: Vec::new(),
             values_offset: None,
         }
     }

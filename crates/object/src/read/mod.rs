@@ -52,6 +52,7 @@ mod maps_init;
 mod programs;
 mod relocs;
 pub mod section_defs;
+mod struct_ops;
 
 use std::path::{Path, PathBuf};
 
@@ -64,7 +65,7 @@ pub use externs::{Extern, ExternKind};
 pub use listing::ListingOptions;
 pub use maps::{
     GlobalVar, InitialSlot, InitialTarget, MapDef, MapSource, Normalisation, NormalisedValue,
-    Pinning,
+    Pinning, StructOpsMember,
 };
 pub use programs::{Function, LinkedFunction, Program};
 pub use relocs::{RelocTarget, RelocType, Relocation};
@@ -163,7 +164,8 @@ pub struct Object {
     pub functions: Vec<Function>,
     /// The programs (entry points), linked, in section then offset order.
     pub programs: Vec<Program>,
-    /// The maps, in libbpf's order: legacy, BTF-defined, global data, kconfig.
+    /// The maps, in libbpf's order: legacy, BTF-defined, global data,
+    /// kconfig, struct_ops.
     pub maps: Vec<MapDef>,
     /// `.kconfig` and `.ksyms` externs.
     pub externs: Vec<Extern>,
@@ -303,9 +305,11 @@ fn build(view: &elf::ElfView<'_>, name: &str) -> Result<Object, ObjectError> {
     if let Some(kconfig) = globals::kconfig_map(btf.as_ref(), &externs, name) {
         maps.push(kconfig);
     }
+    maps.extend(struct_ops::struct_ops_maps(view, btf.as_ref())?);
 
     let functions = programs::functions(view, &maps, &externs)?;
     maps::initial_slots(view, btf.as_ref(), &mut maps, &functions)?;
+    struct_ops::struct_ops_members(view, btf.as_ref(), &mut maps, &functions)?;
     let programs = link::programs(&functions, &externs, btf_ext.as_ref(), tc_object)?;
 
     Ok(Object {
