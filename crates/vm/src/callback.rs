@@ -36,6 +36,11 @@ impl<'a> Callbacks<'a> {
         }
     }
 
+    /// The run's remaining budget, less what callbacks have run.
+    pub(crate) fn remaining(&self) -> u64 {
+        self.remaining.max(0) as u64
+    }
+
     /// Runs the function at slot `pc` with `args` one frame below the
     /// helper's caller; its r0 and instruction count. Fails when the frame
     /// would be the ninth or the budget runs out.

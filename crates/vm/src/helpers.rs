@@ -118,6 +118,13 @@ impl<'c, 'm, 'r> HelperContext<'c, 'm, 'r> {
         self.mem.env()
     }
 
+    /// The instructions the run may still execute: its budget less what it
+    /// has executed, this call included. A helper that ends the run (a tail
+    /// call) tells its caller how far the run got from this.
+    pub fn budget_left(&self) -> u64 {
+        self.callbacks.remaining()
+    }
+
     /// The BPF-to-BPF call depth of the call (0: the entry function).
     pub fn call_depth(&self) -> usize {
         self.mem.call_depth()

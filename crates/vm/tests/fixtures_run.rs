@@ -345,12 +345,24 @@ fn tail_calls_dispatch_through_the_prog_array_the_object_fills() {
             "ethertype {ethertype:#x}"
         );
     }
-    // Emptying the IPv4 slot makes its tail call fall through (XDP_PASS).
+    // The chain's count is the dispatcher's instructions up to and with
+    // the call (14: the IPv4 case of the switch, the map load, the call)
+    // and the target's 2 (`r0 = 2; exit`).
+    let count = |rt: &mut Runtime| {
+        let mut packet = Packet::xdp(&eth(0x0800, &[0; 46]));
+        rt.run_xdp(prog, &mut packet, &mut XdpMd::default())
+            .unwrap()
+            .insn_count
+    };
+    assert_eq!(count(&mut rt), 14 + 2);
+    // Emptying the IPv4 slot makes its tail call fall through (XDP_PASS):
+    // the same 14, then the dispatcher's own `r0 = 2; exit`.
     rt.map_mut("xdp_jump")
         .unwrap()
         .delete(&0u32.to_le_bytes())
         .unwrap();
     assert_eq!(xdp(&mut rt, prog, &eth(0x0800, &[0; 46])).0, 2);
+    assert_eq!(count(&mut rt), 14 + 2);
     let prog = rt.program_index("sock_stage1").unwrap();
     assert_eq!(sock(&mut rt, prog, &[0; 100]), 64, "stage 2 answers");
     assert_eq!(sock(&mut rt, prog, &[0; 40]), 0);

@@ -134,6 +134,9 @@ pub struct Env {
     /// The program id a `bpf_tail_call` is jumping to (the helper stops
     /// the run; the runtime starts the target).
     pub(crate) tail_call: Option<u32>,
+    /// The budget the tail-calling run had left at the call, so that the
+    /// run's instructions count in the chain's total.
+    pub(crate) tail_call_budget_left: u64,
     /// Tail calls made in this run, against `MAX_TAIL_CALL_CNT`.
     pub(crate) tail_calls: u32,
 }
@@ -158,6 +161,7 @@ impl Env {
             func_ip: 0,
             attach_cookie: 0,
             tail_call: None,
+            tail_call_budget_left: 0,
             tail_calls: 0,
         }
     }

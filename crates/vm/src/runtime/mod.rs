@@ -439,10 +439,10 @@ impl Runtime {
                 (Err(crate::VmError::HelperFailed { message, .. }), Some(id))
                     if message == helpers::TAIL_CALL =>
                 {
-                    // The call's instructions count, as the kernel's
-                    // interpreter counts them; the exact count of the
-                    // stopped run is not kept by the VM.
-                    insn_count += 1;
+                    // The stopped run's instructions, the call included,
+                    // count in the chain's total.
+                    let budget = prog.vm.budget().min(i64::MAX as u64);
+                    insn_count += budget.saturating_sub(self.env.tail_call_budget_left);
                     let from = prog.name.clone();
                     index = (id as usize)
                         .checked_sub(1)

@@ -23,6 +23,7 @@ pub(crate) const TAIL_CALL: &str = "bpf_tail_call: continuing in the target prog
 /// `long bpf_tail_call(ctx, prog_array_map, index)`.
 pub(crate) fn tail_call(ctx: &mut HelperContext<'_, '_, '_>, a: [u64; 5]) -> HelperResult {
     let depth = ctx.call_depth();
+    let left = ctx.budget_left();
     let id = map_of(a[1])?;
     let env = env_of(ctx)?;
     let array = env
@@ -42,5 +43,6 @@ pub(crate) fn tail_call(ctx: &mut HelperContext<'_, '_, '_>, a: [u64; 5]) -> Hel
     }
     env.tail_calls += 1;
     env.tail_call = Some(target);
+    env.tail_call_budget_left = left;
     Err(HelperError(TAIL_CALL.into()))
 }
