@@ -1,93 +1,19 @@
 //! The interpreter loop: one `match` over pre-decoded [`Op`]s, registers in a
 //! local array, memory through the checked [`Memory`] regions.
 
-use std::ops::BitAnd;
-
 use crate::alu;
-use crate::callback::Callbacks;
-use crate::compile::AtomicKind;
-use crate::error::{Access, VmError};
-use crate::helpers::{Helper, HelperContext, Helpers};
-use crate::memory::{Memory, MAX_CALL_FRAMES, STACK_BASE, STACK_FRAME_SIZE, STACK_SIZE};
+use crate::error::VmError;
+use crate::helpers::Helpers;
+use crate::memory::Memory;
 use crate::op::{Code, Op};
 use crate::RunOutcome;
 
-/// What a BPF-to-BPF call saves: where to return and the callee-saved r6-r9.
-#[derive(Clone, Copy, Debug, Default)]
-struct Frame {
-    ret: usize,
-    saved: [u64; 4],
-}
+mod cold;
+mod frames;
 
-/// The BPF-to-BPF call frames of a run. Owned by the `Vm` so that a run
-/// does not initialise them; kept out of the hot loop's registers.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct CallStack {
-    frames: [Frame; MAX_CALL_FRAMES],
-    /// Current depth: 0 in the entry function.
-    depth: usize,
-    /// The depth whose `exit` ends the run: 0, or a callback's depth.
-    base: usize,
-}
-
-impl CallStack {
-    /// Enters the function at `target`, called from `pc` and returning to `ret`.
-    #[inline(never)]
-    fn call(
-        &mut self,
-        reg: &mut [u64; 11],
-        mem: &mut Memory<'_, '_>,
-        pc: usize,
-        ret: usize,
-    ) -> Result<(), VmError> {
-        if self.depth + 1 >= MAX_CALL_FRAMES {
-            return Err(VmError::CallDepthExceeded {
-                pc,
-                max: MAX_CALL_FRAMES,
-            });
-        }
-        self.frames[self.depth] = Frame {
-            ret,
-            saved: [reg[6], reg[7], reg[8], reg[9]],
-        };
-        self.depth += 1;
-        reg[10] = frame_pointer(self.depth);
-        mem.set_frame(self.depth);
-        Ok(())
-    }
-
-    /// Returns from a called function (depth > 0): restores r6-r9 and r10
-    /// and gives the return address.
-    #[inline(never)]
-    fn ret(&mut self, reg: &mut [u64; 11], mem: &mut Memory<'_, '_>) -> usize {
-        self.depth = self.depth.saturating_sub(1);
-        let f = self.frames[self.depth];
-        reg[6..10].copy_from_slice(&f.saved);
-        reg[10] = frame_pointer(self.depth);
-        mem.set_frame(self.depth);
-        f.ret
-    }
-}
-
-/// The machine state a `Vm` keeps between runs so that a run initialises
-/// only what it must.
-///
-/// The register file lives here, behind a pointer, rather than in a local
-/// array: AMD Zen cores "rename" memory accesses made relative to the stack
-/// pointer and predict that a load reads what the same instruction last
-/// stored; an interpreter's `reg[dst]` access from one handler touches a
-/// different register each time, and the mispredictions made programs
-/// using several registers about 2.5 times slower.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct State {
-    reg: [u64; 11],
-    calls: CallStack,
-}
-
-/// The frame pointer (r10) of call depth `depth`.
-fn frame_pointer(depth: usize) -> u64 {
-    STACK_BASE + (STACK_SIZE - depth * STACK_FRAME_SIZE) as u64
-}
+use cold::{atomic, call_helper, packet_load};
+use frames::frame_pointer;
+pub(crate) use frames::State;
 
 /// Runs `ops` from slot 0 with r1 and r2 set, until the entry frame exits.
 /// `budget` is the number of instructions allowed to execute.
@@ -281,31 +207,71 @@ fn run_loop(
                 })
             }};
         }
+        // The compared immediate of the fused add/and-then-jump ops: the
+        // high 32 bits of `imm`, sign-extended (see `Code::AddJeq64Imm`).
+        macro_rules! hi64 {
+            () => {
+                (imm >> 32) as u32 as i32 as i64 as u64
+            };
+        }
         // `dst op= imm` (`$alu`), then the jump; see `Code::AddJeq64Imm`.
+        macro_rules! hi32 {
+            () => {
+                (imm >> 32) as u32
+            };
+        }
+        // A comparison of the fused jumps: unsigned (`u`), signed (`s`) or
+        // `set` (`a & b != 0`), at the width of `$t` (and `$st` signed).
+        macro_rules! cmp {
+            ($t:ty, $st:ty, u $op:tt, $a:expr, $b:expr) => {
+                ($a as $t) $op ($b as $t)
+            };
+            ($t:ty, $st:ty, s $op:tt, $a:expr, $b:expr) => {
+                ($a as $st) $op ($b as $st)
+            };
+            ($t:ty, $st:ty, set $op:tt, $a:expr, $b:expr) => {
+                ($a as $t) & ($b as $t) != 0
+            };
+        }
+        // `dst += imm` or `dst &= imm` (`$alu`), then the jump on `dst`;
+        // see `Code::AddJeq64Imm`.
         macro_rules! alu_jump64 {
-            ($alu:expr, $cond:expr, $rhs:expr) => {{
-                reg[dst] = $alu(reg[dst], imm as u32 as i32 as i64 as u64);
+            ($alu:ident, $sign:ident $op:tt, $rhs:expr) => {{
+                let x = imm as u32 as i32 as i64 as u64;
+                alu_jump64!(@$alu, reg[dst], x);
                 then!({
-                    if $cond(reg[dst], $rhs) {
+                    if cmp!(u64, i64, $sign $op, reg[dst], $rhs) {
                         pc = op.aux as usize;
                     } else {
                         pc += 1;
                     }
                 })
             }};
+            (@add, $r:expr, $b:expr) => {
+                $r = $r.wrapping_add($b)
+            };
+            (@and, $r:expr, $b:expr) => {
+                $r &= $b
+            };
         }
         macro_rules! alu_jump32 {
-            ($alu:expr, $cond:expr, $rhs:expr) => {{
-                reg[dst] = $alu(reg[dst] as u32, imm as u32) as u64;
+            ($alu:ident, $sign:ident $op:tt, $rhs:expr) => {{
+                let (d, x) = (reg[dst] as u32, imm as u32);
+                reg[dst] = alu_jump32!(@$alu, d, x) as u64;
                 then!({
-                    if $cond(reg[dst] as u32, $rhs as u32) {
+                    if cmp!(u32, i32, $sign $op, reg[dst], $rhs) {
                         pc = op.aux as usize;
                     } else {
                         pc += 1;
                     }
                 })
             }};
+            (@add, $a:expr, $b:expr) => { $a.wrapping_add($b) };
+            (@and, $a:expr, $b:expr) => { $a & $b };
         }
+        // The shifts of the load-then-shift ops, at 64 and 32 bits.
+        let lsh64 = |v: u64, sh: u64| v << (sh & 63);
+        let lsh32 = |v: u64, sh: u64| ((v as u32) << (sh & 31)) as u64;
         // The load at `src + off`, then `dst <<= sh`; see `Code::LdxBLsh64`.
         macro_rules! load_shift {
             ($n:literal, $conv:expr, $shift:expr) => {{
@@ -596,342 +562,100 @@ fn run_loop(
             Code::AddLdxH => add_load!(2, |b| u16::from_le_bytes(b) as u64, 1),
             Code::AddLdxW => add_load!(4, |b| u32::from_le_bytes(b) as u64, 1),
             Code::AddLdxDW => add_load!(8, u64::from_le_bytes, 1),
-            Code::AddJeq64Imm => alu_jump64!(
-                u64::wrapping_add,
-                |a: u64, b: u64| a == b,
-                (imm >> 32) as u32 as i32 as i64 as u64
-            ),
-            Code::AddJeq64Reg => alu_jump64!(u64::wrapping_add, |a: u64, b: u64| a == b, reg[src]),
-            Code::AddJgt64Imm => alu_jump64!(
-                u64::wrapping_add,
-                |a: u64, b: u64| a > b,
-                (imm >> 32) as u32 as i32 as i64 as u64
-            ),
-            Code::AddJgt64Reg => alu_jump64!(u64::wrapping_add, |a: u64, b: u64| a > b, reg[src]),
-            Code::AddJge64Imm => alu_jump64!(
-                u64::wrapping_add,
-                |a: u64, b: u64| a >= b,
-                (imm >> 32) as u32 as i32 as i64 as u64
-            ),
-            Code::AddJge64Reg => alu_jump64!(u64::wrapping_add, |a: u64, b: u64| a >= b, reg[src]),
-            Code::AddJset64Imm => alu_jump64!(
-                u64::wrapping_add,
-                |a: u64, b: u64| a & b != 0,
-                (imm >> 32) as u32 as i32 as i64 as u64
-            ),
-            Code::AddJset64Reg => {
-                alu_jump64!(u64::wrapping_add, |a: u64, b: u64| a & b != 0, reg[src])
-            }
-            Code::AddJne64Imm => alu_jump64!(
-                u64::wrapping_add,
-                |a: u64, b: u64| a != b,
-                (imm >> 32) as u32 as i32 as i64 as u64
-            ),
-            Code::AddJne64Reg => alu_jump64!(u64::wrapping_add, |a: u64, b: u64| a != b, reg[src]),
-            Code::AddJsgt64Imm => alu_jump64!(
-                u64::wrapping_add,
-                |a: u64, b: u64| (a as i64) > b as i64,
-                (imm >> 32) as u32 as i32 as i64 as u64
-            ),
-            Code::AddJsgt64Reg => alu_jump64!(
-                u64::wrapping_add,
-                |a: u64, b: u64| (a as i64) > b as i64,
-                reg[src]
-            ),
-            Code::AddJsge64Imm => alu_jump64!(
-                u64::wrapping_add,
-                |a: u64, b: u64| (a as i64) >= b as i64,
-                (imm >> 32) as u32 as i32 as i64 as u64
-            ),
-            Code::AddJsge64Reg => alu_jump64!(
-                u64::wrapping_add,
-                |a: u64, b: u64| (a as i64) >= b as i64,
-                reg[src]
-            ),
-            Code::AddJlt64Imm => alu_jump64!(
-                u64::wrapping_add,
-                |a: u64, b: u64| a < b,
-                (imm >> 32) as u32 as i32 as i64 as u64
-            ),
-            Code::AddJlt64Reg => alu_jump64!(u64::wrapping_add, |a: u64, b: u64| a < b, reg[src]),
-            Code::AddJle64Imm => alu_jump64!(
-                u64::wrapping_add,
-                |a: u64, b: u64| a <= b,
-                (imm >> 32) as u32 as i32 as i64 as u64
-            ),
-            Code::AddJle64Reg => alu_jump64!(u64::wrapping_add, |a: u64, b: u64| a <= b, reg[src]),
-            Code::AddJslt64Imm => alu_jump64!(
-                u64::wrapping_add,
-                |a: u64, b: u64| (a as i64) < (b as i64),
-                (imm >> 32) as u32 as i32 as i64 as u64
-            ),
-            Code::AddJslt64Reg => alu_jump64!(
-                u64::wrapping_add,
-                |a: u64, b: u64| (a as i64) < (b as i64),
-                reg[src]
-            ),
-            Code::AddJsle64Imm => alu_jump64!(
-                u64::wrapping_add,
-                |a: u64, b: u64| (a as i64) <= b as i64,
-                (imm >> 32) as u32 as i32 as i64 as u64
-            ),
-            Code::AddJsle64Reg => alu_jump64!(
-                u64::wrapping_add,
-                |a: u64, b: u64| (a as i64) <= b as i64,
-                reg[src]
-            ),
-            Code::AddJeq32Imm => alu_jump32!(
-                u32::wrapping_add,
-                |a: u32, b: u32| a == b,
-                (imm >> 32) as u32
-            ),
-            Code::AddJeq32Reg => alu_jump32!(u32::wrapping_add, |a: u32, b: u32| a == b, reg[src]),
-            Code::AddJgt32Imm => alu_jump32!(
-                u32::wrapping_add,
-                |a: u32, b: u32| a > b,
-                (imm >> 32) as u32
-            ),
-            Code::AddJgt32Reg => alu_jump32!(u32::wrapping_add, |a: u32, b: u32| a > b, reg[src]),
-            Code::AddJge32Imm => alu_jump32!(
-                u32::wrapping_add,
-                |a: u32, b: u32| a >= b,
-                (imm >> 32) as u32
-            ),
-            Code::AddJge32Reg => alu_jump32!(u32::wrapping_add, |a: u32, b: u32| a >= b, reg[src]),
-            Code::AddJset32Imm => alu_jump32!(
-                u32::wrapping_add,
-                |a: u32, b: u32| a & b != 0,
-                (imm >> 32) as u32
-            ),
-            Code::AddJset32Reg => {
-                alu_jump32!(u32::wrapping_add, |a: u32, b: u32| a & b != 0, reg[src])
-            }
-            Code::AddJne32Imm => alu_jump32!(
-                u32::wrapping_add,
-                |a: u32, b: u32| a != b,
-                (imm >> 32) as u32
-            ),
-            Code::AddJne32Reg => alu_jump32!(u32::wrapping_add, |a: u32, b: u32| a != b, reg[src]),
-            Code::AddJsgt32Imm => alu_jump32!(
-                u32::wrapping_add,
-                |a: u32, b: u32| (a as i32) > b as i32,
-                (imm >> 32) as u32
-            ),
-            Code::AddJsgt32Reg => alu_jump32!(
-                u32::wrapping_add,
-                |a: u32, b: u32| (a as i32) > b as i32,
-                reg[src]
-            ),
-            Code::AddJsge32Imm => alu_jump32!(
-                u32::wrapping_add,
-                |a: u32, b: u32| (a as i32) >= b as i32,
-                (imm >> 32) as u32
-            ),
-            Code::AddJsge32Reg => alu_jump32!(
-                u32::wrapping_add,
-                |a: u32, b: u32| (a as i32) >= b as i32,
-                reg[src]
-            ),
-            Code::AddJlt32Imm => alu_jump32!(
-                u32::wrapping_add,
-                |a: u32, b: u32| a < b,
-                (imm >> 32) as u32
-            ),
-            Code::AddJlt32Reg => alu_jump32!(u32::wrapping_add, |a: u32, b: u32| a < b, reg[src]),
-            Code::AddJle32Imm => alu_jump32!(
-                u32::wrapping_add,
-                |a: u32, b: u32| a <= b,
-                (imm >> 32) as u32
-            ),
-            Code::AddJle32Reg => alu_jump32!(u32::wrapping_add, |a: u32, b: u32| a <= b, reg[src]),
-            Code::AddJslt32Imm => alu_jump32!(
-                u32::wrapping_add,
-                |a: u32, b: u32| (a as i32) < (b as i32),
-                (imm >> 32) as u32
-            ),
-            Code::AddJslt32Reg => alu_jump32!(
-                u32::wrapping_add,
-                |a: u32, b: u32| (a as i32) < (b as i32),
-                reg[src]
-            ),
-            Code::AddJsle32Imm => alu_jump32!(
-                u32::wrapping_add,
-                |a: u32, b: u32| (a as i32) <= b as i32,
-                (imm >> 32) as u32
-            ),
-            Code::AddJsle32Reg => alu_jump32!(
-                u32::wrapping_add,
-                |a: u32, b: u32| (a as i32) <= b as i32,
-                reg[src]
-            ),
-            Code::AndJeq64Imm => alu_jump64!(
-                u64::bitand,
-                |a: u64, b: u64| a == b,
-                (imm >> 32) as u32 as i32 as i64 as u64
-            ),
-            Code::AndJeq64Reg => alu_jump64!(u64::bitand, |a: u64, b: u64| a == b, reg[src]),
-            Code::AndJgt64Imm => alu_jump64!(
-                u64::bitand,
-                |a: u64, b: u64| a > b,
-                (imm >> 32) as u32 as i32 as i64 as u64
-            ),
-            Code::AndJgt64Reg => alu_jump64!(u64::bitand, |a: u64, b: u64| a > b, reg[src]),
-            Code::AndJge64Imm => alu_jump64!(
-                u64::bitand,
-                |a: u64, b: u64| a >= b,
-                (imm >> 32) as u32 as i32 as i64 as u64
-            ),
-            Code::AndJge64Reg => alu_jump64!(u64::bitand, |a: u64, b: u64| a >= b, reg[src]),
-            Code::AndJset64Imm => alu_jump64!(
-                u64::bitand,
-                |a: u64, b: u64| a & b != 0,
-                (imm >> 32) as u32 as i32 as i64 as u64
-            ),
-            Code::AndJset64Reg => alu_jump64!(u64::bitand, |a: u64, b: u64| a & b != 0, reg[src]),
-            Code::AndJne64Imm => alu_jump64!(
-                u64::bitand,
-                |a: u64, b: u64| a != b,
-                (imm >> 32) as u32 as i32 as i64 as u64
-            ),
-            Code::AndJne64Reg => alu_jump64!(u64::bitand, |a: u64, b: u64| a != b, reg[src]),
-            Code::AndJsgt64Imm => alu_jump64!(
-                u64::bitand,
-                |a: u64, b: u64| (a as i64) > b as i64,
-                (imm >> 32) as u32 as i32 as i64 as u64
-            ),
-            Code::AndJsgt64Reg => alu_jump64!(
-                u64::bitand,
-                |a: u64, b: u64| (a as i64) > b as i64,
-                reg[src]
-            ),
-            Code::AndJsge64Imm => alu_jump64!(
-                u64::bitand,
-                |a: u64, b: u64| (a as i64) >= b as i64,
-                (imm >> 32) as u32 as i32 as i64 as u64
-            ),
-            Code::AndJsge64Reg => alu_jump64!(
-                u64::bitand,
-                |a: u64, b: u64| (a as i64) >= b as i64,
-                reg[src]
-            ),
-            Code::AndJlt64Imm => alu_jump64!(
-                u64::bitand,
-                |a: u64, b: u64| a < b,
-                (imm >> 32) as u32 as i32 as i64 as u64
-            ),
-            Code::AndJlt64Reg => alu_jump64!(u64::bitand, |a: u64, b: u64| a < b, reg[src]),
-            Code::AndJle64Imm => alu_jump64!(
-                u64::bitand,
-                |a: u64, b: u64| a <= b,
-                (imm >> 32) as u32 as i32 as i64 as u64
-            ),
-            Code::AndJle64Reg => alu_jump64!(u64::bitand, |a: u64, b: u64| a <= b, reg[src]),
-            Code::AndJslt64Imm => alu_jump64!(
-                u64::bitand,
-                |a: u64, b: u64| (a as i64) < (b as i64),
-                (imm >> 32) as u32 as i32 as i64 as u64
-            ),
-            Code::AndJslt64Reg => alu_jump64!(
-                u64::bitand,
-                |a: u64, b: u64| (a as i64) < (b as i64),
-                reg[src]
-            ),
-            Code::AndJsle64Imm => alu_jump64!(
-                u64::bitand,
-                |a: u64, b: u64| (a as i64) <= b as i64,
-                (imm >> 32) as u32 as i32 as i64 as u64
-            ),
-            Code::AndJsle64Reg => alu_jump64!(
-                u64::bitand,
-                |a: u64, b: u64| (a as i64) <= b as i64,
-                reg[src]
-            ),
-            Code::AndJeq32Imm => {
-                alu_jump32!(u32::bitand, |a: u32, b: u32| a == b, (imm >> 32) as u32)
-            }
-            Code::AndJeq32Reg => alu_jump32!(u32::bitand, |a: u32, b: u32| a == b, reg[src]),
-            Code::AndJgt32Imm => {
-                alu_jump32!(u32::bitand, |a: u32, b: u32| a > b, (imm >> 32) as u32)
-            }
-            Code::AndJgt32Reg => alu_jump32!(u32::bitand, |a: u32, b: u32| a > b, reg[src]),
-            Code::AndJge32Imm => {
-                alu_jump32!(u32::bitand, |a: u32, b: u32| a >= b, (imm >> 32) as u32)
-            }
-            Code::AndJge32Reg => alu_jump32!(u32::bitand, |a: u32, b: u32| a >= b, reg[src]),
-            Code::AndJset32Imm => {
-                alu_jump32!(u32::bitand, |a: u32, b: u32| a & b != 0, (imm >> 32) as u32)
-            }
-            Code::AndJset32Reg => alu_jump32!(u32::bitand, |a: u32, b: u32| a & b != 0, reg[src]),
-            Code::AndJne32Imm => {
-                alu_jump32!(u32::bitand, |a: u32, b: u32| a != b, (imm >> 32) as u32)
-            }
-            Code::AndJne32Reg => alu_jump32!(u32::bitand, |a: u32, b: u32| a != b, reg[src]),
-            Code::AndJsgt32Imm => alu_jump32!(
-                u32::bitand,
-                |a: u32, b: u32| (a as i32) > b as i32,
-                (imm >> 32) as u32
-            ),
-            Code::AndJsgt32Reg => alu_jump32!(
-                u32::bitand,
-                |a: u32, b: u32| (a as i32) > b as i32,
-                reg[src]
-            ),
-            Code::AndJsge32Imm => alu_jump32!(
-                u32::bitand,
-                |a: u32, b: u32| (a as i32) >= b as i32,
-                (imm >> 32) as u32
-            ),
-            Code::AndJsge32Reg => alu_jump32!(
-                u32::bitand,
-                |a: u32, b: u32| (a as i32) >= b as i32,
-                reg[src]
-            ),
-            Code::AndJlt32Imm => {
-                alu_jump32!(u32::bitand, |a: u32, b: u32| a < b, (imm >> 32) as u32)
-            }
-            Code::AndJlt32Reg => alu_jump32!(u32::bitand, |a: u32, b: u32| a < b, reg[src]),
-            Code::AndJle32Imm => {
-                alu_jump32!(u32::bitand, |a: u32, b: u32| a <= b, (imm >> 32) as u32)
-            }
-            Code::AndJle32Reg => alu_jump32!(u32::bitand, |a: u32, b: u32| a <= b, reg[src]),
-            Code::AndJslt32Imm => alu_jump32!(
-                u32::bitand,
-                |a: u32, b: u32| (a as i32) < (b as i32),
-                (imm >> 32) as u32
-            ),
-            Code::AndJslt32Reg => alu_jump32!(
-                u32::bitand,
-                |a: u32, b: u32| (a as i32) < (b as i32),
-                reg[src]
-            ),
-            Code::AndJsle32Imm => alu_jump32!(
-                u32::bitand,
-                |a: u32, b: u32| (a as i32) <= b as i32,
-                (imm >> 32) as u32
-            ),
-            Code::AndJsle32Reg => alu_jump32!(
-                u32::bitand,
-                |a: u32, b: u32| (a as i32) <= b as i32,
-                reg[src]
-            ),
-            Code::LdxBLsh64 => {
-                load_shift!(1, |b: [u8; 1]| b[0] as u64, |v: u64, sh| v << (sh & 63))
-            }
-            Code::LdxBLsh32 => load_shift!(1, |b: [u8; 1]| b[0] as u64, |v: u64, sh| ((v as u32)
-                << (sh & 31))
-                as u64),
-            Code::LdxHLsh64 => load_shift!(2, |b| u16::from_le_bytes(b) as u64, |v: u64, sh| v
-                << (sh & 63)),
-            Code::LdxHLsh32 => load_shift!(2, |b| u16::from_le_bytes(b) as u64, |v: u64, sh| ((v
-                as u32)
-                << (sh & 31))
-                as u64),
-            Code::LdxWLsh64 => load_shift!(4, |b| u32::from_le_bytes(b) as u64, |v: u64, sh| v
-                << (sh & 63)),
-            Code::LdxWLsh32 => load_shift!(4, |b| u32::from_le_bytes(b) as u64, |v: u64, sh| ((v
-                as u32)
-                << (sh & 31))
-                as u64),
+            Code::AddJeq64Imm => alu_jump64!(add, u ==, hi64!()),
+            Code::AddJeq64Reg => alu_jump64!(add, u ==, reg[src]),
+            Code::AddJgt64Imm => alu_jump64!(add, u >, hi64!()),
+            Code::AddJgt64Reg => alu_jump64!(add, u >, reg[src]),
+            Code::AddJge64Imm => alu_jump64!(add, u >=, hi64!()),
+            Code::AddJge64Reg => alu_jump64!(add, u >=, reg[src]),
+            Code::AddJset64Imm => alu_jump64!(add, set &, hi64!()),
+            Code::AddJset64Reg => alu_jump64!(add, set &, reg[src]),
+            Code::AddJne64Imm => alu_jump64!(add, u !=, hi64!()),
+            Code::AddJne64Reg => alu_jump64!(add, u !=, reg[src]),
+            Code::AddJsgt64Imm => alu_jump64!(add, s >, hi64!()),
+            Code::AddJsgt64Reg => alu_jump64!(add, s >, reg[src]),
+            Code::AddJsge64Imm => alu_jump64!(add, s >=, hi64!()),
+            Code::AddJsge64Reg => alu_jump64!(add, s >=, reg[src]),
+            Code::AddJlt64Imm => alu_jump64!(add, u <, hi64!()),
+            Code::AddJlt64Reg => alu_jump64!(add, u <, reg[src]),
+            Code::AddJle64Imm => alu_jump64!(add, u <=, hi64!()),
+            Code::AddJle64Reg => alu_jump64!(add, u <=, reg[src]),
+            Code::AddJslt64Imm => alu_jump64!(add, s <, hi64!()),
+            Code::AddJslt64Reg => alu_jump64!(add, s <, reg[src]),
+            Code::AddJsle64Imm => alu_jump64!(add, s <=, hi64!()),
+            Code::AddJsle64Reg => alu_jump64!(add, s <=, reg[src]),
+            Code::AddJeq32Imm => alu_jump32!(add, u ==, hi32!()),
+            Code::AddJeq32Reg => alu_jump32!(add, u ==, reg[src]),
+            Code::AddJgt32Imm => alu_jump32!(add, u >, hi32!()),
+            Code::AddJgt32Reg => alu_jump32!(add, u >, reg[src]),
+            Code::AddJge32Imm => alu_jump32!(add, u >=, hi32!()),
+            Code::AddJge32Reg => alu_jump32!(add, u >=, reg[src]),
+            Code::AddJset32Imm => alu_jump32!(add, set &, hi32!()),
+            Code::AddJset32Reg => alu_jump32!(add, set &, reg[src]),
+            Code::AddJne32Imm => alu_jump32!(add, u !=, hi32!()),
+            Code::AddJne32Reg => alu_jump32!(add, u !=, reg[src]),
+            Code::AddJsgt32Imm => alu_jump32!(add, s >, hi32!()),
+            Code::AddJsgt32Reg => alu_jump32!(add, s >, reg[src]),
+            Code::AddJsge32Imm => alu_jump32!(add, s >=, hi32!()),
+            Code::AddJsge32Reg => alu_jump32!(add, s >=, reg[src]),
+            Code::AddJlt32Imm => alu_jump32!(add, u <, hi32!()),
+            Code::AddJlt32Reg => alu_jump32!(add, u <, reg[src]),
+            Code::AddJle32Imm => alu_jump32!(add, u <=, hi32!()),
+            Code::AddJle32Reg => alu_jump32!(add, u <=, reg[src]),
+            Code::AddJslt32Imm => alu_jump32!(add, s <, hi32!()),
+            Code::AddJslt32Reg => alu_jump32!(add, s <, reg[src]),
+            Code::AddJsle32Imm => alu_jump32!(add, s <=, hi32!()),
+            Code::AddJsle32Reg => alu_jump32!(add, s <=, reg[src]),
+            Code::AndJeq64Imm => alu_jump64!(and, u ==, hi64!()),
+            Code::AndJeq64Reg => alu_jump64!(and, u ==, reg[src]),
+            Code::AndJgt64Imm => alu_jump64!(and, u >, hi64!()),
+            Code::AndJgt64Reg => alu_jump64!(and, u >, reg[src]),
+            Code::AndJge64Imm => alu_jump64!(and, u >=, hi64!()),
+            Code::AndJge64Reg => alu_jump64!(and, u >=, reg[src]),
+            Code::AndJset64Imm => alu_jump64!(and, set &, hi64!()),
+            Code::AndJset64Reg => alu_jump64!(and, set &, reg[src]),
+            Code::AndJne64Imm => alu_jump64!(and, u !=, hi64!()),
+            Code::AndJne64Reg => alu_jump64!(and, u !=, reg[src]),
+            Code::AndJsgt64Imm => alu_jump64!(and, s >, hi64!()),
+            Code::AndJsgt64Reg => alu_jump64!(and, s >, reg[src]),
+            Code::AndJsge64Imm => alu_jump64!(and, s >=, hi64!()),
+            Code::AndJsge64Reg => alu_jump64!(and, s >=, reg[src]),
+            Code::AndJlt64Imm => alu_jump64!(and, u <, hi64!()),
+            Code::AndJlt64Reg => alu_jump64!(and, u <, reg[src]),
+            Code::AndJle64Imm => alu_jump64!(and, u <=, hi64!()),
+            Code::AndJle64Reg => alu_jump64!(and, u <=, reg[src]),
+            Code::AndJslt64Imm => alu_jump64!(and, s <, hi64!()),
+            Code::AndJslt64Reg => alu_jump64!(and, s <, reg[src]),
+            Code::AndJsle64Imm => alu_jump64!(and, s <=, hi64!()),
+            Code::AndJsle64Reg => alu_jump64!(and, s <=, reg[src]),
+            Code::AndJeq32Imm => alu_jump32!(and, u ==, hi32!()),
+            Code::AndJeq32Reg => alu_jump32!(and, u ==, reg[src]),
+            Code::AndJgt32Imm => alu_jump32!(and, u >, hi32!()),
+            Code::AndJgt32Reg => alu_jump32!(and, u >, reg[src]),
+            Code::AndJge32Imm => alu_jump32!(and, u >=, hi32!()),
+            Code::AndJge32Reg => alu_jump32!(and, u >=, reg[src]),
+            Code::AndJset32Imm => alu_jump32!(and, set &, hi32!()),
+            Code::AndJset32Reg => alu_jump32!(and, set &, reg[src]),
+            Code::AndJne32Imm => alu_jump32!(and, u !=, hi32!()),
+            Code::AndJne32Reg => alu_jump32!(and, u !=, reg[src]),
+            Code::AndJsgt32Imm => alu_jump32!(and, s >, hi32!()),
+            Code::AndJsgt32Reg => alu_jump32!(and, s >, reg[src]),
+            Code::AndJsge32Imm => alu_jump32!(and, s >=, hi32!()),
+            Code::AndJsge32Reg => alu_jump32!(and, s >=, reg[src]),
+            Code::AndJlt32Imm => alu_jump32!(and, u <, hi32!()),
+            Code::AndJlt32Reg => alu_jump32!(and, u <, reg[src]),
+            Code::AndJle32Imm => alu_jump32!(and, u <=, hi32!()),
+            Code::AndJle32Reg => alu_jump32!(and, u <=, reg[src]),
+            Code::AndJslt32Imm => alu_jump32!(and, s <, hi32!()),
+            Code::AndJslt32Reg => alu_jump32!(and, s <, reg[src]),
+            Code::AndJsle32Imm => alu_jump32!(and, s <=, hi32!()),
+            Code::AndJsle32Reg => alu_jump32!(and, s <=, reg[src]),
+            Code::LdxBLsh64 => load_shift!(1, |b: [u8; 1]| b[0] as u64, lsh64),
+            Code::LdxBLsh32 => load_shift!(1, |b: [u8; 1]| b[0] as u64, lsh32),
+            Code::LdxHLsh64 => load_shift!(2, |b| u16::from_le_bytes(b) as u64, lsh64),
+            Code::LdxHLsh32 => load_shift!(2, |b| u16::from_le_bytes(b) as u64, lsh32),
+            Code::LdxWLsh64 => load_shift!(4, |b| u32::from_le_bytes(b) as u64, lsh64),
+            Code::LdxWLsh32 => load_shift!(4, |b| u32::from_le_bytes(b) as u64, lsh32),
 
             Code::CallHelper => {
                 let id = imm;
@@ -970,103 +694,4 @@ fn run_loop(
             Code::Exit => exit!(),
         }
     }
-}
-
-/// Calls a helper with r1-r5: its result (r0) and the instructions its
-/// callbacks ran, which count against the run's budget.
-#[inline(never)]
-fn call_helper(
-    helper: &Helper,
-    mem: &mut Memory<'_, '_>,
-    reg: &[u64; 11],
-    pc: usize,
-    id: u64,
-    (ops, helpers, depth): (&[Op], &Helpers, usize),
-    remaining: &mut i64,
-) -> Result<u64, VmError> {
-    match helper {
-        Helper::Plain(f) => Ok(f(reg[1], reg[2], reg[3], reg[4], reg[5])),
-        Helper::Context(f) => {
-            let callbacks = Callbacks::new(ops, helpers, depth, *remaining);
-            let mut ctx = HelperContext::new(mem, callbacks);
-            let r0 = f(&mut ctx, [reg[1], reg[2], reg[3], reg[4], reg[5]]).map_err(|e| {
-                VmError::HelperFailed {
-                    pc,
-                    id: id as u32,
-                    message: e.0,
-                }
-            })?;
-            *remaining -= ctx.callback_insns() as i64;
-            Ok(r0)
-        }
-    }
-}
-
-/// A little-endian word of 4 or 8 bytes.
-fn read_le(word: &[u8]) -> u64 {
-    let mut b = [0u8; 8];
-    b[..word.len()].copy_from_slice(word);
-    u64::from_le_bytes(b)
-}
-
-/// LD_ABS / LD_IND: the big-endian packet word at `imm` (plus the index
-/// register for LD_IND), or `None` when it is outside the input.
-///
-/// The kernel computes the offset in 32 bits and takes it as a signed int;
-/// negative offsets are its `SKF_NET_OFF` / `SKF_LL_OFF` areas, relative
-/// to the network and MAC headers of an skb context (a flat input has
-/// none, and fails them like any other out-of-bounds offset).
-#[inline(never)]
-fn packet_load(op: &Op, reg: &[u64; 11], mem: &Memory<'_, '_>) -> Option<u64> {
-    let off = match op.code {
-        Code::LdIndB | Code::LdIndH | Code::LdIndW => {
-            (reg[op.src as usize] as u32).wrapping_add(op.imm as u32)
-        }
-        _ => op.imm as u32,
-    };
-    let size = match op.code {
-        Code::LdAbsB | Code::LdIndB => 1,
-        Code::LdAbsH | Code::LdIndH => 2,
-        _ => 4,
-    };
-    let bytes = match usize::try_from(off as i32) {
-        Ok(off) => mem.input().get(off..off.checked_add(size)?)?,
-        Err(_) => mem.header_bytes(off as i32, size)?,
-    };
-    Some(bytes.iter().fold(0u64, |v, &b| (v << 8) | b as u64))
-}
-
-/// The atomic read-modify-write instructions.
-#[inline(never)]
-fn atomic(
-    op: &Op,
-    reg: &mut [u64; 11],
-    mem: &mut Memory<'_, '_>,
-    pc: usize,
-) -> Result<(), VmError> {
-    let (dst, src) = (op.dst as usize, op.src as usize);
-    let addr = reg[dst].wrapping_add(op.imm);
-    let (size, mask) = if op.code == Code::Atomic64 {
-        (8, u64::MAX)
-    } else {
-        (4, u32::MAX as u64)
-    };
-    let Some(word) = mem.slice_mut(addr, size) else {
-        return Err(mem.fault(pc, Access::Write, addr, size));
-    };
-    let old = read_le(word);
-    let r = alu::atomic(
-        AtomicKind::from_aux(op.aux),
-        old,
-        reg[src] & mask,
-        reg[0],
-        mask,
-    );
-    word.copy_from_slice(&r.new.to_le_bytes()[..size]);
-    match r.fetch_into_r0 {
-        Some(true) => reg[0] = old,
-        Some(false) => reg[src] = old,
-        None => {}
-    }
-    Ok(())
 }
