@@ -191,6 +191,10 @@ fn pinning_mounts_bpffs_where_it_is_absent() {
         eprintln!("skipped: pinning_mounts_bpffs_where_it_is_absent: no unshare(1)");
         return;
     }
+    // Whether the host has bpffs on /sys/fs/bpf (a fresh machine may not):
+    // the test must leave that as it is.
+    let host_bpffs = || bpfkit_kernel::pin::is_bpffs(std::path::Path::new("/sys/fs/bpf")).unwrap();
+    let host_before = host_bpffs();
     // In a private mount namespace (nothing propagates back, and it all
     // goes away with the shell): take bpffs off /sys/fs/bpf, then pin.
     let b = env!("CARGO_BIN_EXE_bpfkit");
@@ -220,7 +224,7 @@ fn pinning_mounts_bpffs_where_it_is_absent() {
     assert_eq!(lines.next(), Some("bpf_fs"), "{out}");
     assert_eq!(json(lines.next().unwrap())["name"], "ns");
     // The host's /sys/fs/bpf is untouched.
-    assert!(bpfkit_kernel::pin::is_bpffs(std::path::Path::new("/sys/fs/bpf")).unwrap());
+    assert_eq!(host_bpffs(), host_before);
     assert!(!std::path::Path::new("/sys/fs/bpf/bpfkit_ns").exists());
 }
 

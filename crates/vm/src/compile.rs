@@ -17,16 +17,29 @@ use crate::op::{Code, Op};
 pub(crate) type LddwValues = std::collections::HashMap<usize, u64>;
 
 /// Lowers every instruction of `program`, then fuses the groups that have
-/// a superinstruction; the result has one op per slot. A pseudo `lddw`
+/// a superinstruction and plans the budget's charging by run
+/// ([`crate::charge`]); the result has one op per slot. A pseudo `lddw`
 /// takes its value from `lddw`, and is refused when it has none.
 pub(crate) fn compile(program: &Program, lddw: &LddwValues) -> Result<Vec<Op>, LoadError> {
     let mut ops = lower_all(program, lddw)?;
+    let runs = crate::charge::run_lengths(&ops);
     crate::fuse::fuse(&mut ops);
+    crate::charge::plan(&mut ops, &runs);
+    Ok(ops)
+}
+
+/// Like [`compile`] without the superinstructions: the reference the fused
+/// ops are tested against.
+#[cfg(test)]
+pub(crate) fn compile_unfused(program: &Program, lddw: &LddwValues) -> Result<Vec<Op>, LoadError> {
+    let mut ops = lower_all(program, lddw)?;
+    let runs = crate::charge::run_lengths(&ops);
+    crate::charge::plan(&mut ops, &runs);
     Ok(ops)
 }
 
 /// Lowers every instruction of `program` one to one, without fusing.
-pub(crate) fn lower_all(program: &Program, lddw: &LddwValues) -> Result<Vec<Op>, LoadError> {
+fn lower_all(program: &Program, lddw: &LddwValues) -> Result<Vec<Op>, LoadError> {
     let mut ops = vec![Op::new(Code::LddwTail, 0, 0, 0, 0); program.len()];
     for &(pc, insn) in program.instructions() {
         ops[pc] = match (insn, lddw.get(&pc)) {

@@ -69,6 +69,7 @@ fn pair(pc: usize, first: Op, second: Op) -> Option<Op> {
                 src2: second.src,
                 aux: 0,
                 imm: second.imm,
+                ..first
             })
         }
         Code::Add64Reg if second.dst == first.dst && second.src == first.dst => {
@@ -86,6 +87,7 @@ fn pair(pc: usize, first: Op, second: Op) -> Option<Op> {
                 src2: first.src,
                 aux: 0,
                 imm: second.imm,
+                ..first
             })
         }
         Code::Add64Imm | Code::Add32Imm | Code::And64Imm | Code::And32Imm
@@ -104,6 +106,7 @@ fn pair(pc: usize, first: Op, second: Op) -> Option<Op> {
                 src2: first.src,
                 aux: second.aux,
                 imm: (second.imm as u32 as u64) << 32 | first.imm as u32 as u64,
+                ..first
             })
         }
         Code::LdxB | Code::LdxH | Code::LdxW if second.dst == first.dst => {

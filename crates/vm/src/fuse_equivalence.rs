@@ -1,12 +1,14 @@
-//! Superinstructions must be invisible: random programs built from the
-//! patterns `fuse` looks for (and near misses of them) give the same result,
-//! the same instruction count and the same error, at every budget, fused and
-//! unfused.
+//! Superinstructions and charging the budget by run must be invisible:
+//! random programs built from the patterns `fuse` looks for (and near misses
+//! of them) give the same result, the same instruction count and the same
+//! error, at every budget, fused and unfused, charged by run and one
+//! instruction at a time.
 
 use bpfkit_isa::{check, Insn};
 use proptest::prelude::*;
 
-use crate::compile::lower_all;
+use crate::charge::CHECKED_ONLY;
+use crate::compile::compile_unfused;
 use crate::Vm;
 
 /// One randomly chosen group of instructions, most of them fusable.
@@ -113,16 +115,25 @@ proptest! {
         let Ok(prog) = check(&slots) else { return Ok(()) };
         let mut fused = Vm::new(&prog).unwrap();
         let mut plain = fused.clone();
-        plain.ops = lower_all(&prog, &Default::default()).unwrap();
-        for vm in [&mut fused, &mut plain] {
+        plain.ops = compile_unfused(&prog, &Default::default()).unwrap();
+        // The reference: unfused, charged one instruction at a time.
+        let mut checked = plain.clone();
+        for op in checked.ops.iter_mut() {
+            (op.len, op.t_len, op.f_len) = (CHECKED_ONLY, CHECKED_ONLY, CHECKED_ONLY);
+        }
+        for vm in [&mut fused, &mut plain, &mut checked] {
             vm.set_budget(budget);
             vm.set_clear_stack(true);
         }
         let mut a: Vec<u8> = (0..32).collect();
         let mut b = a.clone();
+        let mut c = a.clone();
         let x = fused.run(&mut a);
         let y = plain.run(&mut b);
-        prop_assert_eq!(&x, &y);
-        prop_assert_eq!(a, b);
+        let z = checked.run(&mut c);
+        prop_assert_eq!(&x, &z);
+        prop_assert_eq!(&y, &z);
+        prop_assert_eq!(&a, &c);
+        prop_assert_eq!(&b, &c);
     }
 }

@@ -52,6 +52,7 @@
 
 mod alu;
 mod callback;
+mod charge;
 mod compile;
 pub mod ctx;
 mod error;

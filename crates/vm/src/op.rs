@@ -7,7 +7,8 @@
 //! loop is one `match` with no further decoding.
 
 /// One decoded instruction, copied out of the array by the loop: 24 bytes
-/// (a 2-byte code, three registers, `aux`, `imm`). Packing it into 16
+/// (a 2-byte code, three registers, `aux`, `imm` and the three budget
+/// lengths of [`crate::charge`] in what was padding). Packing it into 16
 /// bytes, with the fused ops' second register moved into `aux`, measured
 /// slower on this machine's Zen 4, so it stays as it is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,6 +28,13 @@ pub(crate) struct Op {
     /// zero-extended as the width requires, memory offsets sign-extended,
     /// the whole 64-bit value of an `lddw`, the helper number of a call.
     pub imm: u64,
+    /// The length of the straight-line run starting at this slot, charged
+    /// to the budget when an `exit` returns here (see [`crate::charge`]).
+    pub len: u16,
+    /// The length charged when this control op goes to its target (`aux`).
+    pub t_len: u16,
+    /// The length charged when this control op falls through.
+    pub f_len: u16,
 }
 
 // The size the loop was measured with; a change here wants a new measurement.
@@ -41,6 +49,9 @@ impl Op {
             src2: R::R0,
             aux,
             imm,
+            len: 0,
+            t_len: 0,
+            f_len: 0,
         }
     }
 }

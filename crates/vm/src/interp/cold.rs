@@ -9,8 +9,10 @@ use crate::helpers::{Helper, HelperContext, Helpers};
 use crate::memory::Memory;
 use crate::op::{Code, Op};
 
-/// Calls a helper with r1-r5: its result (r0) and the instructions its
-/// callbacks ran, which count against the run's budget.
+/// Calls a helper with r1-r5, `remaining` being what is left of the run's
+/// budget: its result (r0) and the instructions its callbacks ran, which
+/// count against that budget. (The budget is passed by value so that the
+/// loop's copy of it can live in a register.)
 #[inline(never)]
 pub(super) fn call_helper(
     helper: &Helper,
@@ -19,12 +21,12 @@ pub(super) fn call_helper(
     pc: usize,
     id: u64,
     (ops, helpers, depth): (&[Op], &Helpers, usize),
-    remaining: &mut i64,
-) -> Result<u64, VmError> {
+    remaining: i64,
+) -> Result<(u64, i64), VmError> {
     match helper {
-        Helper::Plain(f) => Ok(f(reg[1], reg[2], reg[3], reg[4], reg[5])),
+        Helper::Plain(f) => Ok((f(reg[1], reg[2], reg[3], reg[4], reg[5]), 0)),
         Helper::Context(f) => {
-            let callbacks = Callbacks::new(ops, helpers, depth, *remaining);
+            let callbacks = Callbacks::new(ops, helpers, depth, remaining);
             let mut ctx = HelperContext::new(mem, callbacks);
             let r0 = f(&mut ctx, [reg[1], reg[2], reg[3], reg[4], reg[5]]).map_err(|e| {
                 VmError::HelperFailed {
@@ -33,8 +35,7 @@ pub(super) fn call_helper(
                     message: e.0,
                 }
             })?;
-            *remaining -= ctx.callback_insns() as i64;
-            Ok(r0)
+            Ok((r0, ctx.callback_insns() as i64))
         }
     }
 }

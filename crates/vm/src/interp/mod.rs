@@ -2,6 +2,7 @@
 //! local array, memory through the checked [`Memory`] regions.
 
 use crate::alu;
+use crate::charge::CHECKED_ONLY;
 use crate::error::VmError;
 use crate::helpers::Helpers;
 use crate::memory::Memory;
@@ -36,7 +37,7 @@ pub(crate) fn run(
         calls.depth = 0;
         calls.base = 0;
     }
-    run_loop(ops, helpers, state, mem, 0, budget)
+    enter(ops, helpers, state, mem, 0, budget)
 }
 
 /// Where a callback (`bpf_loop`) starts: one frame below the helper's
@@ -66,12 +67,14 @@ pub(crate) fn run_from(
         calls.base = entry.depth;
     }
     mem.set_frame(entry.depth);
-    run_loop(ops, helpers, state, mem, entry.pc, budget)
+    enter(ops, helpers, state, mem, entry.pc, budget)
 }
 
-/// The loop proper, from slot `pc` with the registers and frames set.
+/// Starts the loop at slot `pc` with the registers and frames set: in fast
+/// mode, which charges the budget by run ([`crate::charge`]), when the
+/// first run fits in it, else in checked mode.
 #[inline(always)]
-fn run_loop(
+fn enter(
     ops: &[Op],
     helpers: &Helpers,
     state: &mut State,
@@ -79,13 +82,74 @@ fn run_loop(
     pc: usize,
     budget: u64,
 ) -> Result<RunOutcome, VmError> {
-    let State { reg, calls } = state;
-    // Signed, so that the per-instruction check is one decrement and a
-    // sign test. No run can execute 2^63 instructions, so clamping a larger
-    // budget changes nothing.
+    // Signed, so that a charge is a subtraction and a sign test. No run can
+    // execute 2^63 instructions, so clamping a larger budget changes nothing.
     let budget = budget.min(i64::MAX as u64);
-    let mut remaining = budget as i64;
+    let remaining = budget as i64;
+    match ops.get(pc).map(|op| op.len) {
+        Some(len) if len != CHECKED_ONLY && remaining >= len as i64 => {
+            run_loop::<false>(ops, helpers, state, mem, pc, budget, remaining - len as i64)
+        }
+        _ => run_checked(ops, helpers, state, mem, pc, budget, remaining),
+    }
+}
+
+/// The loop in checked mode, which charges one instruction at a time: where
+/// the budget left is smaller than the next run, and for programs that are
+/// [`CHECKED_ONLY`]. Out of line, so that the fast loop stays small.
+#[inline(never)]
+fn run_checked(
+    ops: &[Op],
+    helpers: &Helpers,
+    state: &mut State,
+    mem: &mut Memory<'_, '_>,
+    pc: usize,
+    budget: u64,
+    remaining: i64,
+) -> Result<RunOutcome, VmError> {
+    run_loop::<true>(ops, helpers, state, mem, pc, budget, remaining)
+}
+
+/// The loop proper, from slot `pc` with the registers and frames set and
+/// `remaining` of `budget` left. In fast mode (`CHECKED` false) the run
+/// that `pc` starts has been charged already, and each control op charges
+/// the run it goes to; in checked mode every instruction is charged as it
+/// runs.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn run_loop<const CHECKED: bool>(
+    ops: &[Op],
+    helpers: &Helpers,
+    state: &mut State,
+    mem: &mut Memory<'_, '_>,
+    pc: usize,
+    budget: u64,
+    remaining: i64,
+) -> Result<RunOutcome, VmError> {
+    let State { reg, calls } = &mut *state;
+    let mut remaining = remaining;
     let mut pc = pc;
+
+    // Goes to slot `$target`, which starts a run of `$len` instructions:
+    // in fast mode, charges it, or goes on in checked mode from there (or
+    // from `$resume`, where the instructions charged begin) when the budget
+    // left is smaller.
+    macro_rules! go {
+        ($target:expr, $len:expr) => {{
+            let target = $target;
+            go!(target, $len, target)
+        }};
+        ($target:expr, $len:expr, $resume:expr) => {{
+            pc = $target;
+            if !CHECKED {
+                let len = $len as i64;
+                if remaining < len {
+                    return run_checked(ops, helpers, state, mem, $resume, budget, remaining);
+                }
+                remaining -= len;
+            }
+        }};
+    }
 
     // Leaves the current frame: returns from the program at depth 0, else
     // returns to the caller.
@@ -97,7 +161,8 @@ fn run_loop(
                     insn_count: budget - remaining as u64,
                 });
             }
-            pc = calls.ret(reg, mem);
+            let ret = calls.ret(reg, mem);
+            go!(ret, ops.get(ret).map_or(0, |op| op.len));
         }};
     }
 
@@ -105,9 +170,11 @@ fn run_loop(
         let Some(op) = ops.get(pc) else {
             return Err(VmError::BadControlFlow { pc });
         };
-        remaining -= 1;
-        if remaining < 0 {
-            return Err(VmError::BudgetExhausted { pc, budget });
+        if CHECKED {
+            remaining -= 1;
+            if remaining < 0 {
+                return Err(VmError::BudgetExhausted { pc, budget });
+            }
         }
         let this = pc;
         pc += 1;
@@ -139,20 +206,26 @@ fn run_loop(
         }
         macro_rules! jump {
             ($cond:expr) => {{
-                if $cond {
-                    pc = op.aux as usize;
-                }
+                let (target, len) = if $cond {
+                    (op.aux as usize, op.t_len)
+                } else {
+                    (pc, op.f_len)
+                };
+                go!(target, len)
             }};
         }
-        // The second instruction of a superinstruction (`fuse`): charged
-        // like any other; when the budget is spent, the run goes on at the
-        // second slot (`pc` is `this + 1`), which stops it there.
+        // The second instruction of a superinstruction (`fuse`): in checked
+        // mode charged like any other; when the budget is spent, the run
+        // goes on at the second slot (`pc` is `this + 1`), which stops it
+        // there. (In fast mode its run has been charged.)
         macro_rules! then {
             ($second:expr) => {{
-                if remaining == 0 {
-                    continue;
+                if CHECKED {
+                    if remaining == 0 {
+                        continue;
+                    }
+                    remaining -= 1;
                 }
-                remaining -= 1;
                 $second;
             }};
         }
@@ -177,9 +250,11 @@ fn run_loop(
         macro_rules! jump_else {
             ($cond:expr) => {{
                 if $cond {
-                    pc += 1;
+                    go!(this + 2, op.f_len)
                 } else {
-                    then!(pc = op.aux as usize)
+                    // `t_len` charges the `goto` too: short of it, the
+                    // checked loop starts at the `goto`'s own slot.
+                    then!(go!(op.aux as usize, op.t_len, this + 1))
                 }
             }};
         }
@@ -240,11 +315,12 @@ fn run_loop(
                 let x = imm as u32 as i32 as i64 as u64;
                 alu_jump64!(@$alu, reg[dst], x);
                 then!({
-                    if cmp!(u64, i64, $sign $op, reg[dst], $rhs) {
-                        pc = op.aux as usize;
+                    let (target, len) = if cmp!(u64, i64, $sign $op, reg[dst], $rhs) {
+                        (op.aux as usize, op.t_len)
                     } else {
-                        pc += 1;
-                    }
+                        (this + 2, op.f_len)
+                    };
+                    go!(target, len)
                 })
             }};
             (@add, $r:expr, $b:expr) => {
@@ -259,11 +335,12 @@ fn run_loop(
                 let (d, x) = (reg[dst] as u32, imm as u32);
                 reg[dst] = alu_jump32!(@$alu, d, x) as u64;
                 then!({
-                    if cmp!(u32, i32, $sign $op, reg[dst], $rhs) {
-                        pc = op.aux as usize;
+                    let (target, len) = if cmp!(u32, i32, $sign $op, reg[dst], $rhs) {
+                        (op.aux as usize, op.t_len)
                     } else {
-                        pc += 1;
-                    }
+                        (this + 2, op.f_len)
+                    };
+                    go!(target, len)
                 })
             }};
             (@add, $a:expr, $b:expr) => { $a.wrapping_add($b) };
@@ -414,7 +491,10 @@ fn run_loop(
             | Code::LdIndB
             | Code::LdIndH
             | Code::LdIndW => match packet_load(op, reg, mem) {
-                Some(v) => reg[0] = v,
+                Some(v) => {
+                    reg[0] = v;
+                    go!(pc, op.f_len)
+                }
                 None => {
                     // The kernel's LD_ABS/LD_IND: `r0 = 0; exit` on a bad offset.
                     reg[0] = 0;
@@ -422,7 +502,7 @@ fn run_loop(
                 }
             },
 
-            Code::Ja => pc = op.aux as usize,
+            Code::Ja => go!(op.aux as usize, op.t_len),
             Code::Jeq64Imm => jump!(reg[dst] == imm),
             Code::Jeq64Reg => jump!(reg[dst] == reg[src]),
             Code::Jgt64Imm => jump!(reg[dst] > imm),
@@ -662,34 +742,40 @@ fn run_loop(
                 let Some(helper) = helpers.get(op.aux as usize) else {
                     return Err(VmError::UnknownHelper { pc: this, id });
                 };
-                reg[0] = call_helper(
+                let (r0, used) = call_helper(
                     helper,
                     mem,
                     reg,
                     this,
                     id,
                     (ops, helpers, calls.depth),
-                    &mut remaining,
+                    remaining,
                 )?;
+                reg[0] = r0;
+                remaining -= used;
+                go!(pc, op.f_len)
             }
             Code::CallReg => {
                 let id = reg[dst];
                 let Some(helper) = helpers.index(id).and_then(|i| helpers.get(i)) else {
                     return Err(VmError::UnknownHelper { pc: this, id });
                 };
-                reg[0] = call_helper(
+                let (r0, used) = call_helper(
                     helper,
                     mem,
                     reg,
                     this,
                     id,
                     (ops, helpers, calls.depth),
-                    &mut remaining,
+                    remaining,
                 )?;
+                reg[0] = r0;
+                remaining -= used;
+                go!(pc, op.f_len)
             }
             Code::CallLocal => {
                 calls.call(reg, mem, this, pc)?;
-                pc = op.aux as usize;
+                go!(op.aux as usize, op.t_len)
             }
             Code::Exit => exit!(),
         }
