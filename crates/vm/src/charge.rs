@@ -94,9 +94,9 @@ pub(crate) fn run_lengths(ops: &[Op]) -> Vec<u32> {
 pub(crate) fn plan(ops: &mut [Op], runs: &[u32]) {
     let run = |pc: usize| runs.get(pc).copied().unwrap_or(0);
     let mut fits = true;
-    for pc in 0..ops.len() {
-        let target = ops[pc].aux as usize;
-        let (t, f) = match exit_of(ops[pc].code) {
+    for (pc, op) in ops.iter_mut().enumerate() {
+        let target = op.aux as usize;
+        let (t, f) = match exit_of(op.code) {
             Exit::Straight | Exit::End => (0, 0),
             Exit::Jump => (run(target), 0),
             Exit::Branch => (run(target), run(pc + 1)),
@@ -108,7 +108,6 @@ pub(crate) fn plan(ops: &mut [Op], runs: &[u32]) {
             fits &= n.is_some();
             n.unwrap_or(0)
         };
-        let op = &mut ops[pc];
         (op.len, op.t_len, op.f_len) = (fit(run(pc)), fit(t), fit(f));
     }
     if !fits {
