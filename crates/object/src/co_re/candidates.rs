@@ -75,8 +75,15 @@ fn add_candidates<'t>(
         return;
     };
     let want = essential_name(local.name(lt));
+    let strings = btf.strings().as_bytes();
     for (id, t) in btf.types().skip(start as usize) {
         if !kind_core_compat(t, lt) {
+            continue;
+        }
+        // A candidate's name starts with the essential name: most types
+        // fail on their first bytes, before their name's end is searched.
+        let head = strings.get(t.name_off as usize..).unwrap_or_default();
+        if !head.starts_with(want.as_bytes()) {
             continue;
         }
         let name = btf.name(t);
