@@ -13,8 +13,8 @@
 use std::process::ExitCode;
 use std::time::Instant;
 
-use bpfkit_isa::{asm, check, Syntax};
-use bpfkit_vm::Vm;
+use bpfkit_bench::bpfkit_runner;
+use bpfkit_isa::{asm, encode_slots, Syntax};
 
 /// The loop: r1 counts to 10 000, `body` runs each time (eight
 /// instructions, plus the counter's fused add-and-jump).
@@ -46,9 +46,8 @@ fn main() -> ExitCode {
     ];
     for (name, body) in cases {
         let loaded = asm::assemble(&program(&body), Syntax::Llvm)
-            .map_err(|e| e.to_string())
-            .and_then(|slots| check(&slots).map_err(|e| e.to_string()))
-            .and_then(|prog| Vm::new(&prog).map_err(|e| e.to_string()));
+            .map_err(|e| format!("asm: {e}"))
+            .and_then(|slots| bpfkit_runner::load(&encode_slots(&slots)));
         let mut vm = match loaded {
             Ok(vm) => vm,
             Err(e) => {

@@ -111,9 +111,15 @@ pub(crate) fn plan(ops: &mut [Op], runs: &[u32]) {
         (op.len, op.t_len, op.f_len) = (fit(run(pc)), fit(t), fit(f));
     }
     if !fits {
-        for op in ops.iter_mut() {
-            (op.len, op.t_len, op.f_len) = (CHECKED_ONLY, CHECKED_ONLY, CHECKED_ONLY);
-        }
+        make_checked_only(ops);
+    }
+}
+
+/// Makes `ops` run in checked mode throughout, charged one instruction at
+/// a time (also the reference the tests compare charging by run against).
+pub(crate) fn make_checked_only(ops: &mut [Op]) {
+    for op in ops.iter_mut() {
+        (op.len, op.t_len, op.f_len) = (CHECKED_ONLY, CHECKED_ONLY, CHECKED_ONLY);
     }
 }
 
@@ -187,9 +193,7 @@ mod tests {
         let prog = check(&asm::assemble(src, Syntax::Llvm).unwrap()).unwrap();
         let mut fast = crate::Vm::new(&prog).unwrap();
         let mut checked = fast.clone();
-        for op in checked.ops.iter_mut() {
-            (op.len, op.t_len, op.f_len) = (CHECKED_ONLY, CHECKED_ONLY, CHECKED_ONLY);
-        }
+        make_checked_only(&mut checked.ops);
         let full = checked.run(&mut [7u8; 8]).unwrap().insn_count;
         assert!(full > 30, "{full}");
         for budget in 0..=full + 2 {

@@ -21,19 +21,24 @@ pub(crate) type LddwValues = std::collections::HashMap<usize, u64>;
 /// ([`crate::charge`]); the result has one op per slot. A pseudo `lddw`
 /// takes its value from `lddw`, and is refused when it has none.
 pub(crate) fn compile(program: &Program, lddw: &LddwValues) -> Result<Vec<Op>, LoadError> {
-    let mut ops = lower_all(program, lddw)?;
-    let runs = crate::charge::run_lengths(&ops);
-    crate::fuse::fuse(&mut ops);
-    crate::charge::plan(&mut ops, &runs);
-    Ok(ops)
+    build(program, lddw, true)
 }
 
 /// Like [`compile`] without the superinstructions: the reference the fused
 /// ops are tested against.
 #[cfg(test)]
 pub(crate) fn compile_unfused(program: &Program, lddw: &LddwValues) -> Result<Vec<Op>, LoadError> {
+    build(program, lddw, false)
+}
+
+/// Lowers, fuses if `fuse`, and plans the charging (from the runs of the
+/// unfused ops, which fusion does not change).
+fn build(program: &Program, lddw: &LddwValues, fuse: bool) -> Result<Vec<Op>, LoadError> {
     let mut ops = lower_all(program, lddw)?;
     let runs = crate::charge::run_lengths(&ops);
+    if fuse {
+        crate::fuse::fuse(&mut ops);
+    }
     crate::charge::plan(&mut ops, &runs);
     Ok(ops)
 }

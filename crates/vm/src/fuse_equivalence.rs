@@ -7,7 +7,7 @@
 use bpfkit_isa::{check, Insn};
 use proptest::prelude::*;
 
-use crate::charge::CHECKED_ONLY;
+use crate::charge::make_checked_only;
 use crate::compile::compile_unfused;
 use crate::Vm;
 
@@ -118,9 +118,7 @@ proptest! {
         plain.ops = compile_unfused(&prog, &Default::default()).unwrap();
         // The reference: unfused, charged one instruction at a time.
         let mut checked = plain.clone();
-        for op in checked.ops.iter_mut() {
-            (op.len, op.t_len, op.f_len) = (CHECKED_ONLY, CHECKED_ONLY, CHECKED_ONLY);
-        }
+        make_checked_only(&mut checked.ops);
         for vm in [&mut fused, &mut plain, &mut checked] {
             vm.set_budget(budget);
             vm.set_clear_stack(true);

@@ -204,15 +204,22 @@ fn run_loop<const CHECKED: bool>(
                 }
             }};
         }
-        macro_rules! jump {
-            ($cond:expr) => {{
+        // To the target (`aux`) if `$cond`, else on to `$next`, charging
+        // the run each starts.
+        macro_rules! branch {
+            ($cond:expr, $next:expr) => {{
                 let (target, len) = if $cond {
                     (op.aux as usize, op.t_len)
                 } else {
-                    (pc, op.f_len)
+                    ($next, op.f_len)
                 };
                 go!(target, len)
             }};
+        }
+        macro_rules! jump {
+            ($cond:expr) => {
+                branch!($cond, pc)
+            };
         }
         // The second instruction of a superinstruction (`fuse`): in checked
         // mode charged like any other; when the budget is spent, the run
@@ -314,14 +321,7 @@ fn run_loop<const CHECKED: bool>(
             ($alu:ident, $sign:ident $op:tt, $rhs:expr) => {{
                 let x = imm as u32 as i32 as i64 as u64;
                 alu_jump64!(@$alu, reg[dst], x);
-                then!({
-                    let (target, len) = if cmp!(u64, i64, $sign $op, reg[dst], $rhs) {
-                        (op.aux as usize, op.t_len)
-                    } else {
-                        (this + 2, op.f_len)
-                    };
-                    go!(target, len)
-                })
+                then!(branch!(cmp!(u64, i64, $sign $op, reg[dst], $rhs), this + 2))
             }};
             (@add, $r:expr, $b:expr) => {
                 $r = $r.wrapping_add($b)
@@ -334,14 +334,7 @@ fn run_loop<const CHECKED: bool>(
             ($alu:ident, $sign:ident $op:tt, $rhs:expr) => {{
                 let (d, x) = (reg[dst] as u32, imm as u32);
                 reg[dst] = alu_jump32!(@$alu, d, x) as u64;
-                then!({
-                    let (target, len) = if cmp!(u32, i32, $sign $op, reg[dst], $rhs) {
-                        (op.aux as usize, op.t_len)
-                    } else {
-                        (this + 2, op.f_len)
-                    };
-                    go!(target, len)
-                })
+                then!(branch!(cmp!(u32, i32, $sign $op, reg[dst], $rhs), this + 2))
             }};
             (@add, $a:expr, $b:expr) => { $a.wrapping_add($b) };
             (@and, $a:expr, $b:expr) => { $a & $b };
@@ -361,6 +354,29 @@ fn run_loop<const CHECKED: bool>(
                     reg[dst] = $shift(reg[dst], imm >> 32);
                     pc += 1;
                 })
+            }};
+        }
+        // A helper call (`$helper`: the helper numbered `$id`, if there is
+        // one): r0 and the budget its callbacks used, then the run after it.
+        // Two arms rather than one with a lookup in front, which measured
+        // more host instructions on every program.
+        macro_rules! call {
+            ($id:expr, $helper:expr) => {{
+                let Some(helper) = $helper else {
+                    return Err(VmError::UnknownHelper { pc: this, id: $id });
+                };
+                let (r0, used) = call_helper(
+                    helper,
+                    mem,
+                    reg,
+                    this,
+                    $id,
+                    (ops, helpers, calls.depth),
+                    remaining,
+                )?;
+                reg[0] = r0;
+                remaining -= used;
+                go!(pc, op.f_len)
             }};
         }
         match op.code {
@@ -739,39 +755,11 @@ fn run_loop<const CHECKED: bool>(
 
             Code::CallHelper => {
                 let id = imm;
-                let Some(helper) = helpers.get(op.aux as usize) else {
-                    return Err(VmError::UnknownHelper { pc: this, id });
-                };
-                let (r0, used) = call_helper(
-                    helper,
-                    mem,
-                    reg,
-                    this,
-                    id,
-                    (ops, helpers, calls.depth),
-                    remaining,
-                )?;
-                reg[0] = r0;
-                remaining -= used;
-                go!(pc, op.f_len)
+                call!(id, helpers.get(op.aux as usize))
             }
             Code::CallReg => {
                 let id = reg[dst];
-                let Some(helper) = helpers.index(id).and_then(|i| helpers.get(i)) else {
-                    return Err(VmError::UnknownHelper { pc: this, id });
-                };
-                let (r0, used) = call_helper(
-                    helper,
-                    mem,
-                    reg,
-                    this,
-                    id,
-                    (ops, helpers, calls.depth),
-                    remaining,
-                )?;
-                reg[0] = r0;
-                remaining -= used;
-                go!(pc, op.f_len)
+                call!(id, helpers.index(id).and_then(|i| helpers.get(i)))
             }
             Code::CallLocal => {
                 calls.call(reg, mem, this, pc)?;
