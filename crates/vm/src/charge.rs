@@ -36,12 +36,12 @@ enum Exit {
     Straight,
     /// `ja`: always to the target.
     Jump,
-    /// A conditional jump, or a call into a helper or a subprogram, or a
-    /// legacy packet load: to the target or on to the next slot.
+    /// A call into a helper or a subprogram, or a legacy packet load: to
+    /// the target or on to the next slot.
     Branch,
-    /// `if cond goto +1; goto L` fused: the fall-through is the slot after
-    /// the `goto`, the target is reached through the `goto` (a run of one).
-    BranchElse,
+    /// A conditional jump: to the target or on to the next slot, or past
+    /// the `goto` there (`Op::next`).
+    CondJump,
     /// `dst op= imm; if dst cmp X goto L` fused: the jump is the second slot.
     AluBranch,
     /// `exit`, or the never-executed tail of an `lddw`.
@@ -54,13 +54,10 @@ fn exit_of(code: Code) -> Exit {
     let within = |first: Code, last: Code| (first as u16..=last as u16).contains(&n);
     if code == Code::Ja {
         Exit::Jump
-    } else if within(Code::Jeq64Imm, Code::Jsle32Reg)
-        || within(Code::LdAbsB, Code::LdIndW)
-        || within(Code::CallHelper, Code::CallLocal)
-    {
+    } else if within(Code::Jeq64Imm, Code::Jsle32Reg) {
+        Exit::CondJump
+    } else if within(Code::LdAbsB, Code::LdIndW) || within(Code::CallHelper, Code::CallLocal) {
         Exit::Branch
-    } else if within(Code::Jeq64ImmElse, Code::Jsle32RegElse) {
-        Exit::BranchElse
     } else if within(Code::AddJeq64Imm, Code::AndJsle32Reg) {
         Exit::AluBranch
     } else if matches!(code, Code::Exit | Code::LddwTail) {
@@ -89,20 +86,35 @@ pub(crate) fn run_lengths(ops: &[Op]) -> Vec<u32> {
 }
 
 /// Fills `len`, `t_len` and `f_len` of every op from `runs` (the
-/// [`run_lengths`] of the ops before fusion). A length that does not fit
-/// makes the whole program [`CHECKED_ONLY`].
+/// [`run_lengths`] of the ops before fusion), and the fall-through `next`
+/// of every conditional jump: a jump whose fall-through slot holds a
+/// `goto` falls through to the `goto`'s target, charging the `goto` and
+/// the run at its target (jump threading: the `goto` of a loop's back edge
+/// or of an `if`'s then-branch costs no dispatch). A length that does not
+/// fit makes the whole program [`CHECKED_ONLY`].
 pub(crate) fn plan(ops: &mut [Op], runs: &[u32]) {
     let run = |pc: usize| runs.get(pc).copied().unwrap_or(0);
+    let gotos: Vec<Option<usize>> = ops
+        .iter()
+        .map(|op| (op.code == Code::Ja).then_some(op.aux as usize))
+        .collect();
+    // Where falling through to `slot` goes, and the length it charges.
+    let fall = |slot: usize| match gotos.get(slot).copied().flatten() {
+        Some(target) => (target, run(slot).saturating_add(run(target))),
+        None => (slot, run(slot)),
+    };
     let mut fits = true;
     for (pc, op) in ops.iter_mut().enumerate() {
         let target = op.aux as usize;
-        let (t, f) = match exit_of(op.code) {
-            Exit::Straight | Exit::End => (0, 0),
-            Exit::Jump => (run(target), 0),
-            Exit::Branch => (run(target), run(pc + 1)),
-            Exit::BranchElse => (run(pc + 1).saturating_add(run(target)), run(pc + 2)),
-            Exit::AluBranch => (run(target), run(pc + 2)),
+        let (t, (next, f)) = match exit_of(op.code) {
+            Exit::Straight | Exit::End => (0, (pc + 1, 0)),
+            Exit::Jump => (run(target), (pc + 1, 0)),
+            Exit::Branch => (run(target), (pc + 1, run(pc + 1))),
+            Exit::CondJump => (run(target), fall(pc + 1)),
+            Exit::AluBranch => (run(target), fall(pc + 2)),
         };
+        // Slot indexes fit in `u32` (see `compile::target`).
+        op.next = next as u32;
         let mut fit = |n: u32| {
             let n = u16::try_from(n).ok().filter(|&n| n != CHECKED_ONLY);
             fits &= n.is_some();
@@ -165,6 +177,32 @@ mod tests {
         assert_eq!(ops[1].code, Code::AddJlt64Imm);
         assert_eq!((ops[1].t_len, ops[1].f_len), (2, 2));
         assert_eq!(ops[0].len, 3);
+    }
+
+    #[test]
+    fn a_jump_falls_through_past_a_goto_and_charges_it() {
+        let ops = planned(
+            "r0 = 0\n\
+             r0 += 1\n\
+             if r0 > 3 goto +1\n\
+             goto -3\n\
+             if r0 == 4 goto +1\n\
+             goto +0\n\
+             exit\n",
+        );
+        // Fused add-and-jump at 1: falls through past the `goto` at 3 to
+        // slot 1, charging the `goto` and the run `r0 += 1; if ...` (2).
+        assert_eq!(ops[1].code, Code::AddJgt64Imm);
+        assert_eq!((ops[1].next, ops[1].t_len, ops[1].f_len), (1, 1, 3));
+        // A plain jump at 4, the `goto` at 5 goes to 6.
+        assert_eq!((ops[4].next, ops[4].t_len, ops[4].f_len), (6, 1, 2));
+        // A jump with no `goto` after it falls through to the next slot.
+        let prog = check(
+            &asm::assemble("r0 = 0\nif r0 > 3 goto +1\nr0 = 1\nexit\n", Syntax::Llvm).unwrap(),
+        )
+        .unwrap();
+        let ops = crate::compile::compile(&prog, &Default::default()).unwrap();
+        assert_eq!((ops[1].next, ops[1].f_len), (2, 2));
     }
 
     /// Subprogram calls and returns, LD_ABS exits, a loop: the same result,

@@ -3,8 +3,6 @@
 //!
 //! - `rD = rS; rD op= X` (a copy then an ALU operation on the copy, same
 //!   width) becomes one three-operand op;
-//! - `if cond goto +1; goto L` (the back edge of a loop) becomes one
-//!   conditional jump with two targets;
 //! - `rD = rS; rD += rT; rD = *(uN *)(rD + off)` (the indexed load `p[i]`)
 //!   becomes one op, and so does its tail `rD += rT; rD = *(uN *)(rD + off)`;
 //! - `rD += imm; if rD cmp X goto L` (a loop counter's step and test, at one
@@ -29,7 +27,7 @@ pub(crate) fn fuse(ops: &mut [Op]) {
             (Some(second), Some(third)) => triple(original[pc], second, third),
             _ => None,
         }
-        .or_else(|| pair(pc, original[pc], next(1)?));
+        .or_else(|| pair(original[pc], next(1)?));
         if let Some(op) = fused {
             ops[pc] = op;
         }
@@ -41,7 +39,7 @@ fn triple(first: Op, second: Op, third: Op) -> Option<Op> {
     if first.code != Code::Mov64Reg {
         return None;
     }
-    let tail = pair(0, second, third)?;
+    let tail = pair(second, third)?;
     let code = match tail.code {
         Code::AddLdxB => Code::MovAddLdxB,
         Code::AddLdxH => Code::MovAddLdxH,
@@ -56,8 +54,8 @@ fn triple(first: Op, second: Op, third: Op) -> Option<Op> {
     })
 }
 
-/// The superinstruction for `first` (at `pc`) followed by `second`, if any.
-fn pair(pc: usize, first: Op, second: Op) -> Option<Op> {
+/// The superinstruction for `first` followed by `second`, if any.
+fn pair(first: Op, second: Op) -> Option<Op> {
     match first.code {
         Code::Mov64Reg | Code::Mov32Reg if second.dst == first.dst => {
             let code = mov_then(second.code)?;
@@ -123,14 +121,6 @@ fn pair(pc: usize, first: Op, second: Op) -> Option<Op> {
             Some(Op {
                 code,
                 imm: second.imm << 32 | first.imm as u32 as u64,
-                ..first
-            })
-        }
-        _ if first.aux as usize == pc + 2 && second.code == Code::Ja => {
-            let code = jump_else(first.code)?;
-            Some(Op {
-                code,
-                aux: second.aux,
                 ..first
             })
         }
@@ -206,58 +196,6 @@ fn is_64(alu: Code) -> bool {
             | Xor64Imm
             | Xor64Reg
     )
-}
-
-/// The two-target form of a conditional jump code.
-fn jump_else(jump: Code) -> Option<Code> {
-    use Code::*;
-    Some(match jump {
-        Jeq64Imm => Jeq64ImmElse,
-        Jeq64Reg => Jeq64RegElse,
-        Jgt64Imm => Jgt64ImmElse,
-        Jgt64Reg => Jgt64RegElse,
-        Jge64Imm => Jge64ImmElse,
-        Jge64Reg => Jge64RegElse,
-        Jset64Imm => Jset64ImmElse,
-        Jset64Reg => Jset64RegElse,
-        Jne64Imm => Jne64ImmElse,
-        Jne64Reg => Jne64RegElse,
-        Jsgt64Imm => Jsgt64ImmElse,
-        Jsgt64Reg => Jsgt64RegElse,
-        Jsge64Imm => Jsge64ImmElse,
-        Jsge64Reg => Jsge64RegElse,
-        Jlt64Imm => Jlt64ImmElse,
-        Jlt64Reg => Jlt64RegElse,
-        Jle64Imm => Jle64ImmElse,
-        Jle64Reg => Jle64RegElse,
-        Jslt64Imm => Jslt64ImmElse,
-        Jslt64Reg => Jslt64RegElse,
-        Jsle64Imm => Jsle64ImmElse,
-        Jsle64Reg => Jsle64RegElse,
-        Jeq32Imm => Jeq32ImmElse,
-        Jeq32Reg => Jeq32RegElse,
-        Jgt32Imm => Jgt32ImmElse,
-        Jgt32Reg => Jgt32RegElse,
-        Jge32Imm => Jge32ImmElse,
-        Jge32Reg => Jge32RegElse,
-        Jset32Imm => Jset32ImmElse,
-        Jset32Reg => Jset32RegElse,
-        Jne32Imm => Jne32ImmElse,
-        Jne32Reg => Jne32RegElse,
-        Jsgt32Imm => Jsgt32ImmElse,
-        Jsgt32Reg => Jsgt32RegElse,
-        Jsge32Imm => Jsge32ImmElse,
-        Jsge32Reg => Jsge32RegElse,
-        Jlt32Imm => Jlt32ImmElse,
-        Jlt32Reg => Jlt32RegElse,
-        Jle32Imm => Jle32ImmElse,
-        Jle32Reg => Jle32RegElse,
-        Jslt32Imm => Jslt32ImmElse,
-        Jslt32Reg => Jslt32RegElse,
-        Jsle32Imm => Jsle32ImmElse,
-        Jsle32Reg => Jsle32RegElse,
-        _ => return None,
-    })
 }
 
 /// The fused add-then-jump and and-then-jump codes of a conditional jump
@@ -347,7 +285,7 @@ mod tests {
                 Lsh32Imm,
                 Mov32Reg,
                 Add64Imm,
-                Jeq64ImmElse,
+                Jeq64Imm,
                 Ja,
                 Exit
             ]
@@ -356,7 +294,8 @@ mod tests {
             (ops[0].dst, ops[0].src, ops[0].imm),
             (ops[1].dst, ops[0].src, 5)
         );
-        assert_eq!((ops[6].aux, ops[6].imm), (0, 9));
+        // The jump falls through past the `goto` (see `charge`).
+        assert_eq!((ops[6].aux, ops[6].next, ops[6].imm), (8, 0, 9));
     }
 }
 

@@ -69,20 +69,27 @@ fn group() -> impl Strategy<Value = Vec<Insn>> {
                     Insn::new(0x0f, d, s, 0, 0),
                     Insn::new(0x61 | size, d, d, off, 0),
                 ],
-                // add or and imm; conditional jump on the same register
-                3 => vec![
-                    Insn::new(if k { 0x50 } else { 0x00 } | alu_class, d, 0, 0, imm),
-                    Insn::new(
-                        jmp | jmp_class | src_bit,
-                        d,
-                        src,
-                        back,
-                        kimm.wrapping_mul(3),
-                    ),
-                ],
-                // if cond goto +1; goto back
+                // add or and imm; conditional jump on the same register;
+                // sometimes a goto, which the jump falls through past
+                3 => {
+                    let mut group = vec![
+                        Insn::new(if k { 0x50 } else { 0x00 } | alu_class, d, 0, 0, imm),
+                        Insn::new(
+                            jmp | jmp_class | src_bit,
+                            d,
+                            src,
+                            back,
+                            kimm.wrapping_mul(3),
+                        ),
+                    ];
+                    if off % 2 == 0 {
+                        group.push(Insn::new(0x05, 0, 0, back - 1, 0));
+                    }
+                    group
+                }
+                // if cond goto +1 (or another short hop); goto back
                 4 => vec![
-                    Insn::new(jmp | jmp_class | src_bit, d, src, 1, kimm),
+                    Insn::new(jmp | jmp_class | src_bit, d, src, 1 + off % 3, kimm),
                     Insn::new(0x05, 0, 0, back, 0),
                 ],
                 // a narrow load from the input, then a shift

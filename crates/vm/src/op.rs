@@ -6,11 +6,12 @@
 //! exact behaviour (operation, width and operand kind), so the interpreter
 //! loop is one `match` with no further decoding.
 
-/// One decoded instruction, copied out of the array by the loop: 24 bytes
-/// (a 2-byte code, three registers, `aux`, `imm` and the three budget
-/// lengths of [`crate::charge`] in what was padding). Packing it into 16
-/// bytes, with the fused ops' second register moved into `aux`, measured
-/// slower on this machine's Zen 4, so it stays as it is.
+/// One decoded instruction, copied out of the array by the loop: 32 bytes
+/// (a 2-byte code, three registers, `aux`, `imm`, the three budget lengths
+/// of [`crate::charge`] and a conditional jump's fall-through slot `next`).
+/// Packing it into 16 bytes, with the fused ops' second register moved into
+/// `aux`, measured slower on a Zen 4; 32 bytes, with `next`, measured faster
+/// than 24 without it on an Intel Xeon (benches/RESULTS.md).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Op {
     /// What to do.
@@ -35,10 +36,15 @@ pub(crate) struct Op {
     pub t_len: u16,
     /// The length charged when this control op falls through.
     pub f_len: u16,
+    /// Where a conditional jump goes when it falls through: the slot after
+    /// it, or, when that slot is a `goto`, the `goto`'s target, so that the
+    /// `goto` costs no dispatch of its own ([`crate::charge`] charges it
+    /// with `f_len`). Unused by other ops.
+    pub next: u32,
 }
 
 // The size the loop was measured with; a change here wants a new measurement.
-const _: () = assert!(std::mem::size_of::<Op>() == 24);
+const _: () = assert!(std::mem::size_of::<Op>() == 32);
 
 impl Op {
     pub(crate) fn new(code: Code, dst: u8, src: u8, aux: u32, imm: u64) -> Op {
@@ -52,6 +58,7 @@ impl Op {
             len: 0,
             t_len: 0,
             f_len: 0,
+            next: 0,
         }
     }
 }
@@ -291,52 +298,6 @@ pub(crate) enum Code {
     MovArsh32Reg,
     MovXor32Imm,
     MovXor32Reg,
-    /// `if cond goto +1` then `goto aux`: the conditional jump that skips a
-    /// loop's back edge; the jump (`Else`) runs when the condition is false.
-    Jeq64ImmElse,
-    Jeq64RegElse,
-    Jgt64ImmElse,
-    Jgt64RegElse,
-    Jge64ImmElse,
-    Jge64RegElse,
-    Jset64ImmElse,
-    Jset64RegElse,
-    Jne64ImmElse,
-    Jne64RegElse,
-    Jsgt64ImmElse,
-    Jsgt64RegElse,
-    Jsge64ImmElse,
-    Jsge64RegElse,
-    Jlt64ImmElse,
-    Jlt64RegElse,
-    Jle64ImmElse,
-    Jle64RegElse,
-    Jslt64ImmElse,
-    Jslt64RegElse,
-    Jsle64ImmElse,
-    Jsle64RegElse,
-    Jeq32ImmElse,
-    Jeq32RegElse,
-    Jgt32ImmElse,
-    Jgt32RegElse,
-    Jge32ImmElse,
-    Jge32RegElse,
-    Jset32ImmElse,
-    Jset32RegElse,
-    Jne32ImmElse,
-    Jne32RegElse,
-    Jsgt32ImmElse,
-    Jsgt32RegElse,
-    Jsge32ImmElse,
-    Jsge32RegElse,
-    Jlt32ImmElse,
-    Jlt32RegElse,
-    Jle32ImmElse,
-    Jle32RegElse,
-    Jslt32ImmElse,
-    Jslt32RegElse,
-    Jsle32ImmElse,
-    Jsle32RegElse,
     /// `dst = src; dst += src2; dst = *(uN *)(dst + imm)`: the indexed
     /// load `p[i]` (three instructions).
     MovAddLdxB,

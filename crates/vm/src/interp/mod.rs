@@ -204,16 +204,21 @@ fn run_loop<const CHECKED: bool>(
                 }
             }};
         }
-        // To the target (`aux`) if `$cond`, else on to `$next`, charging
-        // the run each starts.
+        // To the target (`aux`) if `$cond`, else on to the slot after the
+        // jump, `$next`, charging the run each starts. In fast mode the
+        // fall-through goes to `op.next`, which skips a `goto` in `$next`
+        // (charged in `f_len`); short of that, and in checked mode, which
+        // charges the `goto` as it runs, it goes to `$next`.
         macro_rules! branch {
             ($cond:expr, $next:expr) => {{
-                let (target, len) = if $cond {
-                    (op.aux as usize, op.t_len)
+                let next = $next;
+                if $cond {
+                    go!(op.aux as usize, op.t_len)
+                } else if CHECKED {
+                    pc = next;
                 } else {
-                    ($next, op.f_len)
-                };
-                go!(target, len)
+                    go!(op.next as usize, op.f_len, next)
+                }
             }};
         }
         macro_rules! jump {
@@ -252,17 +257,6 @@ fn run_loop<const CHECKED: bool>(
                     reg[dst] = $f(reg[dst] as u32, $x as u32) as u64;
                     pc += 1;
                 })
-            }};
-        }
-        macro_rules! jump_else {
-            ($cond:expr) => {{
-                if $cond {
-                    go!(this + 2, op.f_len)
-                } else {
-                    // `t_len` charges the `goto` too: short of it, the
-                    // checked loop starts at the `goto`'s own slot.
-                    then!(go!(op.aux as usize, op.t_len, this + 1))
-                }
             }};
         }
         // `dst += src` (if `$add`), then the load at `dst + imm`, which is
@@ -604,51 +598,6 @@ fn run_loop<const CHECKED: bool>(
             }
             Code::MovXor32Imm => mov_alu32!(|a: u32, b: u32| a ^ b, imm),
             Code::MovXor32Reg => mov_alu32!(|a: u32, b: u32| a ^ b, reg[src2]),
-
-            Code::Jeq64ImmElse => jump_else!(reg[dst] == imm),
-            Code::Jeq64RegElse => jump_else!(reg[dst] == reg[src]),
-            Code::Jgt64ImmElse => jump_else!(reg[dst] > imm),
-            Code::Jgt64RegElse => jump_else!(reg[dst] > reg[src]),
-            Code::Jge64ImmElse => jump_else!(reg[dst] >= imm),
-            Code::Jge64RegElse => jump_else!(reg[dst] >= reg[src]),
-            Code::Jset64ImmElse => jump_else!(reg[dst] & imm != 0),
-            Code::Jset64RegElse => jump_else!(reg[dst] & reg[src] != 0),
-            Code::Jne64ImmElse => jump_else!(reg[dst] != imm),
-            Code::Jne64RegElse => jump_else!(reg[dst] != reg[src]),
-            Code::Jsgt64ImmElse => jump_else!((reg[dst] as i64) > imm as i64),
-            Code::Jsgt64RegElse => jump_else!((reg[dst] as i64) > reg[src] as i64),
-            Code::Jsge64ImmElse => jump_else!((reg[dst] as i64) >= imm as i64),
-            Code::Jsge64RegElse => jump_else!((reg[dst] as i64) >= reg[src] as i64),
-            Code::Jlt64ImmElse => jump_else!(reg[dst] < imm),
-            Code::Jlt64RegElse => jump_else!(reg[dst] < reg[src]),
-            Code::Jle64ImmElse => jump_else!(reg[dst] <= imm),
-            Code::Jle64RegElse => jump_else!(reg[dst] <= reg[src]),
-            Code::Jslt64ImmElse => jump_else!((reg[dst] as i64) < imm as i64),
-            Code::Jslt64RegElse => jump_else!((reg[dst] as i64) < reg[src] as i64),
-            Code::Jsle64ImmElse => jump_else!((reg[dst] as i64) <= imm as i64),
-            Code::Jsle64RegElse => jump_else!((reg[dst] as i64) <= reg[src] as i64),
-            Code::Jeq32ImmElse => jump_else!(reg[dst] as u32 == imm as u32),
-            Code::Jeq32RegElse => jump_else!(reg[dst] as u32 == reg[src] as u32),
-            Code::Jgt32ImmElse => jump_else!(reg[dst] as u32 > imm as u32),
-            Code::Jgt32RegElse => jump_else!(reg[dst] as u32 > reg[src] as u32),
-            Code::Jge32ImmElse => jump_else!(reg[dst] as u32 >= imm as u32),
-            Code::Jge32RegElse => jump_else!(reg[dst] as u32 >= reg[src] as u32),
-            Code::Jset32ImmElse => jump_else!(reg[dst] as u32 & imm as u32 != 0),
-            Code::Jset32RegElse => jump_else!(reg[dst] as u32 & reg[src] as u32 != 0),
-            Code::Jne32ImmElse => jump_else!(reg[dst] as u32 != imm as u32),
-            Code::Jne32RegElse => jump_else!(reg[dst] as u32 != reg[src] as u32),
-            Code::Jsgt32ImmElse => jump_else!((reg[dst] as i32) > imm as i32),
-            Code::Jsgt32RegElse => jump_else!((reg[dst] as i32) > reg[src] as i32),
-            Code::Jsge32ImmElse => jump_else!((reg[dst] as i32) >= imm as i32),
-            Code::Jsge32RegElse => jump_else!((reg[dst] as i32) >= reg[src] as i32),
-            Code::Jlt32ImmElse => jump_else!((reg[dst] as u32) < imm as u32),
-            Code::Jlt32RegElse => jump_else!((reg[dst] as u32) < reg[src] as u32),
-            Code::Jle32ImmElse => jump_else!(reg[dst] as u32 <= imm as u32),
-            Code::Jle32RegElse => jump_else!(reg[dst] as u32 <= reg[src] as u32),
-            Code::Jslt32ImmElse => jump_else!((reg[dst] as i32) < imm as i32),
-            Code::Jslt32RegElse => jump_else!((reg[dst] as i32) < reg[src] as i32),
-            Code::Jsle32ImmElse => jump_else!((reg[dst] as i32) <= imm as i32),
-            Code::Jsle32RegElse => jump_else!((reg[dst] as i32) <= reg[src] as i32),
 
             Code::MovAddLdxB => mov_add_load!(1, |b: [u8; 1]| b[0] as u64),
             Code::MovAddLdxH => mov_add_load!(2, |b| u16::from_le_bytes(b) as u64),
