@@ -16,6 +16,7 @@ use std::process::Command;
 use bpfkit_kernel::btf::KernelBtf;
 use bpfkit_kernel::info::{ProgInfo, ProgInfoArrays};
 use bpfkit_kernel::loader::{btf_image, btf_sanitise, load, BtfFeatures, LoadError, LoadOptions};
+use bpfkit_object::btf::Endian;
 use bpfkit_object::read::{Object, Pinning};
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../object/tests/fixtures");
@@ -429,10 +430,12 @@ fn sanitised_btf_loads_on_a_kernel_without_newer_kinds() {
         let obj = fixture(name);
         let Some(btf) = &obj.btf else { continue };
         let img = btf_image::fixed_up(&obj, btf);
-        KernelBtf::load(&img.encode(), 1).unwrap_or_else(|e| panic!("{name}: fixed-up BTF: {e}"));
+        KernelBtf::load(&img.encode(Endian::HOST), 1)
+            .unwrap_or_else(|e| panic!("{name}: fixed-up BTF: {e}"));
         let mut bare = img.clone();
         btf_sanitise::sanitise(&mut bare, &BtfFeatures::NONE);
-        KernelBtf::load(&bare.encode(), 1).unwrap_or_else(|e| panic!("{name}: sanitised BTF: {e}"));
+        KernelBtf::load(&bare.encode(Endian::HOST), 1)
+            .unwrap_or_else(|e| panic!("{name}: sanitised BTF: {e}"));
         checked += 1;
     }
     assert_eq!(checked, OBJECTS.len());

@@ -3,9 +3,8 @@
 
 use std::sync::OnceLock;
 
-use bpfkit_object::btf::{EnumValue, Kind, Param, Type, TypeData, VarSecinfo};
+use bpfkit_object::btf::{int_encoding, BtfBuilder, Endian, VarSecinfo};
 
-use super::btf_image::{int, BtfImage};
 use crate::btf::KernelBtf;
 
 /// The BTF kinds and flags the kernel has (each since a kernel release).
@@ -44,102 +43,43 @@ impl BtfFeatures {
 pub fn btf_features() -> BtfFeatures {
     static FEATURES: OnceLock<BtfFeatures> = OnceLock::new();
     *FEATURES.get_or_init(|| BtfFeatures {
-        datasec: loads(|b, i| {
-            let x = b.string("x");
-            let var = b.push(typed(Kind::Var, x, i, TypeData::Var { linkage: 1 }));
-            let sec = b.string(".data");
-            b.push(Type {
-                vlen: 1,
-                ..typed(
-                    Kind::Datasec,
-                    sec,
-                    4,
-                    TypeData::Datasec(vec![VarSecinfo {
-                        ty: var,
-                        offset: 0,
-                        size: 4,
-                    }]),
-                )
-            });
+        datasec: loads(|b, int| {
+            let ty = b.var("x", int, 1);
+            let entry = VarSecinfo {
+                ty,
+                offset: 0,
+                size: 4,
+            };
+            b.datasec(".data", 4, &[entry]);
         }),
-        func: loads(|b, i| func(b, i, 0)),
-        func_global: loads(|b, i| func(b, i, 1)),
+        func: loads(|b, int| func(b, int, 0)),
+        func_global: loads(|b, int| func(b, int, 1)),
         float: loads(|b, _| {
-            let f = b.string("float");
-            b.push(typed(Kind::Float, f, 4, TypeData::None));
+            b.float("float", 4);
         }),
-        decl_tag: loads(|b, i| {
-            let x = b.string("x");
-            let var = b.push(typed(Kind::Var, x, i, TypeData::Var { linkage: 1 }));
-            let tag = b.string("tag");
-            b.push(typed(
-                Kind::DeclTag,
-                tag,
-                var,
-                TypeData::DeclTag { component_idx: -1 },
-            ));
+        decl_tag: loads(|b, int| {
+            let var = b.var("x", int, 1);
+            b.decl_tag("tag", var, -1);
         }),
-        type_tag: loads(|b, i| {
-            let tag = b.string("tag");
-            let t = b.push(typed(Kind::TypeTag, tag, i, TypeData::None));
-            b.push(typed(Kind::Ptr, 0, t, TypeData::None));
+        type_tag: loads(|b, int| {
+            let tag = b.type_tag("tag", int);
+            b.ptr(tag);
         }),
         enum64: loads(|b, _| {
-            let e = b.string("e");
-            let v = b.string("v");
-            b.push(Type {
-                vlen: 1,
-                ..typed(
-                    Kind::Enum64,
-                    e,
-                    8,
-                    TypeData::Enum(vec![EnumValue {
-                        name_off: v,
-                        value: 1,
-                    }]),
-                )
-            });
+            b.enum64("e", false, &[("v", 1)]);
         }),
     })
 }
 
-fn typed(kind: Kind, name_off: u32, size_or_type: u32, data: TypeData) -> Type {
-    Type {
-        kind,
-        name_off,
-        kind_flag: false,
-        vlen: 0,
-        size_or_type,
-        data,
-    }
-}
-
-fn func(b: &mut BtfImage, int_id: u32, linkage: u16) {
-    let x = b.string("x");
-    let proto = b.push(Type {
-        vlen: 1,
-        ..typed(
-            Kind::FuncProto,
-            0,
-            int_id,
-            TypeData::Params(vec![Param {
-                name_off: x,
-                ty: int_id,
-            }]),
-        )
-    });
-    let a = b.string("a");
-    b.push(Type {
-        vlen: linkage,
-        ..typed(Kind::Func, a, proto, TypeData::None)
-    });
+fn func(b: &mut BtfBuilder, int: u32, linkage: u16) {
+    let proto = b.func_proto(int, &[("x", int)]);
+    b.func("a", proto, linkage);
 }
 
 /// Whether a BTF of an `int` plus what `build` adds loads.
-fn loads(build: impl FnOnce(&mut BtfImage, u32)) -> bool {
-    let mut b = BtfImage::new();
-    let name = b.string("int");
-    let int_id = b.push(int(name, 4, 32, 1));
-    build(&mut b, int_id);
-    KernelBtf::load(&b.encode(), 0).is_ok()
+fn loads(build: impl FnOnce(&mut BtfBuilder, u32)) -> bool {
+    let mut b = BtfBuilder::new();
+    let int = b.int("int", 4, int_encoding::SIGNED);
+    build(&mut b, int);
+    KernelBtf::load(&b.encode(Endian::HOST), 0).is_ok()
 }

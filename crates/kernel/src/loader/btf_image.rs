@@ -1,12 +1,12 @@
 //! An object's BTF as the loader hands it to the kernel: the parsed types
-//! re-encoded in the host's byte order, after the fixups every loader must
-//! make (clang leaves DATASEC sizes and offsets at 0 and extern linkage in
+//! copied into a [`BtfBuilder`] (encoded in the host's byte order for
+//! `BPF_BTF_LOAD`), after the fixups every loader must make (clang leaves DATASEC sizes and offsets at 0 and extern linkage in
 //! place, which the kernel refuses). The kinds a kernel lacks are
 //! rewritten by [`super::btf_sanitise`].
 
 use std::collections::HashMap;
 
-use bpfkit_object::btf::{Btf, Kind, Type, TypeData, VarSecinfo};
+use bpfkit_object::btf::{int_encoding, Btf, BtfBuilder, Kind, TypeData, VarSecinfo};
 use bpfkit_object::read::{ExternKind, MapSource, Object};
 
 /// `BTF_VAR_GLOBAL_ALLOCATED`.
@@ -14,190 +14,16 @@ const VAR_GLOBAL_ALLOCATED: u32 = 1;
 /// `BTF_FUNC_GLOBAL`.
 const FUNC_GLOBAL: u16 = 1;
 
-/// A mutable BTF: types by id (0 is void) and the string section.
-#[derive(Debug, Clone)]
-pub struct BtfImage {
-    types: Vec<Type>,
-    strings: Vec<u8>,
-    offsets: HashMap<String, u32>,
-}
-
-impl BtfImage {
-    /// An empty BTF (void only, the empty string).
-    pub fn new() -> BtfImage {
-        BtfImage {
-            types: vec![Type::void()],
-            strings: vec![0],
-            offsets: HashMap::new(),
-        }
-    }
-
-    /// A copy of a parsed BTF's types and strings.
-    pub fn from_btf(btf: &Btf) -> BtfImage {
-        BtfImage {
-            types: btf.types().map(|(_, t)| t.clone()).collect(),
-            strings: btf.strings().as_bytes().to_vec(),
-            offsets: HashMap::new(),
-        }
-    }
-
-    /// The offset of `s` in the string section, added when absent.
-    pub fn string(&mut self, s: &str) -> u32 {
-        if let Some(off) = self.find_string(s) {
-            return off;
-        }
-        let off = self.strings.len() as u32;
-        self.strings.extend_from_slice(s.as_bytes());
-        self.strings.push(0);
-        self.offsets.insert(s.to_string(), off);
-        off
-    }
-
-    /// The offset of `s` in the string section, if it is there.
-    pub fn find_string(&mut self, s: &str) -> Option<u32> {
-        if s.is_empty() {
-            return Some(0);
-        }
-        if self.offsets.is_empty() {
-            let mut off = 0usize;
-            for part in self.strings.split(|&b| b == 0) {
-                if let Ok(text) = std::str::from_utf8(part) {
-                    self.offsets.entry(text.to_string()).or_insert(off as u32);
-                }
-                off += part.len() + 1;
-            }
-        }
-        self.offsets.get(s).copied()
-    }
-
-    /// The string at `off`.
-    pub fn str_at(&self, off: u32) -> &str {
-        let rest = self.strings.get(off as usize..).unwrap_or(&[]);
-        let end = rest.iter().position(|&b| b == 0).unwrap_or(rest.len());
-        std::str::from_utf8(&rest[..end]).unwrap_or("")
-    }
-
-    /// Appends a type; returns its id.
-    pub fn push(&mut self, t: Type) -> u32 {
-        self.types.push(t);
-        (self.types.len() - 1) as u32
-    }
-
-    /// The type with id `id`.
-    pub fn get(&self, id: u32) -> Option<&Type> {
-        self.types.get(id as usize)
-    }
-
-    /// Mutable access to the type with id `id`.
-    pub fn get_mut(&mut self, id: u32) -> Option<&mut Type> {
-        self.types.get_mut(id as usize)
-    }
-
-    /// The number of types, void included.
-    pub fn len(&self) -> usize {
-        self.types.len()
-    }
-
-    /// Whether only void is there.
-    pub fn is_empty(&self) -> bool {
-        self.types.len() <= 1
-    }
-
-    /// The id of a signed 4-byte `int`, added when the BTF has none.
-    pub fn int_type(&mut self) -> u32 {
-        let found = self.types.iter().position(|t| {
-            t.kind == Kind::Int
-                && t.size_or_type == 4
-                && matches!(t.data, TypeData::Int(i) if i.bits == 32 && i.offset == 0)
-        });
-        match found {
-            Some(id) => id as u32,
-            None => {
-                let name_off = self.string("int");
-                self.push(int(name_off, 4, 32, 1))
-            }
-        }
-    }
-
-    /// The blob `BPF_BTF_LOAD` takes: header, types, strings, in the
-    /// host's byte order.
-    pub fn encode(&self) -> Vec<u8> {
-        let mut types = Vec::new();
-        let mut w = |v: u32| types.extend_from_slice(&v.to_ne_bytes());
-        for t in self.types.iter().skip(1) {
-            w(t.name_off);
-            w((u32::from(t.kind_flag) << 31) | ((t.kind as u32) << 24) | u32::from(t.vlen));
-            w(t.size_or_type);
-            match &t.data {
-                TypeData::None => {}
-                TypeData::Int(i) => w((u32::from(i.encoding) << 24)
-                    | (u32::from(i.offset) << 16)
-                    | u32::from(i.bits)),
-                TypeData::Array(a) => {
-                    w(a.elem);
-                    w(a.index);
-                    w(a.nelems);
-                }
-                TypeData::Members(ms) => {
-                    for m in ms {
-                        w(m.name_off);
-                        w(m.ty);
-                        if t.kind_flag {
-                            w((u32::from(m.bitfield_size) << 24) | (m.bit_offset & 0x00ff_ffff));
-                        } else {
-                            w(m.bit_offset);
-                        }
-                    }
-                }
-                TypeData::Enum(vs) => {
-                    for v in vs {
-                        w(v.name_off);
-                        w(v.value as u32);
-                        if t.kind == Kind::Enum64 {
-                            w((v.value >> 32) as u32);
-                        }
-                    }
-                }
-                TypeData::Params(ps) => {
-                    for p in ps {
-                        w(p.name_off);
-                        w(p.ty);
-                    }
-                }
-                TypeData::Var { linkage } => w(*linkage),
-                TypeData::Datasec(vs) => {
-                    for v in vs {
-                        w(v.ty);
-                        w(v.offset);
-                        w(v.size);
-                    }
-                }
-                TypeData::DeclTag { component_idx } => w(*component_idx as u32),
-            }
-        }
-        crate::probe::raw_btf(&types, &self.strings)
-    }
-}
-
-impl Default for BtfImage {
-    fn default() -> Self {
-        BtfImage::new()
-    }
-}
-
-/// A `BTF_KIND_INT` record.
-pub(crate) fn int(name_off: u32, size: u32, bits: u8, encoding: u8) -> Type {
-    Type {
-        kind: Kind::Int,
-        name_off,
-        kind_flag: false,
-        vlen: 0,
-        size_or_type: size,
-        data: TypeData::Int(bpfkit_object::btf::IntInfo {
-            encoding,
-            offset: 0,
-            bits,
-        }),
+/// The id of a signed 4-byte `int`, added when the BTF has none.
+fn int_type(img: &mut BtfBuilder) -> u32 {
+    let found = img.types().find(|(_, t)| {
+        t.kind == Kind::Int
+            && t.size_or_type == 4
+            && matches!(t.data, TypeData::Int(i) if i.bits == 32 && i.offset == 0)
+    });
+    match found {
+        Some((id, _)) => id,
+        None => img.int("int", 4, int_encoding::SIGNED),
     }
 }
 
@@ -205,8 +31,8 @@ pub(crate) fn int(name_off: u32, size: u32, bits: u8, encoding: u8) -> Type {
 /// `.kconfig` and `.ksyms` laid out as the loader lays them out, externs
 /// made allocated globals, every other DATASEC given its section's size and
 /// its variables' symbol offsets, entries sorted by offset.
-pub fn fixed_up(obj: &Object, btf: &Btf) -> BtfImage {
-    let mut img = BtfImage::from_btf(btf);
+pub fn fixed_up(obj: &Object, btf: &Btf) -> BtfBuilder {
+    let mut img = BtfBuilder::from_btf(btf);
     let datasecs: Vec<u32> = btf
         .types()
         .filter(|(_, t)| t.kind == Kind::Datasec)
@@ -223,14 +49,14 @@ pub fn fixed_up(obj: &Object, btf: &Btf) -> BtfImage {
     img
 }
 
-fn entries_mut(img: &mut BtfImage, id: u32) -> Option<&mut Vec<VarSecinfo>> {
+fn entries_mut(img: &mut BtfBuilder, id: u32) -> Option<&mut Vec<VarSecinfo>> {
     match &mut img.get_mut(id)?.data {
         TypeData::Datasec(v) => Some(v),
         _ => None,
     }
 }
 
-fn set_var_linkage(img: &mut BtfImage, var: u32, linkage: u32) {
+fn set_var_linkage(img: &mut BtfBuilder, var: u32, linkage: u32) {
     if let Some(t) = img.get_mut(var) {
         if let TypeData::Var { linkage: l } = &mut t.data {
             *l = linkage;
@@ -238,13 +64,13 @@ fn set_var_linkage(img: &mut BtfImage, var: u32, linkage: u32) {
     }
 }
 
-fn sort_entries(img: &mut BtfImage, id: u32) {
+fn sort_entries(img: &mut BtfBuilder, id: u32) {
     if let Some(e) = entries_mut(img, id) {
         e.sort_by_key(|v| v.offset);
     }
 }
 
-fn fix_kconfig(obj: &Object, btf: &Btf, img: &mut BtfImage, id: u32) {
+fn fix_kconfig(obj: &Object, btf: &Btf, img: &mut BtfBuilder, id: u32) {
     let size = obj
         .maps
         .iter()
@@ -279,19 +105,10 @@ fn fix_kconfig(obj: &Object, btf: &Btf, img: &mut BtfImage, id: u32) {
 /// `.ksyms` holds kernel symbols, not data: the kernel accepts only VARs
 /// in a DATASEC, so every entry becomes a 4-byte `int` variable (a FUNC
 /// entry points at one dummy VAR), one after the other, as libbpf does.
-fn fix_ksyms(btf: &Btf, img: &mut BtfImage, id: u32) {
-    let int_id = img.int_type();
-    let dummy_name = img.string("dummy_ksym");
-    let dummy = img.push(Type {
-        kind: Kind::Var,
-        name_off: dummy_name,
-        kind_flag: false,
-        vlen: 0,
-        size_or_type: int_id,
-        data: TypeData::Var {
-            linkage: VAR_GLOBAL_ALLOCATED,
-        },
-    });
+fn fix_ksyms(btf: &Btf, img: &mut BtfBuilder, id: u32) {
+    let int_id = int_type(img);
+    let dummy = img.var("dummy_ksym", int_id, VAR_GLOBAL_ALLOCATED);
+    let dummy_name = img.get(dummy).map_or(0, |t| t.name_off);
     let targets: Vec<u32> = entries_mut(img, id)
         .map(|e| e.iter().map(|v| v.ty).collect())
         .unwrap_or_default();
@@ -331,7 +148,7 @@ fn fix_ksyms(btf: &Btf, img: &mut BtfImage, id: u32) {
     }
 }
 
-fn fix_section(obj: &Object, btf: &Btf, img: &mut BtfImage, id: u32, name: &str) {
+fn fix_section(obj: &Object, btf: &Btf, img: &mut BtfBuilder, id: u32, name: &str) {
     let Some(section) = obj.sections.iter().find(|s| s.name == name) else {
         return;
     };
@@ -372,6 +189,7 @@ fn fix_section(obj: &Object, btf: &Btf, img: &mut BtfImage, id: u32, name: &str)
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bpfkit_object::btf::Endian;
 
     fn fixture(name: &str) -> Object {
         let path = format!(
@@ -382,23 +200,10 @@ mod tests {
     }
 
     #[test]
-    fn encoding_gives_back_the_parsed_types() {
-        for name in ["btf_shapes", "btf_corners", "global_data", "ksyms_kconfig"] {
-            let obj = fixture(name);
-            let btf = obj.btf.as_ref().expect("btf");
-            let again = Btf::parse(&BtfImage::from_btf(btf).encode()).expect("re-parses");
-            assert_eq!(again.len(), btf.len(), "{name}");
-            for ((_, a), (_, b)) in btf.types().zip(again.types()) {
-                assert_eq!(a, b, "{name}");
-            }
-        }
-    }
-
-    #[test]
     fn fixups_lay_out_datasecs_and_externs() {
         let obj = fixture("ksyms_kconfig");
         let img = fixed_up(&obj, obj.btf.as_ref().expect("btf"));
-        let btf = Btf::parse(&img.encode()).expect("parses");
+        let btf = Btf::parse(&img.encode(Endian::HOST)).expect("parses");
         for (id, t) in btf.types() {
             match t.kind {
                 Kind::Var => assert_ne!(t.linkage(), Some(2), "[{id}] still extern"),

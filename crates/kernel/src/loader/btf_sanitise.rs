@@ -2,22 +2,21 @@
 //! into ones it has, every id kept, as libbpf's
 //! `bpf_object__sanitize_btf` does before `BPF_BTF_LOAD`.
 
-use bpfkit_object::btf::{Kind, Member, Type, TypeData};
+use bpfkit_object::btf::{BtfBuilder, Kind, Member, Type, TypeData};
 
 use super::btf_features::BtfFeatures;
-use super::btf_image::{int, BtfImage};
 
 /// Rewrites the kinds this kernel's BTF lacks into ones it has, keeping
 /// every id (so map and program references stay valid), as libbpf's
 /// `bpf_object__sanitize_btf` does.
-pub fn sanitise(img: &mut BtfImage, f: &BtfFeatures) {
+pub fn sanitise(img: &mut BtfBuilder, f: &BtfFeatures) {
     let mut enum64_placeholder = None;
     for id in 1..img.len() as u32 {
         let Some(t) = img.get(id).cloned() else {
             continue;
         };
         let new = match t.kind {
-            Kind::Var if !f.datasec => Some(int(t.name_off, 1, 8, 0)),
+            Kind::Var if !f.datasec => Some(Type::int(t.name_off, 1, 0)),
             Kind::Datasec if !f.datasec => {
                 // A struct of the variables, named after the section with
                 // its dots turned into underscores.
@@ -74,17 +73,15 @@ pub fn sanitise(img: &mut BtfImage, f: &BtfFeatures) {
                 data: TypeData::Members(Vec::new()),
                 ..t
             }),
-            Kind::DeclTag if !f.decl_tag => Some(int(t.name_off, 1, 8, 0)),
+            Kind::DeclTag if !f.decl_tag => Some(Type::int(t.name_off, 1, 0)),
             Kind::TypeTag if !f.type_tag => Some(Type {
                 kind: Kind::Const,
                 name_off: 0,
                 ..t
             }),
             Kind::Enum64 if !f.enum64 => {
-                let placeholder = *enum64_placeholder.get_or_insert_with(|| {
-                    let name_off = img.string("enum64_placeholder");
-                    img.push(int(name_off, 4, 32, 0))
-                });
+                let placeholder =
+                    *enum64_placeholder.get_or_insert_with(|| img.int("enum64_placeholder", 4, 0));
                 let members = t
                     .enum_values()
                     .iter()
@@ -114,7 +111,7 @@ pub fn sanitise(img: &mut BtfImage, f: &BtfFeatures) {
 mod tests {
     use super::*;
     use crate::loader::btf_image::fixed_up;
-    use bpfkit_object::btf::Btf;
+    use bpfkit_object::btf::{Btf, Endian};
     use bpfkit_object::read::Object;
 
     fn fixture(name: &str) -> Object {
@@ -133,7 +130,7 @@ mod tests {
             let mut img = fixed_up(&obj, btf);
             let before = img.len();
             sanitise(&mut img, &BtfFeatures::NONE);
-            let out = Btf::parse(&img.encode()).expect("parses");
+            let out = Btf::parse(&img.encode(Endian::HOST)).expect("parses");
             assert!(out.len() >= before);
             for (id, t) in out.types() {
                 let new = matches!(

@@ -61,7 +61,7 @@ use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
-use bpfkit_object::btf::Btf;
+use bpfkit_object::btf::{Btf, Endian};
 use bpfkit_object::read::{MapSource, Object};
 
 use crate::btf::KernelBtf;
@@ -295,7 +295,7 @@ pub fn load(obj: &Object, opts: &LoadOptions) -> Result<LoadedObject, LoadError>
             let mut img = btf_image::fixed_up(obj, local);
             let features = opts.btf_features.unwrap_or_else(btf_features);
             btf_sanitise::sanitise(&mut img, &features);
-            match KernelBtf::load(&img.encode(), 0) {
+            match KernelBtf::load(&img.encode(Endian::HOST), 0) {
                 Ok(b) => {
                     // Without FUNC kinds func and line info cannot be given.
                     image = features.func.then_some(img);

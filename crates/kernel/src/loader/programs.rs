@@ -7,12 +7,11 @@ use std::collections::HashMap;
 use std::os::fd::{AsRawFd, BorrowedFd};
 
 use bpfkit_isa::Insn;
-use bpfkit_object::btf::{Btf, Kind};
+use bpfkit_object::btf::{Btf, BtfBuilder, Kind};
 use bpfkit_object::co_re::{CoreTarget, Relocator};
 use bpfkit_object::kinds::{AttachType, ProgType};
 use bpfkit_object::read::{ExternKind, Object, Program as ObjProgram, RelocTarget};
 
-use super::btf_image::BtfImage;
 use super::error::LoadError;
 use super::externs::Ksym;
 use super::reject::Rejection;
@@ -35,7 +34,7 @@ pub struct ProgramContext<'a> {
     pub ksyms: &'a HashMap<usize, Ksym>,
     /// The object's BTF as loaded, and its descriptor, when the kernel
     /// has BTF functions (func and line info refer to FUNC types).
-    pub btf: Option<(&'a mut BtfImage, BorrowedFd<'a>)>,
+    pub btf: Option<(&'a mut BtfBuilder, BorrowedFd<'a>)>,
     /// The kernel's BTF, read when a program needs it.
     pub vmlinux: &'a mut dyn FnMut() -> Result<std::sync::Arc<Btf>, LoadError>,
     /// `kern_version`.
@@ -174,7 +173,7 @@ pub fn attach_btf_id(
 /// Packed `bpf_func_info` and `bpf_line_info` records of `prog` against
 /// the loaded BTF; `None` when a string is missing from it (then the
 /// program loads without them).
-fn btf_records(prog: &ObjProgram, img: &mut BtfImage) -> Option<(Vec<u8>, Vec<u8>)> {
+fn btf_records(prog: &ObjProgram, img: &mut BtfBuilder) -> Option<(Vec<u8>, Vec<u8>)> {
     let mut funcs = Vec::with_capacity(prog.func_info.len() * 8);
     for f in &prog.func_info {
         funcs.extend_from_slice(&f.insn_off.to_ne_bytes());

@@ -19,7 +19,6 @@ use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::{Mutex, OnceLock};
 
-pub(crate) use btf_blob::raw as raw_btf;
 pub use helpers::{available_helpers, helper, HELPERS_SKIPPED_BY_DEFAULT};
 pub use map_types::map_type;
 pub use misc::{bpf_syscall, misc, Misc};

@@ -3,10 +3,13 @@
 //! [`Btf::parse`] reads a `.BTF` section or the kernel's
 //! `/sys/kernel/btf/vmlinux`; [`Btf::parse_split`] reads module BTF on top of
 //! a base. Type id 0 is `void`; ids of split BTF continue the base's.
-//! Parsing is strict (see [`BtfError`]) and never panics.
+//! Parsing is strict (see [`BtfError`]) and never panics. [`BtfBuilder`]
+//! writes BTF: types added one by one or copied from a parsed [`Btf`],
+//! encoded in either byte order.
 
 mod dump_c;
 mod dump_raw;
+mod encode;
 mod error;
 pub mod ext;
 mod json;
@@ -17,6 +20,7 @@ use std::sync::OnceLock;
 
 pub use dump_c::dump_c;
 pub use dump_raw::{dump_raw, dump_type as dump_raw_type};
+pub use encode::{BtfBuilder, MemberSpec};
 pub use error::BtfError;
 pub use ext::{BtfExt, CoreRelo, CoreReloKind, FuncInfo, LineInfo, SectionInfo};
 pub use json::BpftoolJson;
@@ -31,6 +35,16 @@ pub enum Endian {
     Little,
     /// Big-endian (s390x, bpfeb objects).
     Big,
+}
+
+impl Endian {
+    /// The byte order of the machine this runs on, which `BPF_BTF_LOAD`
+    /// takes.
+    pub const HOST: Endian = if cfg!(target_endian = "big") {
+        Endian::Big
+    } else {
+        Endian::Little
+    };
 }
 
 /// The header of a BTF blob, as read.

@@ -255,6 +255,23 @@ impl Type {
         }
     }
 
+    /// A `BTF_KIND_INT` of `size` bytes, all of them value bits, with
+    /// [`int_encoding`] bits.
+    pub fn int(name_off: u32, size: u32, encoding: u8) -> Type {
+        Type {
+            kind: Kind::Int,
+            name_off,
+            kind_flag: false,
+            vlen: 0,
+            size_or_type: size,
+            data: TypeData::Int(IntInfo {
+                encoding,
+                offset: 0,
+                bits: (size * 8) as u8,
+            }),
+        }
+    }
+
     /// The byte size for kinds that store one (int, struct, union, enum,
     /// enum64, datasec, float).
     pub fn size(&self) -> Option<u32> {
