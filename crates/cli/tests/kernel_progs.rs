@@ -185,38 +185,15 @@ fn prog_with_btf_matches_bpftool() {
     if !kernel_or_skip("prog_with_btf_matches_bpftool") {
         return;
     }
-    // BTF for `int prog(void)` [3] and a func_info record for it.
-    let strings = b"\0prog\0";
-    let words: [u32; 10] = [
-        0,
-        1 << 24,
-        4,
-        (1 << 24) | 32,
-        0,
-        13 << 24,
-        1,
-        1,
-        (12 << 24) | 1,
-        2,
-    ];
-    let types: Vec<u8> = words.iter().flat_map(|w| w.to_ne_bytes()).collect();
-    let mut blob = Vec::new();
-    blob.extend_from_slice(&0xeb9fu16.to_ne_bytes());
-    blob.extend_from_slice(&[1, 0]);
-    for w in [
-        24u32,
-        0,
-        types.len() as u32,
-        types.len() as u32,
-        strings.len() as u32,
-    ] {
-        blob.extend_from_slice(&w.to_ne_bytes());
-    }
-    blob.extend_from_slice(&types);
-    blob.extend_from_slice(strings);
+    // BTF for `int prog(void)` and a func_info record for it.
+    let mut b = BtfBuilder::new();
+    let int = b.int("", 4, SIGNED);
+    let proto = b.func_proto(int, &[]);
+    let func = b.func("prog", proto, 1);
+    let blob = b.encode(Endian::HOST);
     let btf = bpfkit_kernel::btf::KernelBtf::load(&blob, 0).unwrap();
     let insns = bpfkit_isa::asm::assemble("r0 = 2\nexit", bpfkit_isa::Syntax::Llvm).unwrap();
-    let func_info: Vec<u8> = [0u32, 3].iter().flat_map(|w| w.to_ne_bytes()).collect();
+    let func_info: Vec<u8> = [0u32, func].iter().flat_map(|w| w.to_ne_bytes()).collect();
     let mut l = ProgLoad::new(ProgType::Xdp, &insns);
     l.name = "prog";
     l.prog_btf_fd = Some(btf.fd());

@@ -11,6 +11,8 @@ use bpfkit_kernel::link::{Link, LinkAttach};
 use bpfkit_kernel::prog::{ProgLoad, Program, LOG_LEVEL_ALL, LOG_LEVEL_BRANCHES};
 use bpfkit_kernel::test_run::TestRun;
 use bpfkit_kernel::{stats, Cmd, Error, IdKind};
+use bpfkit_object::btf::int_encoding::SIGNED;
+use bpfkit_object::btf::{BtfBuilder, Endian};
 use bpfkit_object::kinds::{AttachType, ProgType};
 use support::{asm, kernel_or_skip, CgroupGuard, PinGuard};
 
@@ -257,29 +259,21 @@ fn cgroup_link_create_info_detach() {
     }
 }
 
-/// A BTF blob with one type, `int` (plus any bytes appended to the
-/// string section), encoded as `struct btf_header` describes.
-fn int_btf(bad_string: bool) -> Vec<u8> {
-    let strings: &[u8] = if bad_string { b"\0int" } else { b"\0int\0" };
-    let mut types = Vec::new();
-    for w in [1u32, 1 << 24, 4, (1 << 24) | 32] {
-        types.extend_from_slice(&w.to_ne_bytes());
-    }
-    let mut b = Vec::new();
-    b.extend_from_slice(&0xeb9fu16.to_ne_bytes());
-    b.extend_from_slice(&[1, 0]);
-    for w in [
-        24u32,
-        0,
-        types.len() as u32,
-        types.len() as u32,
-        strings.len() as u32,
-    ] {
-        b.extend_from_slice(&w.to_ne_bytes());
-    }
-    b.extend_from_slice(&types);
-    b.extend_from_slice(strings);
-    b
+/// A BTF blob with one type, `int`.
+fn int_btf() -> Vec<u8> {
+    let mut b = BtfBuilder::new();
+    b.int("int", 4, SIGNED);
+    b.encode(Endian::HOST)
+}
+
+/// [`int_btf`] with the string section's last NUL cut off (the header's
+/// `str_len` one shorter), which the kernel refuses.
+fn unterminated_int_btf() -> Vec<u8> {
+    let mut blob = int_btf();
+    blob.pop();
+    let str_len = u32::from_ne_bytes(blob[20..24].try_into().unwrap());
+    blob[20..24].copy_from_slice(&(str_len - 1).to_ne_bytes());
+    blob
 }
 
 #[test]
@@ -287,7 +281,7 @@ fn btf_load_info_and_log() {
     if !kernel_or_skip("btf_load_info_and_log") {
         return;
     }
-    let blob = int_btf(false);
+    let blob = int_btf();
     let btf = KernelBtf::load(&blob, 1).unwrap();
     let i = btf.info(true).unwrap();
     assert_eq!(i.data, blob);
@@ -298,7 +292,7 @@ fn btf_load_info_and_log() {
         KernelBtf::from_id(i.id).unwrap().info(false).unwrap().id,
         i.id
     );
-    let e = KernelBtf::load(&int_btf(true), 0).unwrap_err();
+    let e = KernelBtf::load(&unterminated_int_btf(), 0).unwrap_err();
     assert_eq!(e.errno(), Some(libc::EINVAL));
     assert!(!e.log().unwrap_or("").is_empty(), "{e:?}");
     // vmlinux is BTF object with a name.
@@ -311,41 +305,16 @@ fn btf_load_info_and_log() {
     assert!(vmlinux.is_some_and(|v| v.kernel));
 }
 
-/// BTF for one function, `int prog(void)` [3], with the strings a line
-/// record needs: "prog" at 1, "t.c" at 6, "return 2;" at 10.
-fn func_btf() -> Vec<u8> {
-    let strings = b"\0prog\0t.c\0return 2;\0";
-    let words: [u32; 10] = [
-        // [1] int
-        0,
-        1 << 24,
-        4,
-        (1 << 24) | 32,
-        // [2] FUNC_PROTO returning [1], no parameters
-        0,
-        13 << 24,
-        1,
-        // [3] FUNC "prog", global linkage, of type [2]
-        1,
-        (12 << 24) | 1,
-        2,
-    ];
-    let types: Vec<u8> = words.iter().flat_map(|w| w.to_ne_bytes()).collect();
-    let mut b = Vec::new();
-    b.extend_from_slice(&0xeb9fu16.to_ne_bytes());
-    b.extend_from_slice(&[1, 0]);
-    for w in [
-        24u32,
-        0,
-        types.len() as u32,
-        types.len() as u32,
-        strings.len() as u32,
-    ] {
-        b.extend_from_slice(&w.to_ne_bytes());
-    }
-    b.extend_from_slice(&types);
-    b.extend_from_slice(strings);
-    b
+/// BTF for one function, `int prog(void)` [3], and the offsets of the
+/// strings a line record needs: the file "t.c" and the line "return 2;".
+fn func_btf() -> (Vec<u8>, u32, u32) {
+    let mut b = BtfBuilder::new();
+    let int = b.int("", 4, SIGNED);
+    let proto = b.func_proto(int, &[]);
+    let func = b.func("prog", proto, 1);
+    assert_eq!(func, 3);
+    let (file, line) = (b.string("t.c"), b.string("return 2;"));
+    (b.encode(Endian::HOST), file, line)
 }
 
 fn records(words: &[u32]) -> Vec<u8> {
@@ -357,12 +326,13 @@ fn func_and_line_info_with_prog_btf_and_freplace() {
     if !kernel_or_skip("func_and_line_info_with_prog_btf_and_freplace") {
         return;
     }
-    let btf = KernelBtf::load(&func_btf(), 0).unwrap();
+    let (blob, file, line) = func_btf();
+    let btf = KernelBtf::load(&blob, 0).unwrap();
     let insns = asm("r0 = 2\nexit");
     // struct bpf_func_info { insn_off, type_id }
     let func_info = records(&[0, 3]);
     // struct bpf_line_info { insn_off, file_name_off, line_off, line_col }
-    let line_info = records(&[0, 6, 10, (7 << 10) | 5]);
+    let line_info = records(&[0, file, line, (7 << 10) | 5]);
     let mut l = ProgLoad::new(ProgType::Xdp, &insns);
     l.name = "prog";
     l.prog_btf_fd = Some(btf.fd());

@@ -1,47 +1,19 @@
-//! `.BTF.ext` parsing on hand-built blobs: all three record kinds, larger
-//! record sizes from newer compilers, and malformed blocks.
+//! `.BTF.ext` parsing on hand-built blobs (the `.BTF` beside them written
+//! with [`BtfBuilder`]): all three record kinds, larger record sizes from
+//! newer compilers, and malformed blocks.
 
-use bpfkit_object::btf::{Btf, BtfError, BtfExt, CoreReloKind};
+use bpfkit_object::btf::int_encoding::SIGNED;
+use bpfkit_object::btf::{Btf, BtfBuilder, BtfError, BtfExt, CoreReloKind, Endian};
 
 /// A tiny `.BTF`: [1] int, [2] func_proto int(void), [3] FUNC "f"; strings
 /// "int", "f", "xdp", "a.c", "return 0;", "0:1".
 fn base() -> (Vec<u8>, [u32; 6]) {
-    let strs = ["int", "f", "xdp", "a.c", "return 0;", "0:1"];
-    let mut strings = vec![0u8];
-    let mut offs = [0u32; 6];
-    for (i, s) in strs.iter().enumerate() {
-        offs[i] = strings.len() as u32;
-        strings.extend_from_slice(s.as_bytes());
-        strings.push(0);
-    }
-    let words: Vec<u32> = vec![
-        offs[0],
-        1 << 24,
-        4,
-        32 | 1 << 24,
-        0,
-        13 << 24,
-        1,
-        offs[1],
-        12 << 24 | 1,
-        2,
-    ];
-    let types: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
-    let mut out = Vec::new();
-    out.extend_from_slice(&0xeb9fu16.to_le_bytes());
-    out.extend_from_slice(&[1, 0]);
-    for w in [
-        24,
-        0,
-        types.len() as u32,
-        types.len() as u32,
-        strings.len() as u32,
-    ] {
-        out.extend_from_slice(&w.to_le_bytes());
-    }
-    out.extend_from_slice(&types);
-    out.extend_from_slice(&strings);
-    (out, offs)
+    let mut b = BtfBuilder::new();
+    let int = b.int("int", 4, SIGNED);
+    let proto = b.func_proto(int, &[]);
+    b.func("f", proto, 1);
+    let offs = ["int", "f", "xdp", "a.c", "return 0;", "0:1"].map(|s| b.string(s));
+    (b.encode(Endian::Little), offs)
 }
 
 /// A `.BTF.ext` with the given record sizes (extra bytes are zero).

@@ -1,131 +1,56 @@
-//! Parser tests on hand-built BTF blobs (both byte orders) and on the
+//! Parser tests on BTF blobs written with [`BtfBuilder`] (both byte
+//! orders; malformed ones by raw records or corrupted bytes) and on the
 //! running kernel's vmlinux BTF when it is readable.
 
-use bpfkit_object::btf::{dump_c, dump_raw, Btf, BtfError, Endian, Kind, TypeData};
-
-/// Builds BTF blobs record by record.
-struct Builder {
-    big: bool,
-    types: Vec<u8>,
-    strings: Vec<u8>,
-}
-
-impl Builder {
-    fn new(big: bool) -> Self {
-        Builder {
-            big,
-            types: Vec::new(),
-            strings: vec![0],
-        }
-    }
-    fn s(&mut self, name: &str) -> u32 {
-        if name.is_empty() {
-            return 0;
-        }
-        let off = self.strings.len() as u32;
-        self.strings.extend_from_slice(name.as_bytes());
-        self.strings.push(0);
-        off
-    }
-    fn w(&mut self, v: u32) {
-        let b = if self.big {
-            v.to_be_bytes()
-        } else {
-            v.to_le_bytes()
-        };
-        self.types.extend_from_slice(&b);
-    }
-    fn rec(&mut self, name: &str, kind: u32, kflag: bool, vlen: u32, size_or_type: u32) {
-        let n = self.s(name);
-        self.w(n);
-        self.w((kflag as u32) << 31 | kind << 24 | vlen);
-        self.w(size_or_type);
-    }
-    fn finish(&self) -> Vec<u8> {
-        let mut out = Vec::new();
-        let w16 = |v: u16| {
-            if self.big {
-                v.to_be_bytes()
-            } else {
-                v.to_le_bytes()
-            }
-        };
-        let w32 = |v: u32| {
-            if self.big {
-                v.to_be_bytes()
-            } else {
-                v.to_le_bytes()
-            }
-        };
-        out.extend_from_slice(&w16(0xeb9f));
-        out.extend_from_slice(&[1, 0]);
-        out.extend_from_slice(&w32(24));
-        out.extend_from_slice(&w32(0));
-        out.extend_from_slice(&w32(self.types.len() as u32));
-        out.extend_from_slice(&w32(self.types.len() as u32));
-        out.extend_from_slice(&w32(self.strings.len() as u32));
-        out.extend_from_slice(&self.types);
-        out.extend_from_slice(&self.strings);
-        out
-    }
-}
+use bpfkit_object::btf::int_encoding::SIGNED;
+use bpfkit_object::btf::{
+    dump_c, dump_raw, Btf, BtfBuilder, BtfError, Endian, IntInfo, Kind, Type, TypeData, VarSecinfo,
+};
 
 /// A blob with one type of every kind.
 fn every_kind(big: bool) -> Vec<u8> {
-    let mut b = Builder::new(big);
-    b.rec("int", 1, false, 0, 4); // [1]
-    b.w(1 << 24 | 32);
-    b.rec("", 2, false, 0, 1); // [2] int *
-    b.rec("", 3, false, 0, 0); // [3] int[4]
-    b.w(1);
-    b.w(1);
-    b.w(4);
-    b.rec("s", 4, true, 2, 8); // [4] struct s { int a; int b:3; }
-    let a = b.s("a");
-    b.w(a);
-    b.w(1);
-    b.w(0);
-    let bb = b.s("b");
-    b.w(bb);
-    b.w(1);
-    b.w(3 << 24 | 32);
-    b.rec("u", 5, false, 1, 4); // [5]
-    let x = b.s("x");
-    b.w(x);
-    b.w(1);
-    b.w(0);
-    b.rec("e", 6, true, 1, 4); // [6] signed enum
-    let m = b.s("M");
-    b.w(m);
-    b.w(-5i32 as u32);
-    b.rec("f", 7, true, 0, 0); // [7] union fwd
-    b.rec("t", 8, false, 0, 1); // [8]
-    b.rec("", 9, false, 0, 1); // [9]
-    b.rec("", 10, false, 0, 1); // [10]
-    b.rec("", 11, false, 0, 2); // [11]
-    b.rec("", 13, false, 2, 1); // [12] int (int, ...)
-    let p = b.s("p");
-    b.w(p);
-    b.w(1);
-    b.w(0);
-    b.w(0);
-    b.rec("fn", 12, false, 1, 12); // [13] global func
-    b.rec("v", 14, false, 0, 1); // [14]
-    b.w(1);
-    b.rec(".data", 15, false, 1, 4); // [15]
-    b.w(14);
-    b.w(0);
-    b.w(4);
-    b.rec("double", 16, false, 0, 8); // [16]
-    b.rec("tag", 17, false, 0, 4); // [17]
-    b.w(1);
-    b.rec("user", 18, false, 0, 1); // [18]
-    b.rec("e64", 19, false, 1, 8); // [19]
-    let big_v = b.s("BIG");
-    b.w(big_v);
-    b.w(0x89ab_cdef);
-    b.w(0x0123_4567);
-    b.finish()
+    let mut b = BtfBuilder::new();
+    let int = b.int("int", 4, SIGNED); // [1]
+    let ptr = b.ptr(int); // [2] int *
+    b.array(int, int, 4); // [3] int[4]
+    let s = b.struct_type("s", 8, &[("a", int, 0, 0), ("b", int, 32, 3)]); // [4]
+    b.union_type("u", 4, &[("x", int, 0, 0)]); // [5]
+    b.enum32("e", true, &[("M", -5)]); // [6] signed enum
+    b.fwd("f", true); // [7] union fwd
+    b.typedef("t", int); // [8]
+    b.qualifier(Kind::Volatile, int); // [9]
+    b.qualifier(Kind::Const, int); // [10]
+    b.qualifier(Kind::Restrict, ptr); // [11]
+    let proto = b.func_proto(int, &[("p", int), ("", 0)]); // [12] int (int, ...)
+    b.func("fn", proto, 1); // [13] global func
+    let v = b.var("v", int, 1); // [14]
+    let entry = VarSecinfo {
+        ty: v,
+        offset: 0,
+        size: 4,
+    };
+    b.datasec(".data", 4, &[entry]); // [15]
+    b.float("double", 8); // [16]
+    b.decl_tag("tag", s, 1); // [17]
+    b.type_tag("user", int); // [18]
+    b.enum64("e64", false, &[("BIG", 0x0123_4567_89ab_cdef)]); // [19]
+    b.encode(if big { Endian::Big } else { Endian::Little })
+}
+
+fn encode(b: &BtfBuilder) -> Vec<u8> {
+    b.encode(Endian::Little)
+}
+
+/// A type pushed as written, for records the typed methods would not write.
+fn raw(kind: Kind, name_off: u32, vlen: u16, size_or_type: u32, data: TypeData) -> Type {
+    Type {
+        kind,
+        name_off,
+        kind_flag: false,
+        vlen,
+        size_or_type,
+        data,
+    }
 }
 
 #[test]
@@ -218,13 +143,14 @@ fn header_errors() {
 
 #[test]
 fn record_errors_name_the_type() {
-    // Unknown kind 20 as the second type.
-    let mut b = Builder::new(false);
-    b.rec("int", 1, false, 0, 4);
-    b.w(32);
-    b.rec("", 20, false, 0, 0);
+    // Unknown kind 20 as the second type: a pointer's kind byte replaced.
+    let mut b = BtfBuilder::new();
+    b.int("int", 4, 0);
+    b.ptr(0);
+    let mut blob = encode(&b);
+    set_u32(&mut blob, 24 + 16 + 4, 20 << 24);
     assert_eq!(
-        Btf::parse(&b.finish()).unwrap_err(),
+        Btf::parse(&blob).unwrap_err(),
         BtfError::UnknownKind {
             type_id: 2,
             offset: 24 + 16,
@@ -232,10 +158,17 @@ fn record_errors_name_the_type() {
         }
     );
     // A struct whose vlen runs past the section.
-    let mut b = Builder::new(false);
-    b.rec("s", 4, false, 0xffff, 4);
+    let mut b = BtfBuilder::new();
+    let s = b.string("s");
+    b.push(raw(
+        Kind::Struct,
+        s,
+        0xffff,
+        4,
+        TypeData::Members(Vec::new()),
+    ));
     assert!(matches!(
-        Btf::parse(&b.finish()),
+        Btf::parse(&encode(&b)),
         Err(BtfError::TruncatedType {
             type_id: 1,
             offset: 24,
@@ -243,10 +176,10 @@ fn record_errors_name_the_type() {
         })
     ));
     // A pointer to a type that does not exist.
-    let mut b = Builder::new(false);
-    b.rec("", 2, false, 0, 7);
+    let mut b = BtfBuilder::new();
+    b.ptr(7);
     assert_eq!(
-        Btf::parse(&b.finish()).unwrap_err(),
+        Btf::parse(&encode(&b)).unwrap_err(),
         BtfError::TypeIdOutOfRange {
             type_id: 1,
             target: 7,
@@ -254,23 +187,26 @@ fn record_errors_name_the_type() {
         }
     );
     // A name past the strings.
-    let mut b = Builder::new(false);
-    b.w(1000);
-    b.w(2 << 24);
-    b.w(0);
+    let mut b = BtfBuilder::new();
+    b.push(raw(Kind::Ptr, 1000, 0, 0, TypeData::None));
     assert_eq!(
-        Btf::parse(&b.finish()).unwrap_err(),
+        Btf::parse(&encode(&b)).unwrap_err(),
         BtfError::StringOffset {
             type_id: 1,
             offset: 1000
         }
     );
     // An int wider than its size.
-    let mut b = Builder::new(false);
-    b.rec("int", 1, false, 0, 1);
-    b.w(32);
+    let mut b = BtfBuilder::new();
+    let name = b.string("int");
+    let wide = IntInfo {
+        encoding: 0,
+        offset: 0,
+        bits: 32,
+    };
+    b.push(raw(Kind::Int, name, 0, 1, TypeData::Int(wide)));
     assert!(matches!(
-        Btf::parse(&b.finish()),
+        Btf::parse(&encode(&b)),
         Err(BtfError::InvalidType { type_id: 1, .. })
     ));
 }
@@ -278,10 +214,10 @@ fn record_errors_name_the_type() {
 #[test]
 fn size_of_detects_cycles() {
     // [1] typedef -> [2] const -> [1]
-    let mut b = Builder::new(false);
-    b.rec("t", 8, false, 0, 2);
-    b.rec("", 10, false, 0, 1);
-    let btf = Btf::parse(&b.finish()).unwrap();
+    let mut b = BtfBuilder::new();
+    b.typedef("t", 2);
+    b.qualifier(Kind::Const, 1);
+    let btf = Btf::parse(&encode(&b)).unwrap();
     assert_eq!(btf.size_of(1), Err(BtfError::TooDeep(1)));
     assert_eq!(btf.resolve(2).unwrap_err(), BtfError::TooDeep(2));
 }
@@ -289,14 +225,12 @@ fn size_of_detects_cycles() {
 #[test]
 fn split_btf_continues_ids_and_strings() {
     let base = Btf::parse(&every_kind(false)).unwrap();
-    // A split blob: [20] ptr to base's struct s, named with a new string.
-    let mut b = Builder::new(false);
-    b.strings.clear();
-    let off_in_split = b.s("sp");
-    b.w(base.header().str_len + off_in_split);
-    b.w(8 << 24);
-    b.w(2);
-    let split = Btf::parse_split(&b.finish(), &base).unwrap();
+    // A split blob: [20] typedef of base's int *, named with a new string
+    // (at the base's string length: the split strings start empty).
+    let mut b = BtfBuilder::split(&base);
+    let sp = b.typedef("sp", 2);
+    assert_eq!(b.get(sp).unwrap().name_off, base.header().str_len);
+    let split = Btf::parse_split(&encode(&b), &base).unwrap();
     assert_eq!(split.first_id(), 20);
     assert_eq!(split.len(), 21);
     assert_eq!(split.name_of(20), "sp");
@@ -440,26 +374,18 @@ fn every_kind_dumps_as_bpftool_does() {
 #[test]
 fn unsatisfiable_cycle_is_an_error() {
     // [1] struct a { struct b x; }  [2] struct b { struct a y; }
-    let mut b = Builder::new(false);
-    b.rec("a", 4, false, 1, 4);
-    let x = b.s("x");
-    b.w(x);
-    b.w(2);
-    b.w(0);
-    b.rec("b", 4, false, 1, 4);
-    let y = b.s("y");
-    b.w(y);
-    b.w(1);
-    b.w(0);
-    let btf = Btf::parse(&b.finish()).unwrap();
+    let mut b = BtfBuilder::new();
+    b.struct_type("a", 4, &[("x", 2, 0, 0)]);
+    b.struct_type("b", 4, &[("y", 1, 0, 0)]);
+    let btf = Btf::parse(&encode(&b)).unwrap();
     assert!(matches!(
         dump_c(&btf),
         Err(BtfError::InvalidType { type_id: 1, .. })
     ));
     // [1] ptr -> [2] ptr -> [1]: no panic, no stack overflow.
-    let mut b = Builder::new(false);
-    b.rec("", 2, false, 0, 2);
-    b.rec("", 2, false, 0, 1);
-    let btf = Btf::parse(&b.finish()).unwrap();
+    let mut b = BtfBuilder::new();
+    b.ptr(2);
+    b.ptr(1);
+    let btf = Btf::parse(&encode(&b)).unwrap();
     assert!(dump_c(&btf).is_err());
 }

@@ -7,12 +7,13 @@
 mod co_re_common;
 
 use bpfkit_isa::Insn;
-use bpfkit_object::btf::{Btf, CoreRelo, CoreReloKind};
+use bpfkit_object::btf::int_encoding::SIGNED;
+use bpfkit_object::btf::{Btf, BtfBuilder, CoreRelo, CoreReloKind, Endian};
 use bpfkit_object::co_re::{
     find_candidates, patch_insn, CoreErrorKind, CoreOutcome, CoreTarget, Patch, ReloValue,
     Relocator, POISON_IMM,
 };
-use co_re_common::{local, relo, target, B, LDDW, LDX_B, LDX_W, MOV64_K};
+use co_re_common::{local, parsed, relo, target, LDDW, LDX_B, LDX_W, MOV64_K};
 
 #[test]
 fn values_and_patches_per_kind() {
@@ -233,7 +234,7 @@ fn error_paths_name_the_relocation() {
 #[test]
 fn missing_target_resolves_existence_to_zero_and_poisons_the_rest() {
     let (lb, ids) = local();
-    let empty = B::new().build();
+    let empty = parsed(&BtfBuilder::new());
     let mut r = Relocator::new(&lb, CoreTarget::new(&empty));
     use CoreReloKind::*;
     let mut insns = vec![
@@ -273,15 +274,15 @@ fn missing_target_resolves_existence_to_zero_and_poisons_the_rest() {
 fn ambiguity_and_candidate_pruning() {
     // Local s { int a; int b; }; target flavors s___1 { int a; int b; } and
     // s___2 { int pad; int a; }.
-    let mut b = B::new();
-    let int = b.int("int", 4, true);
-    let s = b.st("s", 8, &[("a", int, 0, 0), ("b", int, 32, 0)]);
-    let lb = b.build();
-    let mut t = B::new();
-    let tint = t.int("int", 4, true);
-    let s1 = t.st("s___1", 8, &[("a", tint, 0, 0), ("b", tint, 32, 0)]);
-    let s2 = t.st("s___2", 8, &[("pad", tint, 0, 0), ("a", tint, 32, 0)]);
-    let tb = t.build();
+    let mut b = BtfBuilder::new();
+    let int = b.int("int", 4, SIGNED);
+    let s = b.struct_type("s", 8, &[("a", int, 0, 0), ("b", int, 32, 0)]);
+    let lb = parsed(&b);
+    let mut t = BtfBuilder::new();
+    let tint = t.int("int", 4, SIGNED);
+    let s1 = t.struct_type("s___1", 8, &[("a", tint, 0, 0), ("b", tint, 32, 0)]);
+    let s2 = t.struct_type("s___2", 8, &[("pad", tint, 0, 0), ("a", tint, 32, 0)]);
+    let tb = parsed(&t);
     assert_eq!(
         find_candidates(&lb, s, &CoreTarget::new(&tb))
             .iter()
@@ -355,26 +356,24 @@ fn ambiguity_and_candidate_pruning() {
 
 #[test]
 fn modules_are_searched_only_without_a_vmlinux_candidate() {
-    let mut b = B::new();
-    let int = b.int("int", 4, true);
-    let s = b.st("in_mod", 4, &[("a", int, 0, 0)]);
-    let v = b.st("in_vmlinux", 4, &[("a", int, 0, 0)]);
-    let lb = b.build();
-    let mut base = B::new();
-    let bint = base.int("int", 4, true);
-    let bv = base.st("in_vmlinux", 4, &[("a", bint, 0, 0)]);
-    let base_btf = base.build();
+    let mut b = BtfBuilder::new();
+    let int = b.int("int", 4, SIGNED);
+    let s = b.struct_type("in_mod", 4, &[("a", int, 0, 0)]);
+    let v = b.struct_type("in_vmlinux", 4, &[("a", int, 0, 0)]);
+    let lb = parsed(&b);
+    let mut base = BtfBuilder::new();
+    let bint = base.int("int", 4, SIGNED);
+    let bv = base.struct_type("in_vmlinux", 4, &[("a", bint, 0, 0)]);
+    let base_btf = parsed(&base);
     // Split BTF: ids continue from the base's; types refer to base ids.
-    let mut m = B::new();
-    m.next = base_btf.len() as u32;
-    m.str_base = base_btf.header().str_len;
-    let ms = m.st("in_mod", 8, &[("pad", bint, 0, 0), ("a", bint, 32, 0)]);
-    let mv = m.st(
+    let mut m = BtfBuilder::split(&base_btf);
+    let ms = m.struct_type("in_mod", 8, &[("pad", bint, 0, 0), ("a", bint, 32, 0)]);
+    let mv = m.struct_type(
         "in_vmlinux___mod",
         8,
         &[("pad", bint, 0, 0), ("a", bint, 32, 0)],
     );
-    let split_bytes = m.bytes();
+    let split_bytes = m.encode(Endian::Little);
     let module = Btf::parse_split(&split_bytes, &base_btf).unwrap();
     let modules = vec![("mymod".to_string(), module)];
     let target = CoreTarget::new(&base_btf).with_modules(&modules);

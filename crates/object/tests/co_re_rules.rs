@@ -3,9 +3,10 @@
 
 mod co_re_common;
 
-use bpfkit_object::btf::CoreReloKind;
+use bpfkit_object::btf::int_encoding::SIGNED;
+use bpfkit_object::btf::{BtfBuilder, CoreReloKind, Kind};
 use bpfkit_object::co_re::{fields_are_compat, parse_spec, types_are_compat, types_match};
-use co_re_common::{local, B};
+use co_re_common::{legacy_int, local, parsed};
 
 #[test]
 fn parse_spec_walks_fields_and_arrays() {
@@ -83,30 +84,30 @@ fn parse_spec_rejects_bad_access_strings() {
 
 #[test]
 fn field_compatibility_rules() {
-    let mut b = B::new();
-    let int = b.int("int", 4, true);
-    let u8t = b.int("u8", 1, false);
-    let legacy = b.int_offset("int", 4, 2, 10);
-    let s1 = b.st("a", 4, &[("x", int, 0, 0)]);
-    let u1 = b.comp(true, "b", 4, &[("x", int, 0, 0)]);
+    let mut b = BtfBuilder::new();
+    let int = b.int("int", 4, SIGNED);
+    let u8t = b.int("u8", 1, 0);
+    let legacy = legacy_int(&mut b, "int", 4, 2, 10);
+    let s1 = b.struct_type("a", 4, &[("x", int, 0, 0)]);
+    let u1 = b.union_type("b", 4, &[("x", int, 0, 0)]);
     let p_int = b.ptr(int);
     let p_s1 = b.ptr(s1);
     let e1 = b.enum32("color", false, &[("R", 0)]);
     let e2 = b.enum32("color___v2", false, &[("G", 1)]);
     let e3 = b.enum32("shape", false, &[("S", 1)]);
     let e_anon = b.enum32("", false, &[("Z", 1)]);
-    let e64 = b.enum64("color", &[("R", 0)]);
+    let e64 = b.enum64("color", false, &[("R", 0)]);
     let arr_int = b.array(int, int, 4);
     let arr_u8 = b.array(u8t, int, 100);
     let arr_p = b.array(p_int, int, 4);
     let td = b.typedef("int_t", int);
-    let c_td = b.konst(td);
+    let c_td = b.qualifier(Kind::Const, td);
     let f = b.float("double", 8);
     let f2 = b.float("float", 4);
     let fwd1 = b.fwd("a", false);
     let fwd2 = b.fwd("a___x", false);
     let fwd3 = b.fwd("z", false);
-    let btf = b.build();
+    let btf = parsed(&b);
     let c = |a, b| fields_are_compat(&btf, a, &btf, b).unwrap();
     assert!(c(int, u8t), "ints of any size and sign");
     assert!(!c(int, legacy), "legacy bitfield ints are rejected");
@@ -131,23 +132,23 @@ fn field_compatibility_rules() {
 
 #[test]
 fn type_compatibility_rules() {
-    let mut b = B::new();
-    let int = b.int("int", 4, true);
-    let long = b.int("long", 8, true);
-    let legacy = b.int_offset("int", 4, 1, 8);
-    let s = b.st("s", 4, &[("x", int, 0, 0)]);
-    let s2 = b.st("s", 8, &[("y", long, 0, 0)]);
+    let mut b = BtfBuilder::new();
+    let int = b.int("int", 4, SIGNED);
+    let long = b.int("long", 8, SIGNED);
+    let legacy = legacy_int(&mut b, "int", 4, 1, 8);
+    let s = b.struct_type("s", 4, &[("x", int, 0, 0)]);
+    let s2 = b.struct_type("s", 8, &[("y", long, 0, 0)]);
     let p_int = b.ptr(int);
     let p_long = b.ptr(long);
     let p_s = b.ptr(s);
-    let f1 = b.proto(int, &[p_int, long]);
-    let f2 = b.proto(long, &[p_long, int]);
-    let f3 = b.proto(int, &[p_int]);
-    let f4 = b.proto(int, &[p_s, long]);
-    let u = b.comp(true, "s", 4, &[("x", int, 0, 0)]);
+    let f1 = b.func_proto(int, &[("", p_int), ("", long)]);
+    let f2 = b.func_proto(long, &[("", p_long), ("", int)]);
+    let f3 = b.func_proto(int, &[("", p_int)]);
+    let f4 = b.func_proto(int, &[("", p_s), ("", long)]);
+    let u = b.union_type("s", 4, &[("x", int, 0, 0)]);
     let td1 = b.typedef("t", s);
     let td2 = b.typedef("t", u);
-    let btf = b.build();
+    let btf = parsed(&b);
     let c = |a, b| types_are_compat(&btf, a, &btf, b).unwrap();
     assert!(c(s, s2), "structs need nothing more than the name");
     assert!(!c(s, u), "but the kind must agree");
@@ -163,13 +164,13 @@ fn type_compatibility_rules() {
 
 #[test]
 fn type_match_rules() {
-    let mut local = B::new();
-    let int = local.int("int", 4, true);
-    let uint = local.int("unsigned int", 4, false);
+    let mut local = BtfBuilder::new();
+    let int = local.int("int", 4, SIGNED);
+    let uint = local.int("unsigned int", 4, 0);
     let inner_fwd = local.fwd("inner", false);
     let p_inner = local.ptr(inner_fwd);
     let arr = local.array(int, int, 4);
-    let s = local.st(
+    let s = local.struct_type(
         "s",
         24,
         &[
@@ -180,19 +181,19 @@ fn type_match_rules() {
     );
     let e = local.enum32("e", false, &[("X", 1), ("Y", 2)]);
     let e_small = local.enum32("e", false, &[("X", 1)]);
-    let f = local.proto(int, &[int]);
+    let f = local.func_proto(int, &[("", int)]);
     let _ = uint;
-    let local = local.build();
+    let local = parsed(&local);
 
-    let mut t = B::new();
-    let tint = t.int("int", 4, true);
-    let tuint = t.int("unsigned int", 4, false);
-    let tinner = t.st("inner", 4, &[("q", tint, 0, 0)]);
+    let mut t = BtfBuilder::new();
+    let tint = t.int("int", 4, SIGNED);
+    let tuint = t.int("unsigned int", 4, 0);
+    let tinner = t.struct_type("inner", 4, &[("q", tint, 0, 0)]);
     let tp_inner = t.ptr(tinner);
     let tarr = t.array(tint, tint, 4);
     let tarr5 = t.array(tint, tint, 5);
     // Members in another order, one extra: matches.
-    let ok = t.st(
+    let ok = t.struct_type(
         "s",
         32,
         &[
@@ -202,7 +203,7 @@ fn type_match_rules() {
             ("a", tint, 160, 0),
         ],
     );
-    let bad_len = t.st(
+    let bad_len = t.struct_type(
         "s",
         32,
         &[
@@ -211,7 +212,7 @@ fn type_match_rules() {
             ("a", tint, 160, 0),
         ],
     );
-    let bad_sign = t.st(
+    let bad_sign = t.struct_type(
         "s",
         32,
         &[
@@ -220,7 +221,7 @@ fn type_match_rules() {
             ("a", tuint, 160, 0),
         ],
     );
-    let missing = t.st(
+    let missing = t.struct_type(
         "s",
         32,
         &[
@@ -229,12 +230,12 @@ fn type_match_rules() {
             ("b", tint, 160, 0),
         ],
     );
-    let te = t.enum64("e", &[("Y", 9), ("X", 8), ("Z", 7)]);
+    let te = t.enum64("e", false, &[("Y", 9), ("X", 8), ("Z", 7)]);
     let te32 = t.enum32("e", false, &[("Y", 9), ("X", 8), ("Z", 7)]);
     let te_missing = t.enum32("e", false, &[("Y", 9)]);
-    let tf = t.proto(tint, &[tint]);
-    let tf_bad = t.proto(tint, &[tuint]);
-    let t = t.build();
+    let tf = t.func_proto(tint, &[("", tint)]);
+    let tf_bad = t.func_proto(tint, &[("", tuint)]);
+    let t = parsed(&t);
     let m = |a, b| types_match(&local, a, &t, b).unwrap();
     assert!(m(s, ok));
     assert!(!m(s, bad_len), "array lengths must agree");

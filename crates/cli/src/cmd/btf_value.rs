@@ -453,57 +453,24 @@ fn hex128(v: u128, plain: bool, s: &mut dyn Sink) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bpfkit_object::btf::int_encoding::SIGNED;
+    use bpfkit_object::btf::{BtfBuilder, Endian};
 
     /// `int` [1], `char` [2], `char[4]` [3], `struct s { int a; char n[4];
     /// unsigned int f:3; }` [4] with kind_flag, `unsigned int` [5].
     fn btf() -> Btf {
-        let strings = b"\0int\0char\0s\0a\0n\0f\0unsigned int\0";
-        let words: Vec<u32> = vec![
-            1,
-            1 << 24,
-            4,
-            (1 << 24) | 32, // [1] int
-            5,
-            1 << 24,
-            1,
-            (1 << 24) | 8, // [2] char
-            0,
-            3 << 24,
-            0,
-            2,
-            1,
-            4, // [3] char[4]
-            10,
-            (1 << 31) | (4 << 24) | 3,
-            12, // [4] struct s
+        let mut b = BtfBuilder::new();
+        let int = b.int("int", 4, SIGNED);
+        let char_ = b.int("char", 1, SIGNED);
+        let n = b.array(char_, int, 4);
+        let uint = 5;
+        b.struct_type(
+            "s",
             12,
-            1,
-            0,
-            14,
-            3,
-            32,
-            16,
-            5,
-            (3 << 24) | 64, //
-            18,
-            1 << 24,
-            4,
-            32, // [5] unsigned int
-        ];
-        let types: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
-        let mut b = vec![0x9f, 0xeb, 1, 0];
-        for w in [
-            24u32,
-            0,
-            types.len() as u32,
-            types.len() as u32,
-            strings.len() as u32,
-        ] {
-            b.extend_from_slice(&w.to_le_bytes());
-        }
-        b.extend_from_slice(&types);
-        b.extend_from_slice(strings);
-        Btf::parse(&b).unwrap()
+            &[("a", int, 0, 0), ("n", n, 32, 0), ("f", uint, 64, 3)],
+        );
+        assert_eq!(b.int("unsigned int", 4, 0), uint);
+        Btf::parse(&b.encode(Endian::Little)).unwrap()
     }
 
     fn value() -> Vec<u8> {

@@ -11,6 +11,8 @@ pub use bpfkit_isa::Insn;
 pub use bpfkit_kernel::link::{Link, LinkAttach};
 pub use bpfkit_kernel::map::KernelMap;
 pub use bpfkit_kernel::prog::{ProgLoad, Program};
+pub use bpfkit_object::btf::int_encoding::SIGNED;
+pub use bpfkit_object::btf::{BtfBuilder, Endian};
 pub use bpfkit_object::kinds::{AttachType, MapType, ProgType};
 pub use bpfkit_object::map::MapSpec;
 pub use serde_json::Value;
@@ -163,101 +165,29 @@ pub fn xdp_with_map(map: &KernelMap, name: &str) -> Program {
     l.load().unwrap()
 }
 
-/// A BTF blob built type by type: `int`, `char`, `unsigned int`,
-/// `char[8]`, `enum color`, `int *`, `struct val` (with bit fields, so
-/// kind_flag), `typedef unsigned int u32_t`.
+/// A BTF blob of `int`, `char`, `unsigned int`, `char[8]`, `enum color`,
+/// `int *`, `struct val` [7] (with bit fields, so kind_flag) and
+/// `typedef unsigned int u32_t` [8]; with the key and value type ids.
 pub fn value_btf() -> (Vec<u8>, u32, u32) {
-    let mut strings = vec![0u8];
-    let mut s = |name: &str| {
-        let off = strings.len() as u32;
-        strings.extend_from_slice(name.as_bytes());
-        strings.push(0);
-        off
-    };
-    let (int, char_, uint, color, red, blue, val, a, name, flags, more, cl, p, u32_t) = (
-        s("int"),
-        s("char"),
-        s("unsigned int"),
-        s("color"),
-        s("RED"),
-        s("BLUE"),
-        s("val"),
-        s("a"),
-        s("name"),
-        s("flags"),
-        s("more"),
-        s("color"),
-        s("p"),
-        s("u32_t"),
-    );
-    let words: Vec<u32> = vec![
-        int,
-        1 << 24,
-        4,
-        (1 << 24) | 32, // [1] int
-        char_,
-        1 << 24,
-        1,
-        (1 << 24) | 8, // [2] char
-        uint,
-        1 << 24,
-        4,
-        32, // [3] unsigned int
-        0,
-        3 << 24,
-        0,
-        2,
-        3,
-        8, // [4] char[8]
-        color,
-        (6 << 24) | 2,
-        4,
-        red,
-        0,
-        blue,
-        5, // [5] enum color
-        0,
-        2 << 24,
-        1, // [6] int *
-        val,
-        (1 << 31) | (4 << 24) | 6,
-        32, // [7] struct val, kind_flag
-        a,
-        1,
-        0,
-        name,
-        4,
+    let mut b = BtfBuilder::new();
+    let int = b.int("int", 4, SIGNED);
+    let char_ = b.int("char", 1, SIGNED);
+    let uint = b.int("unsigned int", 4, 0);
+    let name = b.array(char_, uint, 8);
+    let color = b.enum32("color", false, &[("RED", 0), ("BLUE", 5)]);
+    let p = b.ptr(int);
+    let val = b.struct_type(
+        "val",
         32,
-        flags,
-        3,
-        (3 << 24) | 96,
-        more,
-        3,
-        (5 << 24) | 99,
-        cl,
-        5,
-        128,
-        p,
-        6,
-        192,
-        u32_t,
-        8 << 24,
-        3, // [8] typedef u32_t
-    ];
-    let types: Vec<u8> = words.iter().flat_map(|w| w.to_ne_bytes()).collect();
-    let mut b = Vec::new();
-    b.extend_from_slice(&0xeb9fu16.to_ne_bytes());
-    b.extend_from_slice(&[1, 0]);
-    for w in [
-        24u32,
-        0,
-        types.len() as u32,
-        types.len() as u32,
-        strings.len() as u32,
-    ] {
-        b.extend_from_slice(&w.to_ne_bytes());
-    }
-    b.extend_from_slice(&types);
-    b.extend_from_slice(&strings);
-    (b, 8, 7)
+        &[
+            ("a", int, 0, 0),
+            ("name", name, 32, 0),
+            ("flags", uint, 96, 3),
+            ("more", uint, 99, 5),
+            ("color", color, 128, 0),
+            ("p", p, 192, 0),
+        ],
+    );
+    let key = b.typedef("u32_t", uint);
+    (b.encode(Endian::HOST), key, val)
 }

@@ -429,6 +429,7 @@ fn encode_type(t: &Type, w: &mut impl FnMut(u32)) {
 mod tests {
     use super::*;
     use crate::btf::int_encoding::SIGNED;
+    use crate::btf::BtfError;
 
     /// One type of every kind, and raw records the typed methods do not
     /// write (a legacy bit offset in an int, `kind_flag` without bitfields).
@@ -511,6 +512,16 @@ mod tests {
             );
             // And the round trip the other way, through a parsed Btf.
             assert_eq!(BtfBuilder::from_btf(&btf).encode(endian), b.encode(endian));
+        }
+    }
+
+    #[test]
+    fn an_int_wider_than_btf_allows_is_written_and_refused() {
+        for size in [17, 32, u32::MAX] {
+            let mut b = BtfBuilder::new();
+            b.int("huge", size, 0);
+            let e = Btf::parse(&b.encode(Endian::Little)).unwrap_err();
+            assert!(matches!(e, BtfError::InvalidType { type_id: 1, .. }), "{e}");
         }
     }
 

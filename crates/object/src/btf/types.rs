@@ -256,7 +256,9 @@ impl Type {
     }
 
     /// A `BTF_KIND_INT` of `size` bytes, all of them value bits, with
-    /// [`int_encoding`] bits.
+    /// [`int_encoding`] bits. BTF ints are at most 16 bytes; a larger
+    /// `size` gives more than 128 bits (at most 255), which the parser
+    /// refuses.
     pub fn int(name_off: u32, size: u32, encoding: u8) -> Type {
         Type {
             kind: Kind::Int,
@@ -267,7 +269,7 @@ impl Type {
             data: TypeData::Int(IntInfo {
                 encoding,
                 offset: 0,
-                bits: (size * 8) as u8,
+                bits: size.saturating_mul(8).min(u32::from(u8::MAX)) as u8,
             }),
         }
     }
