@@ -36,22 +36,82 @@ pub(crate) fn fuse(ops: &mut [Op]) {
 
 /// The superinstruction for three instructions in a row, if any.
 fn triple(first: Op, second: Op, third: Op) -> Option<Op> {
-    if first.code != Code::Mov64Reg {
-        return None;
+    use Code::*;
+    let chained = second.dst == first.dst && third.dst == first.dst;
+    match (first.code, second.code, third.code) {
+        // `rD = rS; rD += rT; rX = *(uN *)(rD + off)`.
+        (Mov64Reg, Add64Reg, _) => {
+            let tail = pair(second, third).filter(|t| t.dst == first.dst)?;
+            let code = match tail.code {
+                AddLdxB => MovAddLdxB,
+                AddLdxH => MovAddLdxH,
+                AddLdxW => MovAddLdxW,
+                AddLdxDW => MovAddLdxDW,
+                _ => return None,
+            };
+            Some(Op {
+                code,
+                src: first.src,
+                ..tail
+            })
+        }
+        // `rD = rS; rD >>= k; rD ^= rS` (or `<<=`), at one width.
+        (Mov64Reg, Rsh64Imm | Lsh64Imm, Xor64Reg) | (Mov32Reg, Rsh32Imm | Lsh32Imm, Xor32Reg)
+            if chained && third.src == first.src =>
+        {
+            let code = match second.code {
+                Rsh64Imm => MovRshXor64,
+                Lsh64Imm => MovLshXor64,
+                Rsh32Imm => MovRshXor32,
+                _ => MovLshXor32,
+            };
+            Some(Op {
+                code,
+                imm: second.imm,
+                ..first
+            })
+        }
+        // `rD = *(uN *)(rS + off); rD <<= k; rD |= rT`, the shift and the
+        // `or` at one width.
+        (LdxB | LdxH, Lsh64Imm, Or64Reg) | (LdxB | LdxH, Lsh32Imm, Or32Reg) if chained => {
+            let code = match (first.code, second.code) {
+                (LdxB, Lsh64Imm) => LdxBLshOr64,
+                (LdxB, _) => LdxBLshOr32,
+                (_, Lsh64Imm) => LdxHLshOr64,
+                _ => LdxHLshOr32,
+            };
+            Some(Op {
+                code,
+                src2: third.src,
+                imm: second.imm << 32 | first.imm as u32 as u64,
+                ..first
+            })
+        }
+        // `rD = *(u64 *)(rB + off); rD op= X; *(u64 *)(rB + off) = rD`.
+        (LdxDW, _, StxDW)
+            if second.dst == first.dst
+                && first.dst != first.src
+                && third.src == first.dst
+                && (third.dst, third.imm) == (first.src, first.imm) =>
+        {
+            let (code, high) = match second.code {
+                Add64Reg => (RmwAdd64Reg, 0),
+                Sub64Reg => (RmwSub64Reg, 0),
+                Or64Reg => (RmwOr64Reg, 0),
+                And64Reg => (RmwAnd64Reg, 0),
+                Xor64Reg => (RmwXor64Reg, 0),
+                Add64Imm => (RmwAdd64Imm, second.imm as u32 as u64),
+                _ => return None,
+            };
+            Some(Op {
+                code,
+                src2: second.src,
+                imm: high << 32 | first.imm as u32 as u64,
+                ..first
+            })
+        }
+        _ => None,
     }
-    let tail = pair(second, third)?;
-    let code = match tail.code {
-        Code::AddLdxB => Code::MovAddLdxB,
-        Code::AddLdxH => Code::MovAddLdxH,
-        Code::AddLdxW => Code::MovAddLdxW,
-        Code::AddLdxDW => Code::MovAddLdxDW,
-        _ => return None,
-    };
-    (tail.dst == first.dst).then_some(Op {
-        code,
-        src: first.src,
-        ..tail
-    })
 }
 
 /// The superinstruction for `first` followed by `second`, if any.
@@ -70,7 +130,7 @@ fn pair(first: Op, second: Op) -> Option<Op> {
                 ..first
             })
         }
-        Code::Add64Reg if second.dst == first.dst && second.src == first.dst => {
+        Code::Add64Reg if second.src == first.dst => {
             let code = match second.code {
                 Code::LdxB => Code::AddLdxB,
                 Code::LdxH => Code::AddLdxH,
@@ -83,11 +143,18 @@ fn pair(first: Op, second: Op) -> Option<Op> {
                 dst: first.dst,
                 src: first.dst,
                 src2: first.src,
+                dst2: second.dst,
                 aux: 0,
                 imm: second.imm,
                 ..first
             })
         }
+        // `rD = imm; rD <<= rS`.
+        Code::Mov64Imm if second.code == Code::Lsh64Reg && second.dst == first.dst => Some(Op {
+            code: Code::MovImmLsh64Reg,
+            src: second.src,
+            ..first
+        }),
         Code::Add64Imm | Code::Add32Imm | Code::And64Imm | Code::And32Imm
             if second.dst == first.dst =>
         {
@@ -352,5 +419,69 @@ mod group_tests {
         assert_eq!((ops[3].imm, ops[3].aux), (8 << 32 | 1, 0));
         assert_eq!((ops[9].imm, ops[9].aux), (2 << 32 | 7, 11));
         assert_eq!((ops[11].src, ops[11].imm), (R::R1, 56 << 32 | 14));
+    }
+
+    #[test]
+    fn xorshifts_byte_pairs_memory_updates_and_masks_are_fused() {
+        let prog = check(&[
+            Insn::new(0xbf, 0, 6, 0, 0),    // 0: r0 = r6
+            Insn::new(0x77, 0, 0, 0, 12),   // 1: r0 >>= 12
+            Insn::new(0xaf, 0, 6, 0, 0),    // 2: r0 ^= r6
+            Insn::new(0x69, 5, 1, 14, 0),   // 3: w5 = *(u16 *)(r1 + 14)
+            Insn::new(0x64, 5, 0, 0, 8),    // 4: w5 <<= 8
+            Insn::new(0x4c, 5, 7, 0, 0),    // 5: w5 |= w7
+            Insn::new(0x79, 2, 10, -16, 0), // 6: r2 = *(u64 *)(r10 - 16)
+            Insn::new(0x0f, 2, 7, 0, 0),    // 7: r2 += r7
+            Insn::new(0x7b, 10, 2, -16, 0), // 8: *(u64 *)(r10 - 16) = r2
+            Insn::new(0xb7, 9, 0, 0, 1),    // 9: r9 = 1
+            Insn::new(0x6f, 9, 8, 0, 0),    // 10: r9 <<= r8
+            Insn::new(0x0f, 2, 8, 0, 0),    // 11: r2 += r8
+            Insn::new(0x79, 8, 2, 0, 0),    // 12: r8 = *(u64 *)(r2 + 0)
+            Insn::new(0x79, 2, 2, 0, 0),    // 13: r2 = *(u64 *)(r2 + 0)
+            Insn::new(0x07, 2, 0, 0, 1),    // 14: r2 += 1
+            Insn::new(0x7b, 2, 2, 0, 0),    // 15: *(u64 *)(r2 + 0) = r2 (base changed: not fused)
+            Insn::new(0x95, 0, 0, 0, 0),    // 16: exit
+        ])
+        .unwrap();
+        let ops = compile(&prog, &Default::default()).unwrap();
+        let codes: Vec<Code> = ops.iter().map(|op| op.code).collect();
+        use Code::*;
+        assert_eq!(
+            codes,
+            [
+                MovRshXor64,
+                Rsh64Imm,
+                Xor64Reg,
+                LdxHLshOr32,
+                Lsh32Imm,
+                Or32Reg,
+                RmwAdd64Reg,
+                Add64Reg,
+                StxDW,
+                MovImmLsh64Reg,
+                Lsh64Reg,
+                AddLdxDW,
+                LdxDW,
+                LdxDW,
+                Add64Imm,
+                StxDW,
+                Exit
+            ]
+        );
+        assert_eq!((ops[0].dst, ops[0].src, ops[0].imm), (R::R0, R::R6, 12));
+        assert_eq!(
+            (ops[3].src, ops[3].src2, ops[3].imm),
+            (R::R1, R::R7, 8 << 32 | 14)
+        );
+        assert_eq!(
+            (ops[6].dst, ops[6].src, ops[6].src2),
+            (R::R2, R::R10, R::R7)
+        );
+        assert_eq!(ops[6].imm, -16i32 as u32 as u64);
+        assert_eq!((ops[9].dst, ops[9].src, ops[9].imm), (R::R9, R::R8, 1));
+        assert_eq!(
+            (ops[11].dst, ops[11].src2, ops[11].dst2),
+            (R::R2, R::R8, R::R8)
+        );
     }
 }

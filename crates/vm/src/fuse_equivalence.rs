@@ -46,7 +46,7 @@ fn group() -> impl Strategy<Value = Vec<Insn>> {
             // The register form (`k`) has a source and no immediate; the
             // immediate form has no source.
             let (src, kimm) = if k { (s, 0) } else { (0, imm) };
-            match (imm as u32) % 7 {
+            match (imm as u32) % 11 {
                 // mov; alu (same or other register)
                 0 => vec![
                     Insn::new(mov, d, s, 0, 0),
@@ -58,16 +58,17 @@ fn group() -> impl Strategy<Value = Vec<Insn>> {
                         kimm & 31,
                     ),
                 ],
-                // mov; add; ldx from the input (r1 keeps the input address)
+                // mov; add; ldx from the input (r1 keeps the input address),
+                // into the same register or another
                 1 => vec![
                     Insn::new(0xbf, d, 1, 0, 0),
                     Insn::new(0x0f, d, t, 0, 0),
-                    Insn::new(0x61 | size, d, d, off, 0),
+                    Insn::new(0x61 | size, if k { s } else { d }, d, off, 0),
                 ],
                 // add; ldx
                 2 => vec![
                     Insn::new(0x0f, d, s, 0, 0),
-                    Insn::new(0x61 | size, d, d, off, 0),
+                    Insn::new(0x61 | size, if k { t } else { d }, d, off, 0),
                 ],
                 // add or and imm; conditional jump on the same register;
                 // sometimes a goto, which the jump falls through past
@@ -97,18 +98,83 @@ fn group() -> impl Strategy<Value = Vec<Insn>> {
                     Insn::new(0x61 | size, d, 1, off, 0),
                     Insn::new(0x60 | alu_class, d, 0, 0, imm & 31),
                 ],
+                // mov; shift by an immediate; xor with the mov's source (or,
+                // a near miss, another register)
+                6 => vec![
+                    Insn::new(mov, d, s, 0, 0),
+                    Insn::new(if k { 0x70 } else { 0x60 } | alu_class, d, 0, 0, imm & 63),
+                    Insn::new(0xa8 | alu_class, d, if off % 4 == 0 { t } else { s }, 0, 0),
+                ],
+                // a byte or half from the input; shift; or (at one width or,
+                // a near miss, two)
+                7 => vec![
+                    Insn::new(if k { 0x71 } else { 0x69 }, d, 1, off, 0), // ldxb, ldxh
+                    Insn::new(
+                        0x60 | alu_class,
+                        d,
+                        0,
+                        0,
+                        8 + 8 * (back as i32).rem_euclid(3),
+                    ),
+                    Insn::new(
+                        0x48 | if off % 4 != 0 {
+                            alu_class
+                        } else if wide {
+                            0x04
+                        } else {
+                            0x07
+                        },
+                        d,
+                        t,
+                        0,
+                        0,
+                    ),
+                ],
+                // a u64 on the stack (or in the input) updated in place (or,
+                // a near miss, stored elsewhere)
+                8 => {
+                    let (base, at) = if off % 3 == 0 {
+                        (1, off)
+                    } else {
+                        (10, -8 * (1 + off % 4))
+                    };
+                    let alu = [0x0f, 0x1f, 0x4f, 0x5f, 0xaf, 0x07][(s as usize + t as usize) % 6];
+                    vec![
+                        Insn::new(0x79, d, base, at, 0),
+                        match alu {
+                            0x07 => Insn::new(alu, d, 0, 0, imm),
+                            _ => Insn::new(alu, d, t, 0, 0),
+                        },
+                        Insn::new(0x7b, base, d, if off % 5 == 0 { at - 8 } else { at }, 0),
+                    ]
+                }
+                // a one-bit mask
+                9 => vec![
+                    Insn::new(0xb7, d, 0, 0, imm & 3),
+                    Insn::new(0x6f, if off % 4 == 0 { t } else { d }, s, 0, 0),
+                ],
                 // restore r1 to the input so later loads can succeed
                 _ => vec![Insn::new(0xbf, 1, 6, 0, 0)],
             }
         })
 }
 
-/// A program: r6 = r1 (the input), the groups, then `exit`. Jumps out of
-/// range are clamped by retrying until `check` accepts the program.
+/// A program: r6 = r1 (the input), the groups, then an epilogue that folds
+/// every register and the stack slots the groups write into r0, so that
+/// the result shows them all, then `exit`. Jumps out of range are clamped
+/// by retrying until `check` accepts the program.
 fn program() -> impl Strategy<Value = Vec<Insn>> {
     prop::collection::vec(group(), 1..12).prop_map(|groups| {
         let mut slots = vec![Insn::new(0xbf, 6, 1, 0, 0)];
         slots.extend(groups.into_iter().flatten());
+        for r in 1..10 {
+            slots.push(Insn::new(0x27, 0, 0, 0, 3)); // r0 *= 3
+            slots.push(Insn::new(0x0f, 0, r, 0, 0)); // r0 += rN
+        }
+        for at in [-8, -16, -24, -32] {
+            slots.push(Insn::new(0x79, 1, 10, at, 0)); // r1 = *(u64 *)(r10 + at)
+            slots.push(Insn::new(0xaf, 0, 1, 0, 0)); // r0 ^= r1
+        }
         slots.push(Insn::new(0x95, 0, 0, 0, 0));
         slots
     })

@@ -7,7 +7,7 @@
 //! loop is one `match` with no further decoding.
 
 /// One decoded instruction, copied out of the array by the loop: 32 bytes
-/// (a 2-byte code, three registers, `aux`, `imm`, the three budget lengths
+/// (a 2-byte code, four registers, `aux`, `imm`, the three budget lengths
 /// of [`crate::charge`] and a conditional jump's fall-through slot `next`).
 /// Packing it into 16 bytes, with the fused ops' second register moved into
 /// `aux`, measured slower on a Zen 4; 32 bytes, with `next`, measured faster
@@ -22,6 +22,10 @@ pub(crate) struct Op {
     pub src: R,
     /// Second source register of a fused `mov` + ALU op with a register operand.
     pub src2: R,
+    /// Second destination register: where a fused indexed load
+    /// (`AddLdx`, `MovAddLdx`) puts the value it loads. (It fills what was
+    /// padding, so the op stays 32 bytes.)
+    pub dst2: R,
     /// Jump target (absolute slot index), store-immediate offset (as `i32`
     /// bits), or the dense helper index of a helper call.
     pub aux: u32,
@@ -53,6 +57,7 @@ impl Op {
             dst: R::new(dst),
             src: R::new(src),
             src2: R::R0,
+            dst2: R::R0,
             aux,
             imm,
             len: 0,
@@ -298,13 +303,13 @@ pub(crate) enum Code {
     MovArsh32Reg,
     MovXor32Imm,
     MovXor32Reg,
-    /// `dst = src; dst += src2; dst = *(uN *)(dst + imm)`: the indexed
+    /// `dst = src; dst += src2; dst2 = *(uN *)(dst + imm)`: the indexed
     /// load `p[i]` (three instructions).
     MovAddLdxB,
     MovAddLdxH,
     MovAddLdxW,
     MovAddLdxDW,
-    /// `dst += src; dst = *(uN *)(dst + imm)`.
+    /// `dst += src2; dst2 = *(uN *)(dst + imm)`.
     AddLdxB,
     AddLdxH,
     AddLdxW,
@@ -410,6 +415,31 @@ pub(crate) enum Code {
     LdxHLsh32,
     LdxWLsh64,
     LdxWLsh32,
+    /// `dst = *(uN *)(src + off); dst <<= sh; dst |= src2` (two header
+    /// bytes put together, big-endian): `off` in `imm`'s low 32 bits, `sh`
+    /// in its high 32; the shift and the `or` at the width of the suffix.
+    LdxBLshOr64,
+    LdxBLshOr32,
+    LdxHLshOr64,
+    LdxHLshOr32,
+    /// `dst = src; dst >>= imm; dst ^= src` (or `<<=`): a xorshift step,
+    /// three instructions.
+    MovRshXor64,
+    MovLshXor64,
+    MovRshXor32,
+    MovLshXor32,
+    /// `dst = *(u64 *)(src + off); dst op= src2; *(u64 *)(src + off) = dst`
+    /// (a value kept in memory, updated; `dst` is not `src`): `off` in
+    /// `imm`'s low 32 bits, and for `RmwAdd64Imm` the added immediate in
+    /// its high 32, sign-extended.
+    RmwAdd64Reg,
+    RmwSub64Reg,
+    RmwOr64Reg,
+    RmwAnd64Reg,
+    RmwXor64Reg,
+    RmwAdd64Imm,
+    /// `dst = imm; dst <<= src` (a one-bit mask `1 << n`).
+    MovImmLsh64Reg,
     /// Helper call: helper number in `imm`, dense table index in `aux`.
     CallHelper,
     /// Helper call through a register (`callx`): the register in `dst`.

@@ -184,6 +184,7 @@ fn run_loop<const CHECKED: bool>(
         let dst = || op.dst as usize;
         let src = || op.src as usize;
         let src2 = || op.src2 as usize;
+        let dst2 = || op.dst2 as usize;
         let imm = op.imm;
 
         macro_rules! load {
@@ -199,11 +200,15 @@ fn run_loop<const CHECKED: bool>(
             }};
         }
         macro_rules! store {
-            ($n:literal, $addr:expr, $bytes:expr) => {{
+            ($n:literal, $addr:expr, $bytes:expr) => {
+                store!($n, $addr, $bytes, this)
+            };
+            // A fault names slot `$slot`.
+            ($n:literal, $addr:expr, $bytes:expr, $slot:expr) => {{
                 let addr = $addr;
                 let bytes = $bytes;
                 if !mem.store::<$n>(addr, bytes) {
-                    mem.store_slow(this, addr, &bytes)?;
+                    mem.store_slow($slot, addr, &bytes)?;
                 }
             }};
         }
@@ -262,7 +267,7 @@ fn run_loop<const CHECKED: bool>(
                 })
             }};
         }
-        // `dst += src` (if `$add`), then the load at `dst + imm`, which is
+        // `dst += src2`, then the load at `dst + imm` into `dst2`, which is
         // the last instruction of the group and names its slot in a fault.
         macro_rules! add_load {
             ($n:literal, $conv:expr, $last:expr) => {{
@@ -271,8 +276,8 @@ fn run_loop<const CHECKED: bool>(
                     pc += 1;
                     let addr = reg[dst()].wrapping_add(imm);
                     match mem.load::<$n>(addr) {
-                        Some(b) => reg[dst()] = $conv(b),
-                        None => reg[dst()] = mem.load_slow(this + $last, addr, $n, false)?,
+                        Some(b) => reg[dst2()] = $conv(b),
+                        None => reg[dst2()] = mem.load_slow(this + $last, addr, $n, false)?,
                     }
                 })
             }};
@@ -336,12 +341,27 @@ fn run_loop<const CHECKED: bool>(
             (@add, $a:expr, $b:expr) => { $a.wrapping_add($b) };
             (@and, $a:expr, $b:expr) => { $a & $b };
         }
-        // The shifts of the load-then-shift ops, at 64 and 32 bits.
+        // The shifts and the `or` of the load-then-shift ops and of the
+        // xorshift steps, at 64 and 32 bits.
         let lsh64 = |v: u64, sh: u64| v << (sh & 63);
         let lsh32 = |v: u64, sh: u64| ((v as u32) << (sh & 31)) as u64;
-        // The load at `src + off`, then `dst <<= sh`; see `Code::LdxBLsh64`.
+        let rsh64 = |v: u64, sh: u64| v >> (sh & 63);
+        let rsh32 = |v: u64, sh: u64| ((v as u32) >> (sh & 31)) as u64;
+        let or64 = |a: u64, b: u64| a | b;
+        let or32 = |a: u64, b: u64| (a as u32 | b as u32) as u64;
+        // The load at `src + off`, then `dst <<= sh`, then (`$or`) `dst |=
+        // src2`; see `Code::LdxBLsh64` and `Code::LdxBLshOr64`.
         macro_rules! load_shift {
-            ($n:literal, $conv:expr, $shift:expr) => {{
+            ($n:literal, $conv:expr, $shift:expr) => {
+                load_shift!(@ $n, $conv, $shift, {})
+            };
+            ($n:literal, $conv:expr, $shift:expr, $or:expr) => {
+                load_shift!(@ $n, $conv, $shift, then!({
+                    reg[dst()] = $or(reg[dst()], reg[src2()]);
+                    pc += 1;
+                }))
+            };
+            (@ $n:literal, $conv:expr, $shift:expr, $tail:expr) => {{
                 let addr = reg[src()].wrapping_add(imm as u32 as i32 as i64 as u64);
                 match mem.load::<$n>(addr) {
                     Some(b) => reg[dst()] = $conv(b),
@@ -350,6 +370,41 @@ fn run_loop<const CHECKED: bool>(
                 then!({
                     reg[dst()] = $shift(reg[dst()], imm >> 32);
                     pc += 1;
+                    $tail
+                })
+            }};
+        }
+        // `dst = src; dst = $shift(dst, imm); dst ^= src`, at 64 bits or
+        // (`$w` = `u32`) 32; see `Code::MovRshXor64`.
+        macro_rules! xorshift {
+            ($w:ty, $shift:expr) => {{
+                reg[dst()] = reg[src()] as $w as u64;
+                then!({
+                    reg[dst()] = $shift(reg[dst()], imm);
+                    pc += 1;
+                    then!({
+                        reg[dst()] = (reg[dst()] as $w ^ reg[src()] as $w) as u64;
+                        pc += 1;
+                    })
+                })
+            }};
+        }
+        // The load at `src + off`, `dst = $f(dst, $x)`, the store back
+        // (whose fault names the third slot); see `Code::RmwAdd64Reg`.
+        macro_rules! rmw {
+            ($f:expr, $x:expr) => {{
+                let addr = reg[src()].wrapping_add(imm as u32 as i32 as i64 as u64);
+                match mem.load::<8>(addr) {
+                    Some(b) => reg[dst()] = u64::from_le_bytes(b),
+                    None => reg[dst()] = mem.load_slow(this, addr, 8, false)?,
+                }
+                then!({
+                    reg[dst()] = $f(reg[dst()], $x);
+                    pc += 1;
+                    then!({
+                        pc += 1;
+                        store!(8, addr, reg[dst()].to_le_bytes(), this + 2)
+                    })
                 })
             }};
         }
@@ -722,6 +777,27 @@ fn run_loop<const CHECKED: bool>(
             Code::LdxHLsh32 => load_shift!(2, |b| u16::from_le_bytes(b) as u64, lsh32),
             Code::LdxWLsh64 => load_shift!(4, |b| u32::from_le_bytes(b) as u64, lsh64),
             Code::LdxWLsh32 => load_shift!(4, |b| u32::from_le_bytes(b) as u64, lsh32),
+            Code::LdxBLshOr64 => load_shift!(1, |b: [u8; 1]| b[0] as u64, lsh64, or64),
+            Code::LdxBLshOr32 => load_shift!(1, |b: [u8; 1]| b[0] as u64, lsh32, or32),
+            Code::LdxHLshOr64 => load_shift!(2, |b| u16::from_le_bytes(b) as u64, lsh64, or64),
+            Code::LdxHLshOr32 => load_shift!(2, |b| u16::from_le_bytes(b) as u64, lsh32, or32),
+            Code::MovRshXor64 => xorshift!(u64, rsh64),
+            Code::MovLshXor64 => xorshift!(u64, lsh64),
+            Code::MovRshXor32 => xorshift!(u32, rsh32),
+            Code::MovLshXor32 => xorshift!(u32, lsh32),
+            Code::RmwAdd64Reg => rmw!(u64::wrapping_add, reg[src2()]),
+            Code::RmwSub64Reg => rmw!(u64::wrapping_sub, reg[src2()]),
+            Code::RmwOr64Reg => rmw!(or64, reg[src2()]),
+            Code::RmwAnd64Reg => rmw!(|a: u64, b: u64| a & b, reg[src2()]),
+            Code::RmwXor64Reg => rmw!(|a: u64, b: u64| a ^ b, reg[src2()]),
+            Code::RmwAdd64Imm => rmw!(u64::wrapping_add, hi64!()),
+            Code::MovImmLsh64Reg => {
+                reg[dst()] = imm;
+                then!({
+                    reg[dst()] <<= reg[src()] & 63;
+                    pc += 1;
+                })
+            }
 
             Code::CallHelper => {
                 let id = imm;
