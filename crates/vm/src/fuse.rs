@@ -23,8 +23,10 @@ pub(crate) fn fuse(ops: &mut [Op]) {
     let original = ops.to_vec();
     for pc in 0..ops.len() {
         let next = |k: usize| original.get(pc + k).copied();
-        let fused = match (next(1), next(2)) {
-            (Some(second), Some(third)) => triple(original[pc], second, third),
+        let fused = match (original[pc].code, next(1), next(2)) {
+            // An `lddw` takes two slots: what follows it is in the third.
+            (Code::Lddw, _, Some(after)) => after_lddw(original[pc], after),
+            (_, Some(second), Some(third)) => triple(original[pc], second, third),
             _ => None,
         }
         .or_else(|| pair(original[pc], next(1)?));
@@ -71,9 +73,12 @@ fn triple(first: Op, second: Op, third: Op) -> Option<Op> {
                 ..first
             })
         }
-        // `rD = *(uN *)(rS + off); rD <<= k; rD |= rT`, the shift and the
-        // `or` at one width.
-        (LdxB | LdxH, Lsh64Imm, Or64Reg) | (LdxB | LdxH, Lsh32Imm, Or32Reg) if chained => {
+        // `rD = *(uN *)(rS + off); rD <<= k; rX |= rY` with `rD` one of
+        // `rX`, `rY` (a byte put in place, then into a value that collects
+        // them), the shift and the `or` at one width.
+        (LdxB | LdxH, Lsh64Imm, Or64Reg) | (LdxB | LdxH, Lsh32Imm, Or32Reg)
+            if second.dst == first.dst && (third.dst == first.dst || third.src == first.dst) =>
+        {
             let code = match (first.code, second.code) {
                 (LdxB, Lsh64Imm) => LdxBLshOr64,
                 (LdxB, _) => LdxBLshOr32,
@@ -82,11 +87,23 @@ fn triple(first: Op, second: Op, third: Op) -> Option<Op> {
             };
             Some(Op {
                 code,
+                dst2: third.dst,
                 src2: third.src,
                 imm: second.imm << 32 | first.imm as u32 as u64,
                 ..first
             })
         }
+        // `rD &= a; rD = -rD; rD &= b` (`b` if the low bit of `rD` is set,
+        // else 0: the branch-free step of a bitwise CRC).
+        (And64Imm, Neg64, And64Imm) | (And32Imm, Neg32, And32Imm) if chained => Some(Op {
+            code: if first.code == And64Imm {
+                AndNegAnd64
+            } else {
+                AndNegAnd32
+            },
+            imm: third.imm << 32 | first.imm as u32 as u64,
+            ..first
+        }),
         // `rD = *(u64 *)(rB + off); rD op= X; *(u64 *)(rB + off) = rD`.
         (LdxDW, _, StxDW)
             if second.dst == first.dst
@@ -114,6 +131,16 @@ fn triple(first: Op, second: Op, third: Op) -> Option<Op> {
     }
 }
 
+/// The superinstruction for the `lddw` `first` followed by `after`, if any:
+/// `rT = K ll; rD &= rT` (a 64-bit mask).
+fn after_lddw(first: Op, after: Op) -> Option<Op> {
+    (after.code == Code::And64Reg && after.src == first.dst).then_some(Op {
+        code: Code::LddwAnd64,
+        dst2: after.dst,
+        ..first
+    })
+}
+
 /// The superinstruction for `first` followed by `second`, if any.
 fn pair(first: Op, second: Op) -> Option<Op> {
     match first.code {
@@ -130,7 +157,13 @@ fn pair(first: Op, second: Op) -> Option<Op> {
                 ..first
             })
         }
-        Code::Add64Reg if second.src == first.dst => {
+        Code::Add64Reg
+            if second.src == first.dst
+                && matches!(
+                    second.code,
+                    Code::LdxB | Code::LdxH | Code::LdxW | Code::LdxDW
+                ) =>
+        {
             let code = match second.code {
                 Code::LdxB => Code::AddLdxB,
                 Code::LdxH => Code::AddLdxH,
@@ -146,6 +179,31 @@ fn pair(first: Op, second: Op) -> Option<Op> {
                 dst2: second.dst,
                 aux: 0,
                 imm: second.imm,
+                ..first
+            })
+        }
+        // `rD op= X; *(u64 *)(rB + off) = rD`.
+        Code::Add64Reg
+        | Code::Sub64Reg
+        | Code::Or64Reg
+        | Code::And64Reg
+        | Code::Xor64Reg
+        | Code::Add64Imm
+            if second.code == Code::StxDW && second.src == first.dst =>
+        {
+            use Code::*;
+            let code = match first.code {
+                Add64Reg => AddStx64Reg,
+                Sub64Reg => SubStx64Reg,
+                Or64Reg => OrStx64Reg,
+                And64Reg => AndStx64Reg,
+                Xor64Reg => XorStx64Reg,
+                _ => AddStx64Imm,
+            };
+            Some(Op {
+                code,
+                src2: second.dst,
+                imm: first.imm << 32 | second.imm as u32 as u64,
                 ..first
             })
         }
@@ -439,7 +497,7 @@ mod group_tests {
             Insn::new(0x79, 8, 2, 0, 0),    // 12: r8 = *(u64 *)(r2 + 0)
             Insn::new(0x79, 2, 2, 0, 0),    // 13: r2 = *(u64 *)(r2 + 0)
             Insn::new(0x07, 2, 0, 0, 1),    // 14: r2 += 1
-            Insn::new(0x7b, 2, 2, 0, 0),    // 15: *(u64 *)(r2 + 0) = r2 (base changed: not fused)
+            Insn::new(0x7b, 2, 2, 0, 0),    // 15: *(u64 *)(r2 + 0) = r2 (base changed: no RMW)
             Insn::new(0x95, 0, 0, 0, 0),    // 16: exit
         ])
         .unwrap();
@@ -456,14 +514,14 @@ mod group_tests {
                 Lsh32Imm,
                 Or32Reg,
                 RmwAdd64Reg,
-                Add64Reg,
+                AddStx64Reg,
                 StxDW,
                 MovImmLsh64Reg,
                 Lsh64Reg,
                 AddLdxDW,
                 LdxDW,
                 LdxDW,
-                Add64Imm,
+                AddStx64Imm,
                 StxDW,
                 Exit
             ]

@@ -13,7 +13,8 @@ use crate::Vm;
 
 /// One randomly chosen group of instructions, most of them fusable.
 fn group() -> impl Strategy<Value = Vec<Insn>> {
-    let reg = 0u8..10;
+    // r9 holds the input address throughout: no group writes it.
+    let reg = 0u8..9;
     let imm = prop_oneof![Just(0i32), Just(1), Just(-1), -40i32..40, any::<i32>()];
     // ALU opcodes: add, sub, or, and, lsh, rsh, xor, arsh, mul (64 and 32,
     // immediate and register forms share the op nibble).
@@ -37,135 +38,173 @@ fn group() -> impl Strategy<Value = Vec<Insn>> {
         k,
         -6i16..6,
         0i16..24,
+        0u32..14,
     )
-        .prop_map(|(d, s, t, imm, alu, jmp, size, wide, k, back, off)| {
-            let alu_class = if wide { 0x07 } else { 0x04 };
-            let jmp_class = if wide { 0x05 } else { 0x06 };
-            let src_bit = if k { 0x08 } else { 0x00 };
-            let mov = if wide { 0xbf } else { 0xbc };
-            // The register form (`k`) has a source and no immediate; the
-            // immediate form has no source.
-            let (src, kimm) = if k { (s, 0) } else { (0, imm) };
-            match (imm as u32) % 11 {
-                // mov; alu (same or other register)
-                0 => vec![
-                    Insn::new(mov, d, s, 0, 0),
-                    Insn::new(
-                        alu | alu_class | src_bit,
-                        if t % 2 == 0 { d } else { t },
-                        src,
-                        0,
-                        kimm & 31,
-                    ),
-                ],
-                // mov; add; ldx from the input (r1 keeps the input address),
-                // into the same register or another
-                1 => vec![
-                    Insn::new(0xbf, d, 1, 0, 0),
-                    Insn::new(0x0f, d, t, 0, 0),
-                    Insn::new(0x61 | size, if k { s } else { d }, d, off, 0),
-                ],
-                // add; ldx
-                2 => vec![
-                    Insn::new(0x0f, d, s, 0, 0),
-                    Insn::new(0x61 | size, if k { t } else { d }, d, off, 0),
-                ],
-                // add or and imm; conditional jump on the same register;
-                // sometimes a goto, which the jump falls through past
-                3 => {
-                    let mut group = vec![
-                        Insn::new(if k { 0x50 } else { 0x00 } | alu_class, d, 0, 0, imm),
+        .prop_map(
+            |(d, s, t, imm, alu, jmp, size, wide, k, back, off, which)| {
+                let alu_class = if wide { 0x07 } else { 0x04 };
+                let jmp_class = if wide { 0x05 } else { 0x06 };
+                let src_bit = if k { 0x08 } else { 0x00 };
+                let mov = if wide { 0xbf } else { 0xbc };
+                // The register form (`k`) has a source and no immediate; the
+                // immediate form has no source.
+                let (src, kimm) = if k { (s, 0) } else { (0, imm) };
+                match which {
+                    // mov; alu (same or other register)
+                    0 => vec![
+                        Insn::new(mov, d, s, 0, 0),
                         Insn::new(
-                            jmp | jmp_class | src_bit,
-                            d,
+                            alu | alu_class | src_bit,
+                            if t % 2 == 0 { d } else { t },
                             src,
-                            back,
-                            kimm.wrapping_mul(3),
+                            0,
+                            kimm & 31,
                         ),
-                    ];
-                    if off % 2 == 0 {
-                        group.push(Insn::new(0x05, 0, 0, back - 1, 0));
+                    ],
+                    // mov; add; ldx from the input (r9 keeps the input address),
+                    // into the same register or another
+                    1 => vec![
+                        Insn::new(0xbf, d, 9, 0, 0),
+                        Insn::new(0x0f, d, t, 0, 0),
+                        Insn::new(0x61 | size, if k { s } else { d }, d, off, 0),
+                    ],
+                    // add; ldx
+                    2 => vec![
+                        Insn::new(0x0f, d, s, 0, 0),
+                        Insn::new(0x61 | size, if k { t } else { d }, d, off, 0),
+                    ],
+                    // add or and imm; conditional jump on the same register;
+                    // sometimes a goto, which the jump falls through past
+                    3 => {
+                        let mut group = vec![
+                            Insn::new(if k { 0x50 } else { 0x00 } | alu_class, d, 0, 0, imm),
+                            Insn::new(
+                                jmp | jmp_class | src_bit,
+                                d,
+                                src,
+                                back,
+                                kimm.wrapping_mul(3),
+                            ),
+                        ];
+                        if off % 2 == 0 {
+                            group.push(Insn::new(0x05, 0, 0, back - 1, 0));
+                        }
+                        group
                     }
-                    group
-                }
-                // if cond goto +1 (or another short hop); goto back
-                4 => vec![
-                    Insn::new(jmp | jmp_class | src_bit, d, src, 1 + off % 3, kimm),
-                    Insn::new(0x05, 0, 0, back, 0),
-                ],
-                // a narrow load from the input, then a shift
-                5 => vec![
-                    Insn::new(0x61 | size, d, 1, off, 0),
-                    Insn::new(0x60 | alu_class, d, 0, 0, imm & 31),
-                ],
-                // mov; shift by an immediate; xor with the mov's source (or,
-                // a near miss, another register)
-                6 => vec![
-                    Insn::new(mov, d, s, 0, 0),
-                    Insn::new(if k { 0x70 } else { 0x60 } | alu_class, d, 0, 0, imm & 63),
-                    Insn::new(0xa8 | alu_class, d, if off % 4 == 0 { t } else { s }, 0, 0),
-                ],
-                // a byte or half from the input; shift; or (at one width or,
-                // a near miss, two)
-                7 => vec![
-                    Insn::new(if k { 0x71 } else { 0x69 }, d, 1, off, 0), // ldxb, ldxh
-                    Insn::new(
-                        0x60 | alu_class,
-                        d,
-                        0,
-                        0,
-                        8 + 8 * (back as i32).rem_euclid(3),
-                    ),
-                    Insn::new(
-                        0x48 | if off % 4 != 0 {
-                            alu_class
-                        } else if wide {
-                            0x04
+                    // if cond goto +1 (or another short hop); goto back
+                    4 => vec![
+                        Insn::new(jmp | jmp_class | src_bit, d, src, 1 + off % 3, kimm),
+                        Insn::new(0x05, 0, 0, back, 0),
+                    ],
+                    // a narrow load from the input, then a shift
+                    5 => vec![
+                        Insn::new(0x61 | size, d, 9, off, 0),
+                        Insn::new(0x60 | alu_class, d, 0, 0, imm & 31),
+                    ],
+                    // mov; shift by an immediate; xor with the mov's source (or,
+                    // a near miss, another register)
+                    6 => vec![
+                        Insn::new(mov, d, s, 0, 0),
+                        Insn::new(if k { 0x70 } else { 0x60 } | alu_class, d, 0, 0, imm & 63),
+                        Insn::new(0xa8 | alu_class, d, if off % 4 == 0 { t } else { s }, 0, 0),
+                    ],
+                    // a byte or half from the input; shift; or (at one width or,
+                    // a near miss, two)
+                    7 => vec![
+                        Insn::new(if k { 0x71 } else { 0x69 }, d, 9, off, 0), // ldxb, ldxh
+                        Insn::new(
+                            0x60 | alu_class,
+                            d,
+                            0,
+                            0,
+                            8 + 8 * (back as i32).rem_euclid(3),
+                        ),
+                        Insn::new(
+                            0x48 | if off % 4 != 0 {
+                                alu_class
+                            } else if wide {
+                                0x04
+                            } else {
+                                0x07
+                            },
+                            // `rD |= rT` or `rT |= rD`
+                            if k { d } else { t },
+                            if k { t } else { d },
+                            0,
+                            0,
+                        ),
+                    ],
+                    // a u64 on the stack (or in the input) updated in place (or,
+                    // a near miss, stored elsewhere)
+                    8 => {
+                        let (base, at) = if off % 3 == 0 {
+                            (9, off)
                         } else {
-                            0x07
-                        },
-                        d,
-                        t,
-                        0,
-                        0,
-                    ),
-                ],
-                // a u64 on the stack (or in the input) updated in place (or,
-                // a near miss, stored elsewhere)
-                8 => {
-                    let (base, at) = if off % 3 == 0 {
-                        (1, off)
-                    } else {
-                        (10, -8 * (1 + off % 4))
-                    };
-                    let alu = [0x0f, 0x1f, 0x4f, 0x5f, 0xaf, 0x07][(s as usize + t as usize) % 6];
-                    vec![
-                        Insn::new(0x79, d, base, at, 0),
-                        match alu {
-                            0x07 => Insn::new(alu, d, 0, 0, imm),
-                            _ => Insn::new(alu, d, t, 0, 0),
-                        },
-                        Insn::new(0x7b, base, d, if off % 5 == 0 { at - 8 } else { at }, 0),
-                    ]
+                            (10, -8 * (1 + off % 4))
+                        };
+                        let alu =
+                            [0x0f, 0x1f, 0x4f, 0x5f, 0xaf, 0x07][(s as usize + t as usize) % 6];
+                        vec![
+                            Insn::new(0x79, d, base, at, 0),
+                            match alu {
+                                0x07 => Insn::new(alu, d, 0, 0, imm),
+                                _ => Insn::new(alu, d, t, 0, 0),
+                            },
+                            Insn::new(0x7b, base, d, if off % 5 == 0 { at - 8 } else { at }, 0),
+                        ]
+                    }
+                    // a one-bit mask
+                    9 => vec![
+                        Insn::new(0xb7, d, 0, 0, imm & 3),
+                        Insn::new(0x6f, if off % 4 == 0 { t } else { d }, s, 0, 0),
+                    ],
+                    // and; neg; and (the CRC step), or a near miss on another
+                    // register
+                    10 => vec![
+                        Insn::new(0xb7, d, 0, 0, off as i32 - 9), // rD = a small value, odd or even
+                        Insn::new(0x54 | (alu_class & 0x03), d, 0, 0, 1 | imm & 6),
+                        Insn::new(0x84 | (alu_class & 0x03), d, 0, 0, 0),
+                        Insn::new(0x54 | (alu_class & 0x03), if k { d } else { t }, 0, 0, imm),
+                    ],
+                    // lddw; and with it (or, a near miss, with another register)
+                    11 => vec![
+                        Insn::new(0x18, t, 0, 0, imm),
+                        Insn::new(0x00, 0, 0, 0, imm.rotate_left(7)),
+                        Insn::new(0x5f, d, if k { t } else { s }, 0, 0),
+                    ],
+                    // an ALU op, then its result stored (on the stack or in the
+                    // input, where a store can fault) or, a near miss, another
+                    // register stored
+                    12 => {
+                        let (base, at) = if off % 3 == 0 {
+                            (9, off)
+                        } else {
+                            (10, -8 * (1 + off % 4))
+                        };
+                        let alu =
+                            [0x0f, 0x1f, 0x4f, 0x5f, 0xaf, 0x07][(s as usize + t as usize) % 6];
+                        vec![
+                            match alu {
+                                0x07 => Insn::new(alu, d, 0, 0, imm),
+                                _ => Insn::new(alu, d, t, 0, 0),
+                            },
+                            Insn::new(0x7b, base, if off % 5 == 0 { s } else { d }, at, 0),
+                        ]
+                    }
+                    // copy the input address
+                    _ => vec![Insn::new(0xbf, d, 9, 0, 0)],
                 }
-                // a one-bit mask
-                9 => vec![
-                    Insn::new(0xb7, d, 0, 0, imm & 3),
-                    Insn::new(0x6f, if off % 4 == 0 { t } else { d }, s, 0, 0),
-                ],
-                // restore r1 to the input so later loads can succeed
-                _ => vec![Insn::new(0xbf, 1, 6, 0, 0)],
-            }
-        })
+            },
+        )
 }
 
-/// A program: r6 = r1 (the input), the groups, then an epilogue that folds
+/// A program: r9 = r1 (the input), the groups, then an epilogue that folds
 /// every register and the stack slots the groups write into r0, so that
 /// the result shows them all, then `exit`. Jumps out of range are clamped
 /// by retrying until `check` accepts the program.
 fn program() -> impl Strategy<Value = Vec<Insn>> {
     prop::collection::vec(group(), 1..12).prop_map(|groups| {
-        let mut slots = vec![Insn::new(0xbf, 6, 1, 0, 0)];
+        let mut slots = vec![Insn::new(0xbf, 9, 1, 0, 0)];
         slots.extend(groups.into_iter().flatten());
         for r in 1..10 {
             slots.push(Insn::new(0x27, 0, 0, 0, 3)); // r0 *= 3

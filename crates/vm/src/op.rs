@@ -415,9 +415,10 @@ pub(crate) enum Code {
     LdxHLsh32,
     LdxWLsh64,
     LdxWLsh32,
-    /// `dst = *(uN *)(src + off); dst <<= sh; dst |= src2` (two header
-    /// bytes put together, big-endian): `off` in `imm`'s low 32 bits, `sh`
-    /// in its high 32; the shift and the `or` at the width of the suffix.
+    /// `dst = *(uN *)(src + off); dst <<= sh; dst2 |= src2`, where `dst` is
+    /// `dst2` or `src2` (header bytes put together, big-endian): `off` in
+    /// `imm`'s low 32 bits, `sh` in its high 32; the shift and the `or` at
+    /// the width of the suffix.
     LdxBLshOr64,
     LdxBLshOr32,
     LdxHLshOr64,
@@ -440,6 +441,22 @@ pub(crate) enum Code {
     RmwAdd64Imm,
     /// `dst = imm; dst <<= src` (a one-bit mask `1 << n`).
     MovImmLsh64Reg,
+    /// `dst &= a; dst = -dst; dst &= b` (the branch-free step of a bitwise
+    /// CRC): `a` in `imm`'s low 32 bits, `b` in its high 32, sign-extended
+    /// for `AndNegAnd64`.
+    AndNegAnd64,
+    AndNegAnd32,
+    /// `dst = imm ll; dst2 &= dst` (a 64-bit mask), three slots.
+    LddwAnd64,
+    /// `dst op= src` (or `imm`'s high 32 bits, sign-extended, for
+    /// `AddStx64Imm`), then `*(u64 *)(src2 + off) = dst` with `off` in
+    /// `imm`'s low 32 bits.
+    AddStx64Reg,
+    SubStx64Reg,
+    OrStx64Reg,
+    AndStx64Reg,
+    XorStx64Reg,
+    AddStx64Imm,
     /// Helper call: helper number in `imm`, dense table index in `aux`.
     CallHelper,
     /// Helper call through a register (`callx`): the register in `dst`.

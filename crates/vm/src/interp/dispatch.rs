@@ -249,7 +249,7 @@ pub(super) fn run_loop<const CHECKED: bool>(
         let rsh32 = |v: u64, sh: u64| ((v as u32) >> (sh & 31)) as u64;
         let or64 = |a: u64, b: u64| a | b;
         let or32 = |a: u64, b: u64| (a as u32 | b as u32) as u64;
-        // The load at `src + off`, then `dst <<= sh`, then (`$or`) `dst |=
+        // The load at `src + off`, then `dst <<= sh`, then (`$or`) `dst2 |=
         // src2`; see `Code::LdxBLsh64` and `Code::LdxBLshOr64`.
         macro_rules! load_shift {
             ($n:literal, $conv:expr, $shift:expr) => {
@@ -257,7 +257,7 @@ pub(super) fn run_loop<const CHECKED: bool>(
             };
             ($n:literal, $conv:expr, $shift:expr, $or:expr) => {
                 load_shift!(@ $n, $conv, $shift, then!({
-                    reg[dst()] = $or(reg[dst()], reg[src2()]);
+                    reg[dst2()] = $or(reg[dst2()], reg[src2()]);
                     pc += 1;
                 }))
             };
@@ -286,6 +286,18 @@ pub(super) fn run_loop<const CHECKED: bool>(
                         reg[dst()] = (reg[dst()] as $w ^ reg[src()] as $w) as u64;
                         pc += 1;
                     })
+                })
+            }};
+        }
+        // `dst = $f(dst, $x)`, then the store of `dst` at `src2 + off`; see
+        // `Code::AddStx64Reg`.
+        macro_rules! alu_store {
+            ($f:expr, $x:expr) => {{
+                reg[dst()] = $f(reg[dst()], $x);
+                then!({
+                    pc += 1;
+                    let addr = reg[src2()].wrapping_add(imm as u32 as i32 as i64 as u64);
+                    store!(8, addr, reg[dst()].to_le_bytes(), this + 1)
                 })
             }};
         }
@@ -691,6 +703,42 @@ pub(super) fn run_loop<const CHECKED: bool>(
             Code::RmwAnd64Reg => rmw!(|a: u64, b: u64| a & b, reg[src2()]),
             Code::RmwXor64Reg => rmw!(|a: u64, b: u64| a ^ b, reg[src2()]),
             Code::RmwAdd64Imm => rmw!(u64::wrapping_add, hi64!()),
+            Code::AndNegAnd64 => {
+                reg[dst()] &= imm as u32 as i32 as i64 as u64;
+                then!({
+                    reg[dst()] = reg[dst()].wrapping_neg();
+                    pc += 1;
+                    then!({
+                        reg[dst()] &= hi64!();
+                        pc += 1;
+                    })
+                })
+            }
+            Code::AndNegAnd32 => {
+                reg[dst()] = (reg[dst()] as u32 & imm as u32) as u64;
+                then!({
+                    reg[dst()] = (reg[dst()] as u32).wrapping_neg() as u64;
+                    pc += 1;
+                    then!({
+                        reg[dst()] = (reg[dst()] as u32 & hi32!()) as u64;
+                        pc += 1;
+                    })
+                })
+            }
+            Code::LddwAnd64 => {
+                reg[dst()] = imm;
+                pc += 1;
+                then!({
+                    reg[dst2()] &= reg[dst()];
+                    pc += 1;
+                })
+            }
+            Code::AddStx64Reg => alu_store!(u64::wrapping_add, reg[src()]),
+            Code::SubStx64Reg => alu_store!(u64::wrapping_sub, reg[src()]),
+            Code::OrStx64Reg => alu_store!(or64, reg[src()]),
+            Code::AndStx64Reg => alu_store!(|a: u64, b: u64| a & b, reg[src()]),
+            Code::XorStx64Reg => alu_store!(|a: u64, b: u64| a ^ b, reg[src()]),
+            Code::AddStx64Imm => alu_store!(u64::wrapping_add, hi64!()),
             Code::MovImmLsh64Reg => {
                 reg[dst()] = imm;
                 then!({
