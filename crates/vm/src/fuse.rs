@@ -26,7 +26,9 @@ pub(crate) fn fuse(ops: &mut [Op]) {
         let fused = match (original[pc].code, next(1), next(2)) {
             // An `lddw` takes two slots: what follows it is in the third.
             (Code::Lddw, _, Some(after)) => after_lddw(original[pc], after),
-            (_, Some(second), Some(third)) => triple(original[pc], second, third),
+            (_, Some(second), Some(third)) => next(3)
+                .and_then(|fourth| quad(original[pc], second, third, fourth))
+                .or_else(|| triple(original[pc], second, third)),
             _ => None,
         }
         .or_else(|| pair(original[pc], next(1)?));
@@ -34,6 +36,30 @@ pub(crate) fn fuse(ops: &mut [Op]) {
             ops[pc] = op;
         }
     }
+}
+
+/// The superinstruction for four instructions in a row, if any:
+/// `rA = rS; rA += imm; rA += rB; rC = *(uN *)(rA + off)`, an element of
+/// an array at a fixed offset from `rS` (on the stack: `rS` is r10).
+fn quad(first: Op, second: Op, third: Op, fourth: Op) -> Option<Op> {
+    use Code::*;
+    let (Mov64Reg, Add64Imm) = (first.code, second.code) else {
+        return None;
+    };
+    let tail = pair(third, fourth).filter(|t| second.dst == first.dst && t.dst == first.dst)?;
+    let code = match tail.code {
+        AddLdxB => MovAddAddLdxB,
+        AddLdxH => MovAddAddLdxH,
+        AddLdxW => MovAddAddLdxW,
+        AddLdxDW => MovAddAddLdxDW,
+        _ => return None,
+    };
+    Some(Op {
+        code,
+        src: first.src,
+        imm: tail.imm << 32 | second.imm as u32 as u64,
+        ..tail
+    })
 }
 
 /// The superinstruction for three instructions in a row, if any.
@@ -541,5 +567,26 @@ mod group_tests {
             (ops[11].dst, ops[11].src2, ops[11].dst2),
             (R::R2, R::R8, R::R8)
         );
+    }
+
+    #[test]
+    fn stack_array_loads_are_fused() {
+        let prog = check(&[
+            Insn::new(0xbf, 8, 10, 0, 0),   // 0: r8 = r10
+            Insn::new(0x07, 8, 0, 0, -256), // 1: r8 += -256
+            Insn::new(0x0f, 8, 7, 0, 0),    // 2: r8 += r7
+            Insn::new(0x79, 7, 8, 8, 0),    // 3: r7 = *(u64 *)(r8 + 8)
+            Insn::new(0x95, 0, 0, 0, 0),    // 4: exit
+        ])
+        .unwrap();
+        let ops = compile(&prog, &Default::default()).unwrap();
+        assert_eq!(ops[0].code, Code::MovAddAddLdxDW);
+        assert_eq!(ops[2].code, Code::AddLdxDW);
+        let op = ops[0];
+        assert_eq!(
+            (op.dst, op.src, op.src2, op.dst2),
+            (R::R8, R::R10, R::R7, R::R7)
+        );
+        assert_eq!(op.imm, 8 << 32 | -256i32 as u32 as u64);
     }
 }

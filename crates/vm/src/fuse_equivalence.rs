@@ -38,7 +38,7 @@ fn group() -> impl Strategy<Value = Vec<Insn>> {
         k,
         -6i16..6,
         0i16..24,
-        0u32..14,
+        0u32..15,
     )
         .prop_map(
             |(d, s, t, imm, alu, jmp, size, wide, k, back, off, which)| {
@@ -67,6 +67,13 @@ fn group() -> impl Strategy<Value = Vec<Insn>> {
                         Insn::new(0xbf, d, 9, 0, 0),
                         Insn::new(0x0f, d, t, 0, 0),
                         Insn::new(0x61 | size, if k { s } else { d }, d, off, 0),
+                    ],
+                    // mov; add imm; add; ldx, into the same register or another
+                    13 => vec![
+                        Insn::new(0xbf, d, 9, 0, 0),
+                        Insn::new(0x07, d, 0, 0, imm % 8),
+                        Insn::new(0x0f, d, t, 0, 0),
+                        Insn::new(0x61 | size, if k { s } else { d }, d, off - 4, 0),
                     ],
                     // add; ldx
                     2 => vec![

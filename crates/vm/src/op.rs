@@ -309,6 +309,13 @@ pub(crate) enum Code {
     MovAddLdxH,
     MovAddLdxW,
     MovAddLdxDW,
+    /// `dst = src; dst += a; dst += src2; dst2 = *(uN *)(dst + off)`: an
+    /// element of an array at a fixed offset (four instructions); `a` in
+    /// `imm`'s low 32 bits, `off` in its high 32, both sign-extended.
+    MovAddAddLdxB,
+    MovAddAddLdxH,
+    MovAddAddLdxW,
+    MovAddAddLdxDW,
     /// `dst += src2; dst2 = *(uN *)(dst + imm)`.
     AddLdxB,
     AddLdxH,

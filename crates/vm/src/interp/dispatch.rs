@@ -170,15 +170,33 @@ pub(super) fn run_loop<const CHECKED: bool>(
         // `dst += src2`, then the load at `dst + imm` into `dst2`, which is
         // the last instruction of the group and names its slot in a fault.
         macro_rules! add_load {
-            ($n:literal, $conv:expr, $last:expr) => {{
+            ($n:literal, $conv:expr, $last:expr) => {
+                add_load!($n, $conv, $last, imm)
+            };
+            ($n:literal, $conv:expr, $last:expr, $off:expr) => {{
                 reg[dst()] = reg[dst()].wrapping_add(reg[src2()]);
                 then!({
                     pc += 1;
-                    let addr = reg[dst()].wrapping_add(imm);
+                    let addr = reg[dst()].wrapping_add($off);
                     match mem.load::<$n>(addr) {
                         Some(b) => reg[dst2()] = $conv(b),
                         None => reg[dst2()] = mem.load_slow(this + $last, addr, $n, false)?,
                     }
+                })
+            }};
+        }
+        // `dst = src; dst += a`, then `add_load!` with the offset `off`;
+        // see `Code::MovAddAddLdxB`.
+        macro_rules! mov_add_add_load {
+            ($n:literal, $conv:expr) => {{
+                reg[dst()] = reg[src()];
+                then!({
+                    pc += 1;
+                    reg[dst()] = reg[dst()].wrapping_add(imm as u32 as i32 as i64 as u64);
+                    then!({
+                        pc += 1;
+                        add_load!($n, $conv, 3, hi64!())
+                    })
                 })
             }};
         }
@@ -591,6 +609,10 @@ pub(super) fn run_loop<const CHECKED: bool>(
             Code::MovAddLdxH => mov_add_load!(2, |b| u16::from_le_bytes(b) as u64),
             Code::MovAddLdxW => mov_add_load!(4, |b| u32::from_le_bytes(b) as u64),
             Code::MovAddLdxDW => mov_add_load!(8, u64::from_le_bytes),
+            Code::MovAddAddLdxB => mov_add_add_load!(1, |b: [u8; 1]| b[0] as u64),
+            Code::MovAddAddLdxH => mov_add_add_load!(2, |b| u16::from_le_bytes(b) as u64),
+            Code::MovAddAddLdxW => mov_add_add_load!(4, |b| u32::from_le_bytes(b) as u64),
+            Code::MovAddAddLdxDW => mov_add_add_load!(8, u64::from_le_bytes),
             Code::AddLdxB => add_load!(1, |b: [u8; 1]| b[0] as u64, 1),
             Code::AddLdxH => add_load!(2, |b| u16::from_le_bytes(b) as u64, 1),
             Code::AddLdxW => add_load!(4, |b| u32::from_le_bytes(b) as u64, 1),
