@@ -49,6 +49,19 @@ fn group() -> impl Strategy<Value = Vec<Insn>> {
                 // The register form (`k`) has a source and no immediate; the
                 // immediate form has no source.
                 let (src, kimm) = if k { (s, 0) } else { (0, imm) };
+                // A u64 slot of the memory updates (on the stack, or in the input
+                // where an access can fault) and the 64-bit update: add, sub, or,
+                // and, xor with a register, or add an immediate.
+                let (base, at) = if off % 3 == 0 {
+                    (9, off)
+                } else {
+                    (10, -8 * (1 + off % 4))
+                };
+                let update =
+                    match [0x0f, 0x1f, 0x4f, 0x5f, 0xaf, 0x07][(s as usize + t as usize) % 6] {
+                        0x07 => Insn::new(0x07, d, 0, 0, imm),
+                        alu => Insn::new(alu, d, t, 0, 0),
+                    };
                 match which {
                     // mov; alu (same or other register)
                     0 => vec![
@@ -144,19 +157,9 @@ fn group() -> impl Strategy<Value = Vec<Insn>> {
                     // a u64 on the stack (or in the input) updated in place (or,
                     // a near miss, stored elsewhere)
                     8 => {
-                        let (base, at) = if off % 3 == 0 {
-                            (9, off)
-                        } else {
-                            (10, -8 * (1 + off % 4))
-                        };
-                        let alu =
-                            [0x0f, 0x1f, 0x4f, 0x5f, 0xaf, 0x07][(s as usize + t as usize) % 6];
                         vec![
                             Insn::new(0x79, d, base, at, 0),
-                            match alu {
-                                0x07 => Insn::new(alu, d, 0, 0, imm),
-                                _ => Insn::new(alu, d, t, 0, 0),
-                            },
+                            update,
                             Insn::new(0x7b, base, d, if off % 5 == 0 { at - 8 } else { at }, 0),
                         ]
                     }
@@ -183,18 +186,8 @@ fn group() -> impl Strategy<Value = Vec<Insn>> {
                     // input, where a store can fault) or, a near miss, another
                     // register stored
                     12 => {
-                        let (base, at) = if off % 3 == 0 {
-                            (9, off)
-                        } else {
-                            (10, -8 * (1 + off % 4))
-                        };
-                        let alu =
-                            [0x0f, 0x1f, 0x4f, 0x5f, 0xaf, 0x07][(s as usize + t as usize) % 6];
                         vec![
-                            match alu {
-                                0x07 => Insn::new(alu, d, 0, 0, imm),
-                                _ => Insn::new(alu, d, t, 0, 0),
-                            },
+                            update,
                             Insn::new(0x7b, base, if off % 5 == 0 { s } else { d }, at, 0),
                         ]
                     }
