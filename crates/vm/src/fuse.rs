@@ -6,7 +6,12 @@
 //! - `rD = rS; rD += rT; rD = *(uN *)(rD + off)` (the indexed load `p[i]`)
 //!   becomes one op, and so does its tail `rD += rT; rD = *(uN *)(rD + off)`;
 //! - `rD += imm; if rD cmp X goto L` (a loop counter's step and test, at one
-//!   width) becomes one op.
+//!   width) becomes one op;
+//! - so do the xorshift step, header bytes collected with `<<` and `|`, a
+//!   u64 in memory updated in place, an ALU op and the store of its result,
+//!   `1 << n`, the branch-free CRC step, `lddw` then `and` with it, and the
+//!   element of an array at a fixed offset (four instructions): see the
+//!   `Code`s from `LdxBLshOr64` on.
 //!
 //! A fused op replaces only the first slot's op: the second slot keeps its
 //! own, so a jump to it runs it alone. The fused op counts and charges both
