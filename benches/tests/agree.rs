@@ -42,6 +42,31 @@ fn bpfkit_matches_rbpf_and_the_reference() {
 }
 
 #[test]
+fn the_v2_builds_give_the_same_answers() {
+    // uBPF is timed on the -mcpu=v2 builds: they compute what the v3 ones
+    // do, in bpfkit and in rbpf alike.
+    for w in workloads::all() {
+        let out = bpfkit_runner::run_once(w.bytecode_v2, &w.mem)
+            .unwrap_or_else(|e| panic!("{} (v2): {e}", w.name));
+        assert!(w.answers(out.r0), "{} (v2): {:#x}", w.name, out.r0);
+        assert_eq!(
+            out.r0,
+            rbpf_run(w.bytecode_v2, &w.mem),
+            "{} (v2): bpfkit vs rbpf",
+            w.name
+        );
+        // No JMP32 (class 6), which uBPF 2018 lacks; the last slot is `exit`.
+        let opcodes: Vec<u8> = w.bytecode_v2.chunks(8).map(|slot| slot[0]).collect();
+        assert!(
+            opcodes.iter().all(|op| op & 7 != 6),
+            "{} (v2): JMP32",
+            w.name
+        );
+        assert_eq!(opcodes.last(), Some(&0x95), "{} (v2): last slot", w.name);
+    }
+}
+
+#[test]
 fn a_reused_vm_gives_the_same_answer_every_run() {
     // The benches run one VM many times: a run must not depend on the last.
     for w in workloads::all() {
