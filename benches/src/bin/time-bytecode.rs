@@ -39,7 +39,7 @@ fn run(args: &[String]) -> Result<(), String> {
     };
     let w = workloads::all()
         .into_iter()
-        .find(|w| &w.name == name)
+        .find(|w| w.name == name)
         .ok_or_else(|| format!("no program {name:?}"))?;
     match rest {
         [] => {}
