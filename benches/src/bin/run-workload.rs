@@ -1,17 +1,23 @@
 //! Runs one benchmark program many times in bpfkit's VM, for profilers
 //! (`valgrind --tool=callgrind`, `perf record`) that need a plain process.
 //!
-//! Usage: `run-workload NAME [RUNS]` (default 10 000 runs); prints r0 and
-//! the instructions executed per run.
+//! Usage: `run-workload NAME [RUNS] [--v2]` (default 10 000 runs; `--v2`
+//! runs the `-mcpu=v2` build); prints r0 and the instructions executed per
+//! run.
 
 use std::process::ExitCode;
 
 use bpfkit_bench::{bpfkit_runner, workloads};
 
 fn main() -> ExitCode {
-    let mut args = std::env::args().skip(1);
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let v2 = args.last().is_some_and(|a| a == "--v2");
+    if v2 {
+        args.pop();
+    }
+    let mut args = args.into_iter();
     let Some(name) = args.next() else {
-        eprintln!("usage: run-workload NAME [RUNS]");
+        eprintln!("usage: run-workload NAME [RUNS] [--v2]");
         return ExitCode::FAILURE;
     };
     let runs: u64 = match args.next().map(|s| s.parse()) {
@@ -30,7 +36,8 @@ fn main() -> ExitCode {
         );
         return ExitCode::FAILURE;
     };
-    let mut vm = match bpfkit_runner::load(w.bytecode) {
+    let bytecode = if v2 { w.bytecode_v2 } else { w.bytecode };
+    let mut vm = match bpfkit_runner::load(bytecode) {
         Ok(vm) => vm,
         Err(e) => {
             eprintln!("run-workload: {name}: {e}");
