@@ -75,7 +75,7 @@ for p in ${*:-fnv1a crc32 sum_array mix switch_bytes sieve packet_parse empty}; 
 	r0=$(echo "$peer" | tr ' ' '\n' | sed -n 's/^r0=//p')
 	if [ "$r0" != "$(get r0)" ]; then
 		# uBPF prints its reason on every run; the first says it.
-		why=$(head -n 1 "$work/$p.err")
+		why=$(head -n 1 "$work/$p.err" | sed "s/^uBPF error: //; s/, addr 0x[0-9a-f]*//")
 		echo "| $p | $(get insns) | $(get bpfkit_ns) | $(get rbpf_ns) | uBPF fails: ${why:-r0 $r0} | | | | |"
 		continue
 	fi
