@@ -41,6 +41,7 @@ pub(crate) fn fuse(ops: &mut [Op]) {
             ops[pc] = op;
         }
     }
+    crate::bundle::bundle(ops, &original);
 }
 
 /// The superinstruction for four instructions in a row, if any:
@@ -423,7 +424,7 @@ mod tests {
             Insn::new(0xbc, 4, 3, 0, 0),  // 2: w4 = w3
             Insn::new(0x64, 4, 0, 0, 2),  // 3: w4 <<= 2
             Insn::new(0xbc, 5, 3, 0, 0),  // 4: w5 = w3
-            Insn::new(0x07, 5, 0, 0, 2),  // 5: r5 += 2 (mixed widths: not fused)
+            Insn::new(0x07, 5, 0, 0, 2),  // 5: r5 += 2 (mixed widths: bundled, not fused)
             Insn::new(0x15, 4, 0, 1, 9),  // 6: if r4 == 9 goto +1
             Insn::new(0x05, 0, 0, -8, 0), // 7: goto 0
             Insn::new(0x95, 0, 0, 0, 0),  // 8: exit
@@ -438,8 +439,10 @@ mod tests {
                 MovAdd64Imm,
                 Add64Imm,
                 MovLsh32Imm,
-                Lsh32Imm,
-                Mov32Reg,
+                // The second slots of groups keep their own ops, bundled
+                // with what follows where they can be (`crate::bundle`).
+                Lsh32ImmThen,
+                Mov32RegThen,
                 Add64Imm,
                 Jeq64Imm,
                 Ja,
@@ -539,10 +542,10 @@ mod group_tests {
             codes,
             [
                 MovRshXor64,
-                Rsh64Imm,
+                Rsh64ImmThen,
                 Xor64Reg,
                 LdxHLshOr32,
-                Lsh32Imm,
+                Lsh32ImmThen,
                 Or32Reg,
                 RmwAdd64Reg,
                 AddStx64Reg,

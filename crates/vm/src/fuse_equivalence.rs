@@ -38,7 +38,7 @@ fn group() -> impl Strategy<Value = Vec<Insn>> {
         k,
         -6i16..6,
         0i16..24,
-        0u32..15,
+        0u32..16,
     )
         .prop_map(
             |(d, s, t, imm, alu, jmp, size, wide, k, back, off, which)| {
@@ -189,6 +189,40 @@ fn group() -> impl Strategy<Value = Vec<Insn>> {
                         vec![
                             update,
                             Insn::new(0x7b, base, if off % 5 == 0 { s } else { d }, at, 0),
+                        ]
+                    }
+                    // a value of any sign and size, then two ALU instructions of
+                    // any operation, width and operand kind (bundles, unless a
+                    // superinstruction takes them)
+                    14 => {
+                        let second = [0xb0, 0x00, 0x10, 0x20, 0x40, 0x50, 0x60, 0x70, 0xa0, 0xc0]
+                            [(s as usize * 3 + t as usize) % 10];
+                        let (class2, src2) = if off % 2 == 0 {
+                            (0x07, 0x08)
+                        } else {
+                            (0x04, 0x00)
+                        };
+                        let shift = |op: u8, v: i32| {
+                            if matches!(op, 0x60 | 0x70 | 0xc0) {
+                                v & 31
+                            } else {
+                                v
+                            }
+                        };
+                        vec![
+                            Insn::new(0xb7, d, 0, 0, imm.wrapping_mul(0x1f3d_5b79)),
+                            Insn::new(alu | alu_class | src_bit, d, src, 0, shift(alu, kimm)),
+                            Insn::new(
+                                second | class2 | src2,
+                                t,
+                                if src2 != 0 { d } else { 0 },
+                                0,
+                                if src2 != 0 {
+                                    0
+                                } else {
+                                    shift(second, imm.rotate_left(3))
+                                },
+                            ),
                         ]
                     }
                     // copy the input address

@@ -51,6 +51,7 @@
 #![warn(missing_docs)]
 
 mod alu;
+mod bundle;
 mod callback;
 mod charge;
 mod compile;
