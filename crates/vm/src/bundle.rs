@@ -325,26 +325,21 @@ pub(crate) fn apply(alu: Alu, reg: &mut [u64; 11], d: R, s: R, imm: u64) {
     }
 }
 
-/// Bundles every pair of adjacent slots that hold two bundleable ALU
-/// instructions, neither of which starts a superinstruction already
-/// (`original` is the program before [`crate::fuse`]).
-pub(crate) fn bundle(ops: &mut [Op], original: &[Op]) {
-    for pc in 0..ops.len().saturating_sub(1) {
-        let unfused = |k: usize| ops[k] == original[k];
-        if !(unfused(pc) && unfused(pc + 1)) {
-            continue;
-        }
-        let (first, second) = (original[pc], original[pc + 1]);
-        let (Some(a), Some(b)) = (alu_of(first.code), alu_of(second.code)) else {
-            continue;
-        };
-        ops[pc] = Op {
-            code: then_code(a),
-            dst2: second.dst,
-            src2: second.src,
-            alu2: b,
-            imm: (second.imm as u32 as u64) << 32 | first.imm as u32 as u64,
-            ..first
-        };
-    }
+/// Whether `code` is a bundle's.
+pub(crate) fn is_bundle(code: Code) -> bool {
+    (Code::Add64ImmThen as u16..=Code::Mov32RegThen as u16).contains(&(code as u16))
+}
+
+/// The bundle of `first` and `second`, if both are bundleable ALU
+/// instructions.
+pub(crate) fn pair(first: Op, second: Op) -> Option<Op> {
+    let (a, b) = (alu_of(first.code)?, alu_of(second.code)?);
+    Some(Op {
+        code: then_code(a),
+        dst2: second.dst,
+        src2: second.src,
+        alu2: b,
+        imm: (second.imm as u32 as u64) << 32 | first.imm as u32 as u64,
+        ..first
+    })
 }
