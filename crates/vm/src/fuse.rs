@@ -655,4 +655,22 @@ mod group_tests {
         );
         assert_eq!(op.imm, 8 << 32 | -256i32 as u32 as u64);
     }
+
+    #[test]
+    fn a_slot_takes_the_group_that_leaves_the_least_work() {
+        // `r4 += r1; w5 = *(u8 *)(r4 + 0)` is a pair, but taking it leaves
+        // `w5 <<= 8; w5 |= w6` to a bundle; left alone, slot 0 lets slot 1
+        // run the three-instruction byte collection in one op.
+        let prog = check(&[
+            Insn::new(0x0f, 4, 1, 0, 0), // 0: r4 += r1
+            Insn::new(0x71, 5, 4, 0, 0), // 1: w5 = *(u8 *)(r4 + 0)
+            Insn::new(0x64, 5, 0, 0, 8), // 2: w5 <<= 8
+            Insn::new(0x4c, 5, 6, 0, 0), // 3: w5 |= w6
+            Insn::new(0x95, 0, 0, 0, 0), // 4: exit
+        ])
+        .unwrap();
+        let ops = compile(&prog, &Default::default()).unwrap();
+        assert_eq!(ops[0].code, Code::Add64Reg);
+        assert_eq!(ops[1].code, Code::LdxBLshOr32);
+    }
 }
