@@ -257,7 +257,10 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
 
     #[test]
-    fn fused_and_unfused_runs_agree(slots in program(), budget in 0u64..120) {
+    fn fused_and_unfused_runs_agree(
+        slots in program(),
+        budget in prop_oneof![0u64..120, 120u64..5000, Just(100_000)],
+    ) {
         let Ok(prog) = check(&slots) else { return Ok(()) };
         let mut fused = Vm::new(&prog).unwrap();
         let mut plain = fused.clone();
