@@ -211,12 +211,14 @@ impl Vm {
     }
 
     /// Sets the instruction budget: a run that would execute more
-    /// instructions stops with [`VmError::BudgetExhausted`].
+    /// instructions stops with [`VmError::BudgetExhausted`]. A budget above
+    /// `i64::MAX` is `i64::MAX`, which no run reaches.
     pub fn set_budget(&mut self, n: u64) {
-        self.budget = n;
+        self.budget = n.min(i64::MAX as u64);
     }
 
-    /// The instruction budget ([`DEFAULT_BUDGET`] unless set).
+    /// The instruction budget ([`DEFAULT_BUDGET`] unless set; at most
+    /// `i64::MAX`).
     pub fn budget(&self) -> u64 {
         self.budget
     }

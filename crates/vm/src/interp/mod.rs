@@ -84,9 +84,10 @@ fn enter(
     pc: usize,
     budget: u64,
 ) -> Result<RunOutcome, VmError> {
-    // Signed, so that a charge is a subtraction and a sign test. No run can
-    // execute 2^63 instructions, so clamping a larger budget changes nothing.
-    let budget = budget.min(i64::MAX as u64);
+    // Signed, so that a charge is a subtraction and a sign test. Budgets
+    // are at most `i64::MAX` (`Vm::set_budget` clamps; a callback's is what
+    // is left of one), and no run can execute 2^63 instructions.
+    debug_assert!(budget <= i64::MAX as u64);
     let remaining = budget as i64;
     match ops.get(pc).map(|op| op.len) {
         Some(len) if len != CHECKED_ONLY && remaining >= len as i64 => {
