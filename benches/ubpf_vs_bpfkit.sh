@@ -18,6 +18,11 @@
 set -eu
 cd "$(dirname "$0")/.."
 root=$(pwd)
+command -v gcc >/dev/null || { echo "ubpf_vs_bpfkit.sh: needs gcc to build uBPF" >&2; exit 1; }
+if [ "${1:-}" = --host-insns ] && ! command -v valgrind >/dev/null; then
+	echo "ubpf_vs_bpfkit.sh: --host-insns needs valgrind" >&2
+	exit 1
+fi
 work=${TMPDIR:-/tmp}/bpfkit-ubpf
 mkdir -p "$work/fetch/src"
 cat > "$work/fetch/Cargo.toml" <<'TOML'
