@@ -1,5 +1,6 @@
 //! The arithmetic whose edge cases the kernel defines explicitly: division
-//! and modulo by zero and by -1, and the atomic read-modify-write operations.
+//! and modulo by zero and by -1, and the atomic read-modify-write operations;
+//! and the simple ALU operations ([`Alu`]), from one table.
 //!
 //! Kernel semantics (`kernel/bpf/core.c` and the verifier's rewrite of
 //! division in `do_misc_fixups`):
@@ -9,6 +10,7 @@
 //! - signed modulo truncates toward zero: the result has the dividend's sign.
 
 use crate::compile::AtomicKind;
+use crate::op::{Code, R};
 
 #[inline(always)]
 pub(crate) fn div64(a: u64, b: u64) -> u64 {
@@ -148,4 +150,137 @@ mod tests {
         assert_eq!(r.fetch_into_r0, Some(false));
         assert_eq!(atomic(AtomicKind::Xor, 6, 3, 0, u64::MAX).new, 5);
     }
+}
+
+// The shifts (amount masked to the width) and `or`, at 64 and 32 bits
+// (32-bit results zero-extended): the simple ALU table's, and those of
+// the superinstructions that shift or collect bytes.
+
+#[inline(always)]
+pub(crate) fn lsh64(v: u64, sh: u64) -> u64 {
+    v << (sh & 63)
+}
+
+#[inline(always)]
+pub(crate) fn lsh32(v: u64, sh: u64) -> u64 {
+    ((v as u32) << (sh & 31)) as u64
+}
+
+#[inline(always)]
+pub(crate) fn rsh64(v: u64, sh: u64) -> u64 {
+    v >> (sh & 63)
+}
+
+#[inline(always)]
+pub(crate) fn rsh32(v: u64, sh: u64) -> u64 {
+    ((v as u32) >> (sh & 31)) as u64
+}
+
+#[inline(always)]
+pub(crate) fn or64(a: u64, b: u64) -> u64 {
+    a | b
+}
+
+#[inline(always)]
+pub(crate) fn or32(a: u64, b: u64) -> u64 {
+    (a as u32 | b as u32) as u64
+}
+
+/// Generates, from one table, the simple ALU operations ([`Alu`]), the
+/// [`Code`] each is and the bundle code it starts ([`alu_of`],
+/// [`bundle_code`]), and what each computes ([`apply`]). A row: the
+/// operation, its bundle code, `imm` or `reg` for the operand, and the
+/// result as a function of the destination `a` and the operand `b`.
+macro_rules! simple_alu {
+    ($($alu:ident, $then:ident, $kind:ident, |$a:tt, $b:ident| $e:expr;)*) => {
+        /// A simple ALU operation (operation, width, operand kind): one
+        /// that cannot fault or branch. The interpreter runs these through
+        /// [`apply`], alone or as a bundle's second operation
+        /// ([`crate::bundle`]).
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+        #[repr(u8)]
+        #[allow(missing_docs)]
+        pub(crate) enum Alu {
+            #[default]
+            $($alu,)*
+        }
+
+        /// The simple ALU operation of `code`, if it is one.
+        pub(crate) fn alu_of(code: Code) -> Option<Alu> {
+            match code {
+                $(Code::$alu => Some(Alu::$alu),)*
+                _ => None,
+            }
+        }
+
+        /// The bundle code that runs `alu` and then its op's `alu2`.
+        pub(crate) fn bundle_code(alu: Alu) -> Code {
+            match alu {
+                $(Alu::$alu => Code::$then,)*
+            }
+        }
+
+        /// Runs `alu` on `reg[d]` with `reg[s]` or `imm` (sign-extended
+        /// from 32 bits; the 32-bit operations use its low half), as the
+        /// kernel's ALU does: 32-bit results zero-extended, shift amounts
+        /// masked to the width.
+        #[inline(always)]
+        pub(crate) fn apply(alu: Alu, reg: &mut [u64; 11], d: R, s: R, imm: u64) {
+            match alu {
+                $(Alu::$alu => {
+                    let ($a, $b) = (reg[d as usize], simple_alu!(@operand $kind, reg, s, imm));
+                    reg[d as usize] = $e;
+                })*
+            }
+        }
+    };
+    (@operand imm, $reg:ident, $s:ident, $imm:ident) => {
+        $imm
+    };
+    (@operand reg, $reg:ident, $s:ident, $imm:ident) => {
+        $reg[$s as usize]
+    };
+}
+
+simple_alu! {
+    Add64Imm, Add64ImmThen, imm, |a, b| a.wrapping_add(b);
+    Add64Reg, Add64RegThen, reg, |a, b| a.wrapping_add(b);
+    Sub64Imm, Sub64ImmThen, imm, |a, b| a.wrapping_sub(b);
+    Sub64Reg, Sub64RegThen, reg, |a, b| a.wrapping_sub(b);
+    Mul64Imm, Mul64ImmThen, imm, |a, b| a.wrapping_mul(b);
+    Mul64Reg, Mul64RegThen, reg, |a, b| a.wrapping_mul(b);
+    Or64Imm, Or64ImmThen, imm, |a, b| or64(a, b);
+    Or64Reg, Or64RegThen, reg, |a, b| or64(a, b);
+    And64Imm, And64ImmThen, imm, |a, b| a & b;
+    And64Reg, And64RegThen, reg, |a, b| a & b;
+    Lsh64Imm, Lsh64ImmThen, imm, |a, b| lsh64(a, b);
+    Lsh64Reg, Lsh64RegThen, reg, |a, b| lsh64(a, b);
+    Rsh64Imm, Rsh64ImmThen, imm, |a, b| rsh64(a, b);
+    Rsh64Reg, Rsh64RegThen, reg, |a, b| rsh64(a, b);
+    Arsh64Imm, Arsh64ImmThen, imm, |a, b| ((a as i64) >> (b & 63)) as u64;
+    Arsh64Reg, Arsh64RegThen, reg, |a, b| ((a as i64) >> (b & 63)) as u64;
+    Xor64Imm, Xor64ImmThen, imm, |a, b| a ^ b;
+    Xor64Reg, Xor64RegThen, reg, |a, b| a ^ b;
+    Mov64Imm, Mov64ImmThen, imm, |_, b| b;
+    Mov64Reg, Mov64RegThen, reg, |_, b| b;
+    Add32Imm, Add32ImmThen, imm, |a, b| (a as u32).wrapping_add(b as u32) as u64;
+    Add32Reg, Add32RegThen, reg, |a, b| (a as u32).wrapping_add(b as u32) as u64;
+    Sub32Imm, Sub32ImmThen, imm, |a, b| (a as u32).wrapping_sub(b as u32) as u64;
+    Sub32Reg, Sub32RegThen, reg, |a, b| (a as u32).wrapping_sub(b as u32) as u64;
+    Mul32Imm, Mul32ImmThen, imm, |a, b| (a as u32).wrapping_mul(b as u32) as u64;
+    Mul32Reg, Mul32RegThen, reg, |a, b| (a as u32).wrapping_mul(b as u32) as u64;
+    Or32Imm, Or32ImmThen, imm, |a, b| or32(a, b);
+    Or32Reg, Or32RegThen, reg, |a, b| or32(a, b);
+    And32Imm, And32ImmThen, imm, |a, b| (a as u32 & b as u32) as u64;
+    And32Reg, And32RegThen, reg, |a, b| (a as u32 & b as u32) as u64;
+    Lsh32Imm, Lsh32ImmThen, imm, |a, b| lsh32(a, b);
+    Lsh32Reg, Lsh32RegThen, reg, |a, b| lsh32(a, b);
+    Rsh32Imm, Rsh32ImmThen, imm, |a, b| rsh32(a, b);
+    Rsh32Reg, Rsh32RegThen, reg, |a, b| rsh32(a, b);
+    Arsh32Imm, Arsh32ImmThen, imm, |a, b| ((a as i32) >> (b & 31)) as u32 as u64;
+    Arsh32Reg, Arsh32RegThen, reg, |a, b| ((a as i32) >> (b & 31)) as u32 as u64;
+    Xor32Imm, Xor32ImmThen, imm, |a, b| (a as u32 ^ b as u32) as u64;
+    Xor32Reg, Xor32RegThen, reg, |a, b| (a as u32 ^ b as u32) as u64;
+    Mov32Imm, Mov32ImmThen, imm, |_, b| b as u32 as u64;
+    Mov32Reg, Mov32RegThen, reg, |_, b| b as u32 as u64;
 }

@@ -6,7 +6,7 @@
 //! exact behaviour (operation, width and operand kind), so the interpreter
 //! loop is one `match` with no further decoding.
 
-use crate::bundle::Alu;
+use crate::alu::Alu;
 
 /// One decoded instruction, copied out of the array by the loop: 32 bytes
 /// (a 2-byte code, four registers, `aux`, `imm`, the three budget lengths

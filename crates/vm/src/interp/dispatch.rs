@@ -3,8 +3,7 @@
 
 use super::cold::{atomic, call_helper, packet_load};
 use super::{run_checked, State};
-use crate::alu;
-use crate::bundle::{self, Alu};
+use crate::alu::{self, Alu};
 use crate::error::VmError;
 use crate::helpers::Helpers;
 use crate::memory::Memory;
@@ -150,20 +149,22 @@ pub(super) fn run_loop<const CHECKED: bool>(
                 $second;
             }};
         }
+        // `dst = src` at 64 or 32 bits, then the ALU operation `$alu` on
+        // `dst` with `src2` or `imm`; see `Code::MovAdd64Imm`.
         macro_rules! mov_alu64 {
-            ($f:expr, $x:expr) => {{
+            ($alu:ident) => {{
                 reg[dst()] = reg[src()];
                 then!({
-                    reg[dst()] = $f(reg[dst()], $x);
+                    alu::apply(Alu::$alu, reg, op.dst, op.src2, imm);
                     pc += 1;
                 })
             }};
         }
         macro_rules! mov_alu32 {
-            ($f:expr, $x:expr) => {{
+            ($alu:ident) => {{
                 reg[dst()] = reg[src()] as u32 as u64;
                 then!({
-                    reg[dst()] = $f(reg[dst()] as u32, $x as u32) as u64;
+                    alu::apply(Alu::$alu, reg, op.dst, op.src2, imm);
                     pc += 1;
                 })
             }};
@@ -260,14 +261,6 @@ pub(super) fn run_loop<const CHECKED: bool>(
             (@add, $a:expr, $b:expr) => { $a.wrapping_add($b) };
             (@and, $a:expr, $b:expr) => { $a & $b };
         }
-        // The shifts and the `or` of the load-then-shift ops and of the
-        // xorshift steps, at 64 and 32 bits.
-        let lsh64 = |v: u64, sh: u64| v << (sh & 63);
-        let lsh32 = |v: u64, sh: u64| ((v as u32) << (sh & 31)) as u64;
-        let rsh64 = |v: u64, sh: u64| v >> (sh & 63);
-        let rsh32 = |v: u64, sh: u64| ((v as u32) >> (sh & 31)) as u64;
-        let or64 = |a: u64, b: u64| a | b;
-        let or32 = |a: u64, b: u64| (a as u32 | b as u32) as u64;
         // The load at `src + off`, then `dst <<= sh`, then (`$or`) `dst2 |=
         // src2`; see `Code::LdxBLsh64` and `Code::LdxBLshOr64`.
         macro_rules! load_shift {
@@ -362,25 +355,31 @@ pub(super) fn run_loop<const CHECKED: bool>(
                 go!(pc, op.f_len)
             }};
         }
+        // A simple ALU operation ([`Alu`]).
+        macro_rules! alu {
+            ($alu:ident) => {
+                alu::apply(Alu::$alu, reg, op.dst, op.src, imm)
+            };
+        }
         // A bundle ([`crate::bundle`]): `$first`, then `alu2`.
         macro_rules! bundle {
             ($first:ident) => {{
                 let lo = imm as u32 as i32 as i64 as u64;
-                bundle::apply(Alu::$first, reg, op.dst, op.src, lo);
+                alu::apply(Alu::$first, reg, op.dst, op.src, lo);
                 then!({
                     let hi = (imm >> 32) as u32 as i32 as i64 as u64;
-                    bundle::apply(op.alu2, reg, op.dst2, op.src2, hi);
+                    alu::apply(op.alu2, reg, op.dst2, op.src2, hi);
                     pc += 1;
                 })
             }};
         }
         match op.code {
-            Code::Add64Imm => reg[dst()] = reg[dst()].wrapping_add(imm),
-            Code::Add64Reg => reg[dst()] = reg[dst()].wrapping_add(reg[src()]),
-            Code::Sub64Imm => reg[dst()] = reg[dst()].wrapping_sub(imm),
-            Code::Sub64Reg => reg[dst()] = reg[dst()].wrapping_sub(reg[src()]),
-            Code::Mul64Imm => reg[dst()] = reg[dst()].wrapping_mul(imm),
-            Code::Mul64Reg => reg[dst()] = reg[dst()].wrapping_mul(reg[src()]),
+            Code::Add64Imm => alu!(Add64Imm),
+            Code::Add64Reg => alu!(Add64Reg),
+            Code::Sub64Imm => alu!(Sub64Imm),
+            Code::Sub64Reg => alu!(Sub64Reg),
+            Code::Mul64Imm => alu!(Mul64Imm),
+            Code::Mul64Reg => alu!(Mul64Reg),
             Code::Div64Imm => reg[dst()] = alu::div64(reg[dst()], imm),
             Code::Div64Reg => reg[dst()] = alu::div64(reg[dst()], reg[src()]),
             Code::SDiv64Imm => reg[dst()] = alu::sdiv64(reg[dst()], imm),
@@ -389,37 +388,31 @@ pub(super) fn run_loop<const CHECKED: bool>(
             Code::Mod64Reg => reg[dst()] = alu::mod64(reg[dst()], reg[src()]),
             Code::SMod64Imm => reg[dst()] = alu::smod64(reg[dst()], imm),
             Code::SMod64Reg => reg[dst()] = alu::smod64(reg[dst()], reg[src()]),
-            Code::Or64Imm => reg[dst()] |= imm,
-            Code::Or64Reg => reg[dst()] |= reg[src()],
-            Code::And64Imm => reg[dst()] &= imm,
-            Code::And64Reg => reg[dst()] &= reg[src()],
-            Code::Lsh64Imm => reg[dst()] <<= imm & 63,
-            Code::Lsh64Reg => reg[dst()] <<= reg[src()] & 63,
-            Code::Rsh64Imm => reg[dst()] >>= imm & 63,
-            Code::Rsh64Reg => reg[dst()] >>= reg[src()] & 63,
-            Code::Arsh64Imm => reg[dst()] = ((reg[dst()] as i64) >> (imm & 63)) as u64,
-            Code::Arsh64Reg => reg[dst()] = ((reg[dst()] as i64) >> (reg[src()] & 63)) as u64,
-            Code::Xor64Imm => reg[dst()] ^= imm,
-            Code::Xor64Reg => reg[dst()] ^= reg[src()],
-            Code::Mov64Imm => reg[dst()] = imm,
-            Code::Mov64Reg => reg[dst()] = reg[src()],
+            Code::Or64Imm => alu!(Or64Imm),
+            Code::Or64Reg => alu!(Or64Reg),
+            Code::And64Imm => alu!(And64Imm),
+            Code::And64Reg => alu!(And64Reg),
+            Code::Lsh64Imm => alu!(Lsh64Imm),
+            Code::Lsh64Reg => alu!(Lsh64Reg),
+            Code::Rsh64Imm => alu!(Rsh64Imm),
+            Code::Rsh64Reg => alu!(Rsh64Reg),
+            Code::Arsh64Imm => alu!(Arsh64Imm),
+            Code::Arsh64Reg => alu!(Arsh64Reg),
+            Code::Xor64Imm => alu!(Xor64Imm),
+            Code::Xor64Reg => alu!(Xor64Reg),
+            Code::Mov64Imm => alu!(Mov64Imm),
+            Code::Mov64Reg => alu!(Mov64Reg),
             Code::MovSx64B => reg[dst()] = reg[src()] as i8 as i64 as u64,
             Code::MovSx64H => reg[dst()] = reg[src()] as i16 as i64 as u64,
             Code::MovSx64W => reg[dst()] = reg[src()] as i32 as i64 as u64,
             Code::Neg64 => reg[dst()] = reg[dst()].wrapping_neg(),
 
-            Code::Add32Imm => reg[dst()] = (reg[dst()] as u32).wrapping_add(imm as u32) as u64,
-            Code::Add32Reg => {
-                reg[dst()] = (reg[dst()] as u32).wrapping_add(reg[src()] as u32) as u64
-            }
-            Code::Sub32Imm => reg[dst()] = (reg[dst()] as u32).wrapping_sub(imm as u32) as u64,
-            Code::Sub32Reg => {
-                reg[dst()] = (reg[dst()] as u32).wrapping_sub(reg[src()] as u32) as u64
-            }
-            Code::Mul32Imm => reg[dst()] = (reg[dst()] as u32).wrapping_mul(imm as u32) as u64,
-            Code::Mul32Reg => {
-                reg[dst()] = (reg[dst()] as u32).wrapping_mul(reg[src()] as u32) as u64
-            }
+            Code::Add32Imm => alu!(Add32Imm),
+            Code::Add32Reg => alu!(Add32Reg),
+            Code::Sub32Imm => alu!(Sub32Imm),
+            Code::Sub32Reg => alu!(Sub32Reg),
+            Code::Mul32Imm => alu!(Mul32Imm),
+            Code::Mul32Reg => alu!(Mul32Reg),
             Code::Div32Imm => reg[dst()] = alu::div32(reg[dst()], imm),
             Code::Div32Reg => reg[dst()] = alu::div32(reg[dst()], reg[src()]),
             Code::SDiv32Imm => reg[dst()] = alu::sdiv32(reg[dst()], imm),
@@ -428,22 +421,20 @@ pub(super) fn run_loop<const CHECKED: bool>(
             Code::Mod32Reg => reg[dst()] = alu::mod32(reg[dst()], reg[src()]),
             Code::SMod32Imm => reg[dst()] = alu::smod32(reg[dst()], imm),
             Code::SMod32Reg => reg[dst()] = alu::smod32(reg[dst()], reg[src()]),
-            Code::Or32Imm => reg[dst()] = (reg[dst()] as u32 | imm as u32) as u64,
-            Code::Or32Reg => reg[dst()] = (reg[dst()] as u32 | reg[src()] as u32) as u64,
-            Code::And32Imm => reg[dst()] = (reg[dst()] as u32 & imm as u32) as u64,
-            Code::And32Reg => reg[dst()] = (reg[dst()] as u32 & reg[src()] as u32) as u64,
-            Code::Lsh32Imm => reg[dst()] = ((reg[dst()] as u32) << (imm & 31)) as u64,
-            Code::Lsh32Reg => reg[dst()] = ((reg[dst()] as u32) << (reg[src()] & 31)) as u64,
-            Code::Rsh32Imm => reg[dst()] = ((reg[dst()] as u32) >> (imm & 31)) as u64,
-            Code::Rsh32Reg => reg[dst()] = ((reg[dst()] as u32) >> (reg[src()] & 31)) as u64,
-            Code::Arsh32Imm => reg[dst()] = ((reg[dst()] as i32) >> (imm & 31)) as u32 as u64,
-            Code::Arsh32Reg => {
-                reg[dst()] = ((reg[dst()] as i32) >> (reg[src()] & 31)) as u32 as u64
-            }
-            Code::Xor32Imm => reg[dst()] = (reg[dst()] as u32 ^ imm as u32) as u64,
-            Code::Xor32Reg => reg[dst()] = (reg[dst()] as u32 ^ reg[src()] as u32) as u64,
-            Code::Mov32Imm => reg[dst()] = imm as u32 as u64,
-            Code::Mov32Reg => reg[dst()] = reg[src()] as u32 as u64,
+            Code::Or32Imm => alu!(Or32Imm),
+            Code::Or32Reg => alu!(Or32Reg),
+            Code::And32Imm => alu!(And32Imm),
+            Code::And32Reg => alu!(And32Reg),
+            Code::Lsh32Imm => alu!(Lsh32Imm),
+            Code::Lsh32Reg => alu!(Lsh32Reg),
+            Code::Rsh32Imm => alu!(Rsh32Imm),
+            Code::Rsh32Reg => alu!(Rsh32Reg),
+            Code::Arsh32Imm => alu!(Arsh32Imm),
+            Code::Arsh32Reg => alu!(Arsh32Reg),
+            Code::Xor32Imm => alu!(Xor32Imm),
+            Code::Xor32Reg => alu!(Xor32Reg),
+            Code::Mov32Imm => alu!(Mov32Imm),
+            Code::Mov32Reg => alu!(Mov32Reg),
             Code::MovSx32B => reg[dst()] = reg[src()] as i8 as i32 as u32 as u64,
             Code::MovSx32H => reg[dst()] = reg[src()] as i16 as i32 as u32 as u64,
             Code::Neg32 => reg[dst()] = (reg[dst()] as u32).wrapping_neg() as u64,
@@ -571,52 +562,42 @@ pub(super) fn run_loop<const CHECKED: bool>(
             Code::Jsle32Imm => jump!((reg[dst()] as i32) <= imm as i32),
             Code::Jsle32Reg => jump!((reg[dst()] as i32) <= reg[src()] as i32),
 
-            Code::MovAdd64Imm => mov_alu64!(|a: u64, b: u64| a.wrapping_add(b), imm),
-            Code::MovAdd64Reg => mov_alu64!(|a: u64, b: u64| a.wrapping_add(b), reg[src2()]),
-            Code::MovSub64Imm => mov_alu64!(|a: u64, b: u64| a.wrapping_sub(b), imm),
-            Code::MovSub64Reg => mov_alu64!(|a: u64, b: u64| a.wrapping_sub(b), reg[src2()]),
-            Code::MovMul64Imm => mov_alu64!(|a: u64, b: u64| a.wrapping_mul(b), imm),
-            Code::MovMul64Reg => mov_alu64!(|a: u64, b: u64| a.wrapping_mul(b), reg[src2()]),
-            Code::MovOr64Imm => mov_alu64!(|a: u64, b: u64| a | b, imm),
-            Code::MovOr64Reg => mov_alu64!(|a: u64, b: u64| a | b, reg[src2()]),
-            Code::MovAnd64Imm => mov_alu64!(|a: u64, b: u64| a & b, imm),
-            Code::MovAnd64Reg => mov_alu64!(|a: u64, b: u64| a & b, reg[src2()]),
-            Code::MovLsh64Imm => mov_alu64!(|a: u64, b: u64| a << (b & 63), imm),
-            Code::MovLsh64Reg => mov_alu64!(|a: u64, b: u64| a << (b & 63), reg[src2()]),
-            Code::MovRsh64Imm => mov_alu64!(|a: u64, b: u64| a >> (b & 63), imm),
-            Code::MovRsh64Reg => mov_alu64!(|a: u64, b: u64| a >> (b & 63), reg[src2()]),
-            Code::MovArsh64Imm => mov_alu64!(|a: u64, b: u64| ((a as i64) >> (b & 63)) as u64, imm),
-            Code::MovArsh64Reg => {
-                mov_alu64!(
-                    |a: u64, b: u64| ((a as i64) >> (b & 63)) as u64,
-                    reg[src2()]
-                )
-            }
-            Code::MovXor64Imm => mov_alu64!(|a: u64, b: u64| a ^ b, imm),
-            Code::MovXor64Reg => mov_alu64!(|a: u64, b: u64| a ^ b, reg[src2()]),
-            Code::MovAdd32Imm => mov_alu32!(|a: u32, b: u32| a.wrapping_add(b), imm),
-            Code::MovAdd32Reg => mov_alu32!(|a: u32, b: u32| a.wrapping_add(b), reg[src2()]),
-            Code::MovSub32Imm => mov_alu32!(|a: u32, b: u32| a.wrapping_sub(b), imm),
-            Code::MovSub32Reg => mov_alu32!(|a: u32, b: u32| a.wrapping_sub(b), reg[src2()]),
-            Code::MovMul32Imm => mov_alu32!(|a: u32, b: u32| a.wrapping_mul(b), imm),
-            Code::MovMul32Reg => mov_alu32!(|a: u32, b: u32| a.wrapping_mul(b), reg[src2()]),
-            Code::MovOr32Imm => mov_alu32!(|a: u32, b: u32| a | b, imm),
-            Code::MovOr32Reg => mov_alu32!(|a: u32, b: u32| a | b, reg[src2()]),
-            Code::MovAnd32Imm => mov_alu32!(|a: u32, b: u32| a & b, imm),
-            Code::MovAnd32Reg => mov_alu32!(|a: u32, b: u32| a & b, reg[src2()]),
-            Code::MovLsh32Imm => mov_alu32!(|a: u32, b: u32| a << (b & 31), imm),
-            Code::MovLsh32Reg => mov_alu32!(|a: u32, b: u32| a << (b & 31), reg[src2()]),
-            Code::MovRsh32Imm => mov_alu32!(|a: u32, b: u32| a >> (b & 31), imm),
-            Code::MovRsh32Reg => mov_alu32!(|a: u32, b: u32| a >> (b & 31), reg[src2()]),
-            Code::MovArsh32Imm => mov_alu32!(|a: u32, b: u32| ((a as i32) >> (b & 31)) as u32, imm),
-            Code::MovArsh32Reg => {
-                mov_alu32!(
-                    |a: u32, b: u32| ((a as i32) >> (b & 31)) as u32,
-                    reg[src2()]
-                )
-            }
-            Code::MovXor32Imm => mov_alu32!(|a: u32, b: u32| a ^ b, imm),
-            Code::MovXor32Reg => mov_alu32!(|a: u32, b: u32| a ^ b, reg[src2()]),
+            Code::MovAdd64Imm => mov_alu64!(Add64Imm),
+            Code::MovAdd64Reg => mov_alu64!(Add64Reg),
+            Code::MovSub64Imm => mov_alu64!(Sub64Imm),
+            Code::MovSub64Reg => mov_alu64!(Sub64Reg),
+            Code::MovMul64Imm => mov_alu64!(Mul64Imm),
+            Code::MovMul64Reg => mov_alu64!(Mul64Reg),
+            Code::MovOr64Imm => mov_alu64!(Or64Imm),
+            Code::MovOr64Reg => mov_alu64!(Or64Reg),
+            Code::MovAnd64Imm => mov_alu64!(And64Imm),
+            Code::MovAnd64Reg => mov_alu64!(And64Reg),
+            Code::MovLsh64Imm => mov_alu64!(Lsh64Imm),
+            Code::MovLsh64Reg => mov_alu64!(Lsh64Reg),
+            Code::MovRsh64Imm => mov_alu64!(Rsh64Imm),
+            Code::MovRsh64Reg => mov_alu64!(Rsh64Reg),
+            Code::MovArsh64Imm => mov_alu64!(Arsh64Imm),
+            Code::MovArsh64Reg => mov_alu64!(Arsh64Reg),
+            Code::MovXor64Imm => mov_alu64!(Xor64Imm),
+            Code::MovXor64Reg => mov_alu64!(Xor64Reg),
+            Code::MovAdd32Imm => mov_alu32!(Add32Imm),
+            Code::MovAdd32Reg => mov_alu32!(Add32Reg),
+            Code::MovSub32Imm => mov_alu32!(Sub32Imm),
+            Code::MovSub32Reg => mov_alu32!(Sub32Reg),
+            Code::MovMul32Imm => mov_alu32!(Mul32Imm),
+            Code::MovMul32Reg => mov_alu32!(Mul32Reg),
+            Code::MovOr32Imm => mov_alu32!(Or32Imm),
+            Code::MovOr32Reg => mov_alu32!(Or32Reg),
+            Code::MovAnd32Imm => mov_alu32!(And32Imm),
+            Code::MovAnd32Reg => mov_alu32!(And32Reg),
+            Code::MovLsh32Imm => mov_alu32!(Lsh32Imm),
+            Code::MovLsh32Reg => mov_alu32!(Lsh32Reg),
+            Code::MovRsh32Imm => mov_alu32!(Rsh32Imm),
+            Code::MovRsh32Reg => mov_alu32!(Rsh32Reg),
+            Code::MovArsh32Imm => mov_alu32!(Arsh32Imm),
+            Code::MovArsh32Reg => mov_alu32!(Arsh32Reg),
+            Code::MovXor32Imm => mov_alu32!(Xor32Imm),
+            Code::MovXor32Reg => mov_alu32!(Xor32Reg),
 
             Code::MovAddLdxB => mov_add_load!(1, |b: [u8; 1]| b[0] as u64),
             Code::MovAddLdxH => mov_add_load!(2, |b| u16::from_le_bytes(b) as u64),
@@ -718,23 +699,27 @@ pub(super) fn run_loop<const CHECKED: bool>(
             Code::AndJslt32Reg => alu_jump32!(and, s <, reg[src()]),
             Code::AndJsle32Imm => alu_jump32!(and, s <=, hi32!()),
             Code::AndJsle32Reg => alu_jump32!(and, s <=, reg[src()]),
-            Code::LdxBLsh64 => load_shift!(1, |b: [u8; 1]| b[0] as u64, lsh64),
-            Code::LdxBLsh32 => load_shift!(1, |b: [u8; 1]| b[0] as u64, lsh32),
-            Code::LdxHLsh64 => load_shift!(2, |b| u16::from_le_bytes(b) as u64, lsh64),
-            Code::LdxHLsh32 => load_shift!(2, |b| u16::from_le_bytes(b) as u64, lsh32),
-            Code::LdxWLsh64 => load_shift!(4, |b| u32::from_le_bytes(b) as u64, lsh64),
-            Code::LdxWLsh32 => load_shift!(4, |b| u32::from_le_bytes(b) as u64, lsh32),
-            Code::LdxBLshOr64 => load_shift!(1, |b: [u8; 1]| b[0] as u64, lsh64, or64),
-            Code::LdxBLshOr32 => load_shift!(1, |b: [u8; 1]| b[0] as u64, lsh32, or32),
-            Code::LdxHLshOr64 => load_shift!(2, |b| u16::from_le_bytes(b) as u64, lsh64, or64),
-            Code::LdxHLshOr32 => load_shift!(2, |b| u16::from_le_bytes(b) as u64, lsh32, or32),
-            Code::MovRshXor64 => xorshift!(u64, rsh64),
-            Code::MovLshXor64 => xorshift!(u64, lsh64),
-            Code::MovRshXor32 => xorshift!(u32, rsh32),
-            Code::MovLshXor32 => xorshift!(u32, lsh32),
+            Code::LdxBLsh64 => load_shift!(1, |b: [u8; 1]| b[0] as u64, alu::lsh64),
+            Code::LdxBLsh32 => load_shift!(1, |b: [u8; 1]| b[0] as u64, alu::lsh32),
+            Code::LdxHLsh64 => load_shift!(2, |b| u16::from_le_bytes(b) as u64, alu::lsh64),
+            Code::LdxHLsh32 => load_shift!(2, |b| u16::from_le_bytes(b) as u64, alu::lsh32),
+            Code::LdxWLsh64 => load_shift!(4, |b| u32::from_le_bytes(b) as u64, alu::lsh64),
+            Code::LdxWLsh32 => load_shift!(4, |b| u32::from_le_bytes(b) as u64, alu::lsh32),
+            Code::LdxBLshOr64 => load_shift!(1, |b: [u8; 1]| b[0] as u64, alu::lsh64, alu::or64),
+            Code::LdxBLshOr32 => load_shift!(1, |b: [u8; 1]| b[0] as u64, alu::lsh32, alu::or32),
+            Code::LdxHLshOr64 => {
+                load_shift!(2, |b| u16::from_le_bytes(b) as u64, alu::lsh64, alu::or64)
+            }
+            Code::LdxHLshOr32 => {
+                load_shift!(2, |b| u16::from_le_bytes(b) as u64, alu::lsh32, alu::or32)
+            }
+            Code::MovRshXor64 => xorshift!(u64, alu::rsh64),
+            Code::MovLshXor64 => xorshift!(u64, alu::lsh64),
+            Code::MovRshXor32 => xorshift!(u32, alu::rsh32),
+            Code::MovLshXor32 => xorshift!(u32, alu::lsh32),
             Code::RmwAdd64Reg => rmw!(u64::wrapping_add, reg[src2()]),
             Code::RmwSub64Reg => rmw!(u64::wrapping_sub, reg[src2()]),
-            Code::RmwOr64Reg => rmw!(or64, reg[src2()]),
+            Code::RmwOr64Reg => rmw!(alu::or64, reg[src2()]),
             Code::RmwAnd64Reg => rmw!(|a: u64, b: u64| a & b, reg[src2()]),
             Code::RmwXor64Reg => rmw!(|a: u64, b: u64| a ^ b, reg[src2()]),
             Code::RmwAdd64Imm => rmw!(u64::wrapping_add, hi64!()),
@@ -770,7 +755,7 @@ pub(super) fn run_loop<const CHECKED: bool>(
             }
             Code::AddStx64Reg => alu_store!(u64::wrapping_add, reg[src()]),
             Code::SubStx64Reg => alu_store!(u64::wrapping_sub, reg[src()]),
-            Code::OrStx64Reg => alu_store!(or64, reg[src()]),
+            Code::OrStx64Reg => alu_store!(alu::or64, reg[src()]),
             Code::AndStx64Reg => alu_store!(|a: u64, b: u64| a & b, reg[src()]),
             Code::XorStx64Reg => alu_store!(|a: u64, b: u64| a ^ b, reg[src()]),
             Code::AddStx64Imm => alu_store!(u64::wrapping_add, hi64!()),
