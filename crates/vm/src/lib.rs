@@ -13,12 +13,13 @@
 //! ```
 //!
 //! - [`Vm::new`] decodes the program once into a compact internal form
-//!   (one 24-byte op per slot, absolute jump targets, extended immediates,
+//!   (one 32-byte op per slot, absolute jump targets, extended immediates,
 //!   superinstructions for the groups clang emits in hot code).
 //! - [`Vm::run`] executes it against input memory; every memory access is
 //!   checked against the regions of [`memory`] (stack frames, input, extra
 //!   [`Region`]s), so a hostile program gets a [`VmError`], never undefined
-//!   behaviour. The crate has no `unsafe` code.
+//!   behaviour. The crate's one `unsafe` is the read or write of an access
+//!   [`memory`]'s fast path has just checked (see `Memory::load`).
 //! - Helpers are registered by kernel number ([`Helpers`]); BPF-to-BPF calls
 //!   get their own 512-byte frame, up to the kernel's 8 frames.
 //! - [`maps`] has the userspace maps (every map type a program can use
@@ -47,7 +48,7 @@
 //!   ([`VmError::CallDepthExceeded`]). Helpers do not clobber r1-r5 (the
 //!   verifier forbids reading them after a call, so no program can tell).
 //! - Every run is limited by an instruction budget ([`DEFAULT_BUDGET`]).
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 mod alu;

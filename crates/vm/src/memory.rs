@@ -18,10 +18,12 @@
 //! program reaches only its window, from `data_meta` to `data_end`.
 //!
 //! Why synthetic addresses rather than host pointers:
-//! - every access is checked in safe Rust (a shift, a compare and a slice
-//!   index), so the VM needs no `unsafe` at all and a hostile program cannot
-//!   reach host memory;
-//! - finding the region is one shift, not a search through a region list;
+//! - every access is checked against its region's bounds, so a hostile
+//!   program cannot reach host memory: the stack frame and the packet
+//!   window by one subtraction and one compare each, then one unchecked
+//!   read or write (the VM's only `unsafe`, in [`Memory::load`] and
+//!   [`Memory::store`]), everything else in safe Rust;
+//! - finding any other region is one shift, not a search through a region list;
 //! - addresses are deterministic across runs and machines, so test output
 //!   and diagnostics are reproducible, and no host address leaks into a
 //!   program (or out of it through r0).
@@ -132,16 +134,41 @@ impl<'a> Region<'a> {
     }
 }
 
+/// Which buffer [`Memory::fast_offset`] found an access in.
+#[derive(Clone, Copy)]
+enum Fast {
+    Stack,
+    Input,
+}
+
+/// The index into [`Memory`]'s `window_lim` of an access of `n` bytes.
+const fn lim_index(n: usize) -> usize {
+    match n {
+        1 => 0,
+        2 => 1,
+        4 => 2,
+        _ => 3,
+    }
+}
+
 /// The regions of one run. Built per run from borrowed parts: no allocation.
 pub(crate) struct Memory<'m, 'r> {
     stack: &'m mut [u8; STACK_SIZE],
     /// Lowest valid stack offset: the bottom of the current frame. Deeper,
     /// unused frames are out of bounds.
     stack_lo: usize,
+    /// The address of the current frame's first byte, `STACK_BASE +
+    /// stack_lo`: the fast path's stack check (see [`Memory::load`]).
+    frame_addr: u64,
     /// The input memory, or a packet's whole buffer.
     input: &'m mut [u8],
     /// The part of `input` the program may touch: `window.meta..window.end`.
     window: PacketWindow,
+    /// The fast path's window check: an access of `N` bytes at `addr` lies
+    /// inside the window when `addr - window_addr` (wrapping) is below
+    /// `window_lim[lim_index(N)]`. Kept by [`Memory::set_window_checks`].
+    window_addr: u64,
+    window_lim: [u64; 4],
     ctx: Option<&'m mut dyn Context>,
     extra: &'m mut [Region<'r>],
     /// The runtime's maps and helper state, when the program runs in one.
@@ -161,15 +188,31 @@ impl<'m, 'r> Memory<'m, 'r> {
             data: 0,
             end: input.len(),
         };
-        Memory {
+        let mut mem = Memory {
             stack,
             stack_lo,
+            frame_addr: STACK_BASE + stack_lo as u64,
             input,
             window,
+            window_addr: 0,
+            window_lim: [0; 4],
             ctx: None,
             extra,
             env: None,
-        }
+        };
+        mem.set_window_checks();
+        mem
+    }
+
+    /// Sets the fast path's window check from `window`, clamped to the
+    /// buffer and to the 4 GiB of the input region, so that an access it
+    /// lets through is inside `input` whatever `window` holds.
+    fn set_window_checks(&mut self) {
+        let w = self.window;
+        let end = w.end.min(self.input.len()).min(1 << 32);
+        let len = end.saturating_sub(w.meta) as u64;
+        self.window_addr = INPUT_BASE + w.meta as u64;
+        self.window_lim = [1, 2, 4, 8].map(|n| (len + 1).saturating_sub(n));
     }
 
     /// Gives the run its runtime environment (maps, helper state).
@@ -200,6 +243,7 @@ impl<'m, 'r> Memory<'m, 'r> {
     ) -> Self {
         let mut mem = Memory::new(stack, buffer, extra);
         mem.window = window;
+        mem.set_window_checks();
         mem.ctx = Some(ctx);
         mem
     }
@@ -215,6 +259,7 @@ impl<'m, 'r> Memory<'m, 'r> {
         let ok = w.meta <= w.data && w.data <= w.end && w.end <= self.input.len();
         if ok {
             self.window = w;
+            self.set_window_checks();
         }
         ok
     }
@@ -246,28 +291,91 @@ impl<'m, 'r> Memory<'m, 'r> {
     /// Makes `depth` (0 = entry) the current call depth.
     #[inline(always)]
     pub(crate) fn set_frame(&mut self, depth: usize) {
+        // Clamped, so that the frame lies inside the stack whatever the
+        // caller passes (the fast path relies on it).
+        let depth = depth.min(MAX_CALL_FRAMES - 1);
         self.stack_lo = STACK_SIZE - (depth + 1) * STACK_FRAME_SIZE;
+        self.frame_addr = STACK_BASE + self.stack_lo as u64;
     }
 
     /// Reads `N` bytes at `addr`, or `None` when they are not all inside one region.
+    ///
+    /// The fast path: an access inside the current stack frame or the
+    /// packet window costs one subtraction and one compare each, with no
+    /// second bounds check (the one `unsafe` of memory access, in
+    /// [`Memory::fast_offset`]). Everything else (a caller's frame, the
+    /// other regions, the bytes just below a region, a fault) goes to the
+    /// exact, out-of-line [`Memory::slice`].
     #[inline(always)]
+    #[allow(unsafe_code)]
     pub(crate) fn load<const N: usize>(&self, addr: u64) -> Option<[u8; N]> {
-        let off = addr as u32 as usize;
-        let end = off.checked_add(N)?;
-        let bytes = match addr >> 32 {
-            STACK_REGION if off >= self.stack_lo => self.stack.get(off..end)?,
-            INPUT_REGION if off >= self.window.meta && end <= self.window.end => {
-                self.input.get(off..end)?
+        match self.fast_offset::<N>(addr) {
+            Some((buf, off)) => {
+                let buf = match buf {
+                    Fast::Stack => self.stack.as_slice(),
+                    Fast::Input => &*self.input,
+                };
+                // SAFETY: `fast_offset` returns only offsets with
+                // `off + N <= buf.len()`; `[u8; N]` has alignment 1.
+                Some(unsafe { buf.as_ptr().add(off).cast::<[u8; N]>().read() })
             }
-            _ => self.slice(addr, N)?,
-        };
-        bytes.try_into().ok()
+            None => self.load_other(addr),
+        }
     }
 
     /// Writes `bytes` at `addr`; false when they are not all inside one
-    /// writable region.
+    /// writable region. The fast path as [`Memory::load`]'s.
     #[inline(always)]
+    #[allow(unsafe_code)]
     pub(crate) fn store<const N: usize>(&mut self, addr: u64, bytes: [u8; N]) -> bool {
+        match self.fast_offset::<N>(addr) {
+            Some((buf, off)) => {
+                let buf = match buf {
+                    Fast::Stack => self.stack.as_mut_slice(),
+                    Fast::Input => &mut *self.input,
+                };
+                // SAFETY: as in `load`.
+                unsafe { buf.as_mut_ptr().add(off).cast::<[u8; N]>().write(bytes) };
+                true
+            }
+            None => self.store_other(addr, bytes),
+        }
+    }
+
+    /// Where the fast path finds the `N` bytes at `addr`: the buffer and
+    /// the offset in it, with `offset + N` at most the buffer's length; or
+    /// `None`, which is not a fault (the caller asks [`Memory::slice`]).
+    ///
+    /// The current frame is `STACK_FRAME_SIZE` bytes from `frame_addr`, so
+    /// `addr - frame_addr <= STACK_FRAME_SIZE - N` (wrapping: an address
+    /// below the frame is huge) puts the access inside it, and `stack_lo +
+    /// 512 <= STACK_SIZE`. The window's limits hold `len + 1 - N` (0 when
+    /// that is negative), with `len` the window's length clamped to the
+    /// buffer by `set_window_checks`, so the same test puts the access
+    /// inside the buffer.
+    #[inline(always)]
+    fn fast_offset<const N: usize>(&self, addr: u64) -> Option<(Fast, usize)> {
+        const { assert!(N == 1 || N == 2 || N == 4 || N == 8) };
+        let rel = addr.wrapping_sub(self.frame_addr);
+        if rel <= (STACK_FRAME_SIZE - N) as u64 {
+            return Some((Fast::Stack, self.stack_lo + rel as usize));
+        }
+        let rel = addr.wrapping_sub(self.window_addr);
+        if rel < self.window_lim[lim_index(N)] {
+            return Some((Fast::Input, self.window.meta + rel as usize));
+        }
+        None
+    }
+
+    /// A load outside the fast path's two regions.
+    #[inline(never)]
+    fn load_other<const N: usize>(&self, addr: u64) -> Option<[u8; N]> {
+        self.slice(addr, N)?.try_into().ok()
+    }
+
+    /// A store outside the fast path's two regions.
+    #[inline(never)]
+    fn store_other<const N: usize>(&mut self, addr: u64, bytes: [u8; N]) -> bool {
         match self.slice_mut(addr, N) {
             Some(dst) => {
                 dst.copy_from_slice(&bytes);
@@ -491,5 +599,80 @@ impl<'m, 'r> Memory<'m, 'r> {
             kind,
             region: info,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every address from 16 bytes below a region's start to 16 past its
+    /// end, for every access size.
+    fn edges(start: u64, len: u64) -> impl Iterator<Item = u64> {
+        (start - 16..start + 16).chain(start + len.saturating_sub(16)..start + len + 16)
+    }
+
+    /// The fast path lets through exactly the accesses the exact check
+    /// (`slice`) allows, and reads and writes the same bytes.
+    fn agrees_with_slice(mem: &mut Memory<'_, '_>) {
+        let (lo, frames) = (STACK_BASE + mem.stack_lo as u64, STACK_SIZE - mem.stack_lo);
+        let w = mem.window();
+        let (wlo, wlen) = (INPUT_BASE + w.meta as u64, (w.end - w.meta) as u64);
+        for addr in edges(lo, frames as u64).chain(edges(wlo, wlen)) {
+            macro_rules! check {
+                ($n:literal) => {{
+                    let exact = mem
+                        .slice(addr, $n)
+                        .map(|b| <[u8; $n]>::try_from(b).unwrap());
+                    assert_eq!(mem.load::<$n>(addr), exact, "load {} at {addr:#x}", $n);
+                    let bytes = [0x5a; $n];
+                    assert_eq!(
+                        mem.store::<$n>(addr, bytes),
+                        exact.is_some(),
+                        "store at {addr:#x}"
+                    );
+                    if let Some(old) = exact {
+                        assert_eq!(mem.slice(addr, $n), Some(&bytes[..]));
+                        assert!(mem.store::<$n>(addr, old));
+                    }
+                }};
+            }
+            check!(1);
+            check!(2);
+            check!(4);
+            check!(8);
+        }
+    }
+
+    #[test]
+    fn the_fast_path_checks_exactly_what_the_regions_allow() {
+        let mut stack = [0u8; STACK_SIZE];
+        for (i, b) in stack.iter_mut().enumerate() {
+            *b = i as u8;
+        }
+        for len in [0usize, 1, 2, 3, 7, 8, 9, 64] {
+            let mut input: Vec<u8> = (0..len as u8).map(|b| b ^ 0xa5).collect();
+            let mut extra = [];
+            let mut mem = Memory::new(&mut stack, &mut input, &mut extra);
+            for depth in [0, 1, MAX_CALL_FRAMES - 1] {
+                mem.set_frame(depth);
+                agrees_with_slice(&mut mem);
+            }
+        }
+        // A packet window inside a larger buffer, moved as the adjust
+        // helpers move it, and shrunk to nothing.
+        let mut buffer = vec![0x11u8; 256];
+        let mut extra = [];
+        let mut mem = Memory::new(&mut stack, &mut buffer, &mut extra);
+        for (meta, data, end) in [(32, 40, 100), (0, 0, 256), (64, 64, 64), (10, 20, 21)] {
+            assert!(mem.set_window(PacketWindow { meta, data, end }));
+            agrees_with_slice(&mut mem);
+        }
+        assert!(!mem.set_window(PacketWindow {
+            meta: 0,
+            data: 0,
+            end: 257
+        }));
+        agrees_with_slice(&mut mem);
     }
 }
