@@ -2,6 +2,7 @@
 //! fast mode (the budget charged by run) or checked mode (by instruction).
 
 use super::cold::{atomic, call_helper, packet_load};
+use super::slots::Slots;
 use super::{run_checked, State};
 use crate::alu::{self, Alu};
 use crate::error::VmError;
@@ -28,7 +29,14 @@ pub(super) fn run_loop<const CHECKED: bool>(
 ) -> Result<RunOutcome, VmError> {
     let State { reg, calls } = &mut *state;
     let mut remaining = remaining;
-    let mut pc = pc;
+    let slots = Slots::new(ops);
+    let mut pc = slots.at(pc);
+    // The slot index of a position, for errors, jumps and calls.
+    macro_rules! ix {
+        ($pos:expr) => {
+            slots.index($pos)
+        };
+    }
 
     // Goes to slot `$target`, which starts a run of `$len` instructions:
     // in fast mode, charges it, or goes on in checked mode from there (or
@@ -39,12 +47,16 @@ pub(super) fn run_loop<const CHECKED: bool>(
             let target = $target;
             go!(target, $len, target)
         }};
+        (@slot $target:expr, $len:expr) => {{
+            let target = slots.at($target as usize);
+            go!(target, $len, target)
+        }};
         ($target:expr, $len:expr, $resume:expr) => {{
             pc = $target;
             if !CHECKED {
                 let len = $len as i64;
                 if remaining < len {
-                    return run_checked(ops, helpers, state, mem, $resume, budget, remaining);
+                    return run_checked(ops, helpers, state, mem, ix!($resume), budget, remaining);
                 }
                 remaining -= len;
             }
@@ -62,18 +74,21 @@ pub(super) fn run_loop<const CHECKED: bool>(
                 });
             }
             let ret = calls.ret(reg, mem);
-            go!(ret, ops.get(ret).map_or(0, |op| op.len));
+            go!(@slot ret, ops.get(ret).map_or(0, |op| op.len));
         }};
     }
 
     loop {
-        let Some(op) = ops.get(pc) else {
-            return Err(VmError::BadControlFlow { pc });
+        let Some(op) = slots.get(pc) else {
+            return Err(VmError::BadControlFlow { pc: ix!(pc) });
         };
         if CHECKED {
             remaining -= 1;
             if remaining < 0 {
-                return Err(VmError::BudgetExhausted { pc, budget });
+                return Err(VmError::BudgetExhausted {
+                    pc: ix!(pc),
+                    budget,
+                });
             }
         }
         let this = pc;
@@ -94,14 +109,14 @@ pub(super) fn run_loop<const CHECKED: bool>(
                     Some(b) => reg[dst()] = $conv(b),
                     None => {
                         let signed = matches!(op.code, Code::LdsxB | Code::LdsxH | Code::LdsxW);
-                        reg[dst()] = mem.load_slow(this, addr, $n, signed)?;
+                        reg[dst()] = mem.load_slow(ix!(this), addr, $n, signed)?;
                     }
                 }
             }};
         }
         macro_rules! store {
             ($n:literal, $addr:expr, $bytes:expr) => {
-                store!($n, $addr, $bytes, this)
+                store!($n, $addr, $bytes, ix!(this))
             };
             // A fault names slot `$slot`.
             ($n:literal, $addr:expr, $bytes:expr, $slot:expr) => {{
@@ -121,11 +136,11 @@ pub(super) fn run_loop<const CHECKED: bool>(
             ($cond:expr, $next:expr) => {{
                 let next = $next;
                 if $cond {
-                    go!(op.aux as usize, op.t_len)
+                    go!(@slot op.aux, op.t_len)
                 } else if CHECKED {
                     pc = next;
                 } else {
-                    go!(op.next as usize, op.f_len, next)
+                    go!(slots.at(op.next as usize), op.f_len, next)
                 }
             }};
         }
@@ -182,7 +197,7 @@ pub(super) fn run_loop<const CHECKED: bool>(
                     let addr = reg[dst()].wrapping_add($off);
                     match mem.load::<$n>(addr) {
                         Some(b) => reg[dst2()] = $conv(b),
-                        None => reg[dst2()] = mem.load_slow(this + $last, addr, $n, false)?,
+                        None => reg[dst2()] = mem.load_slow(ix!(this) + $last, addr, $n, false)?,
                     }
                 })
             }};
@@ -277,7 +292,7 @@ pub(super) fn run_loop<const CHECKED: bool>(
                 let addr = reg[src()].wrapping_add(imm as u32 as i32 as i64 as u64);
                 match mem.load::<$n>(addr) {
                     Some(b) => reg[dst()] = $conv(b),
-                    None => reg[dst()] = mem.load_slow(this, addr, $n, false)?,
+                    None => reg[dst()] = mem.load_slow(ix!(this), addr, $n, false)?,
                 }
                 then!({
                     reg[dst()] = $shift(reg[dst()], imm >> 32);
@@ -309,7 +324,7 @@ pub(super) fn run_loop<const CHECKED: bool>(
                 then!({
                     pc += 1;
                     let addr = reg[src2()].wrapping_add(imm as u32 as i32 as i64 as u64);
-                    store!(8, addr, reg[dst()].to_le_bytes(), this + 1)
+                    store!(8, addr, reg[dst()].to_le_bytes(), ix!(this) + 1)
                 })
             }};
         }
@@ -320,14 +335,14 @@ pub(super) fn run_loop<const CHECKED: bool>(
                 let addr = reg[src()].wrapping_add(imm as u32 as i32 as i64 as u64);
                 match mem.load::<8>(addr) {
                     Some(b) => reg[dst()] = u64::from_le_bytes(b),
-                    None => reg[dst()] = mem.load_slow(this, addr, 8, false)?,
+                    None => reg[dst()] = mem.load_slow(ix!(this), addr, 8, false)?,
                 }
                 then!({
                     reg[dst()] = $f(reg[dst()], $x);
                     pc += 1;
                     then!({
                         pc += 1;
-                        store!(8, addr, reg[dst()].to_le_bytes(), this + 2)
+                        store!(8, addr, reg[dst()].to_le_bytes(), ix!(this) + 2)
                     })
                 })
             }};
@@ -339,13 +354,16 @@ pub(super) fn run_loop<const CHECKED: bool>(
         macro_rules! call {
             ($id:expr, $helper:expr) => {{
                 let Some(helper) = $helper else {
-                    return Err(VmError::UnknownHelper { pc: this, id: $id });
+                    return Err(VmError::UnknownHelper {
+                        pc: ix!(this),
+                        id: $id,
+                    });
                 };
                 let (r0, used) = call_helper(
                     helper,
                     mem,
                     reg,
-                    this,
+                    ix!(this),
                     $id,
                     (ops, helpers, calls.depth),
                     remaining,
@@ -453,7 +471,7 @@ pub(super) fn run_loop<const CHECKED: bool>(
                 pc += 1;
             }
             Code::LddwTail => {
-                return Err(VmError::BadControlFlow { pc: this });
+                return Err(VmError::BadControlFlow { pc: ix!(this) });
             }
 
             Code::LdxB => load!(1, |b: [u8; 1]| b[0] as u64),
@@ -497,7 +515,7 @@ pub(super) fn run_loop<const CHECKED: bool>(
             ),
             Code::StxDW => store!(8, reg[dst()].wrapping_add(imm), reg[src()].to_le_bytes()),
 
-            Code::Atomic32 | Code::Atomic64 => atomic(op, reg, mem, this)?,
+            Code::Atomic32 | Code::Atomic64 => atomic(op, reg, mem, ix!(this))?,
 
             Code::LdAbsB
             | Code::LdAbsH
@@ -516,7 +534,7 @@ pub(super) fn run_loop<const CHECKED: bool>(
                 }
             },
 
-            Code::Ja => go!(op.aux as usize, op.t_len),
+            Code::Ja => go!(@slot op.aux, op.t_len),
             Code::Jeq64Imm => jump!(reg[dst()] == imm),
             Code::Jeq64Reg => jump!(reg[dst()] == reg[src()]),
             Code::Jgt64Imm => jump!(reg[dst()] > imm),
@@ -816,8 +834,8 @@ pub(super) fn run_loop<const CHECKED: bool>(
                 call!(id, helpers.index(id).and_then(|i| helpers.get(i)))
             }
             Code::CallLocal => {
-                calls.call(reg, mem, this, pc)?;
-                go!(op.aux as usize, op.t_len)
+                calls.call(reg, mem, ix!(this), ix!(pc))?;
+                go!(@slot op.aux, op.t_len)
             }
             Code::Exit => exit!(),
         }

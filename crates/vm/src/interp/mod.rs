@@ -13,6 +13,7 @@ use crate::RunOutcome;
 mod cold;
 mod dispatch;
 mod frames;
+mod slots;
 
 use dispatch::run_loop;
 use frames::frame_pointer;
