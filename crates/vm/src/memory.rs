@@ -300,16 +300,16 @@ impl<'m, 'r> Memory<'m, 'r> {
 
     /// Reads `N` bytes at `addr`, or `None` when they are not all inside one region.
     ///
-    /// The fast path: an access inside the current stack frame or the
-    /// packet window costs one subtraction and one compare each, with no
-    /// second bounds check (the one `unsafe` of memory access, in
+    /// The fast path: an access inside the packet window or the current
+    /// stack frame costs one subtraction and one compare for each region
+    /// tried, with no second bounds check (the one `unsafe` of memory access, in
     /// [`Memory::fast_offset`]). Everything else (a caller's frame, the
     /// other regions, the bytes just below a region, a fault) goes to the
     /// exact, out-of-line [`Memory::slice`].
     #[inline(always)]
     #[allow(unsafe_code)]
     pub(crate) fn load<const N: usize>(&self, addr: u64) -> Option<[u8; N]> {
-        match self.fast_offset::<N>(addr) {
+        match self.fast_offset::<N, false>(addr) {
             Some((buf, off)) => {
                 let buf = match buf {
                     Fast::Stack => self.stack.as_slice(),
@@ -324,11 +324,15 @@ impl<'m, 'r> Memory<'m, 'r> {
     }
 
     /// Writes `bytes` at `addr`; false when they are not all inside one
-    /// writable region. The fast path as [`Memory::load`]'s.
+    /// writable region. The fast path as [`Memory::load`]'s, with the
+    /// stack frame tried first: most stores are spills and locals, most
+    /// loads read the packet or the input (packet_parse, fnv1a and sum_array
+    /// ran 1 to 3 % fewer host instructions with loads trying the window
+    /// first, sieve, which works on the stack, 1 % more).
     #[inline(always)]
     #[allow(unsafe_code)]
     pub(crate) fn store<const N: usize>(&mut self, addr: u64, bytes: [u8; N]) -> bool {
-        match self.fast_offset::<N>(addr) {
+        match self.fast_offset::<N, true>(addr) {
             Some((buf, off)) => {
                 let buf = match buf {
                     Fast::Stack => self.stack.as_mut_slice(),
@@ -345,6 +349,7 @@ impl<'m, 'r> Memory<'m, 'r> {
     /// Where the fast path finds the `N` bytes at `addr`: the buffer and
     /// the offset in it, with `offset + N` at most the buffer's length; or
     /// `None`, which is not a fault (the caller asks [`Memory::slice`]).
+    /// `STACK_FIRST` picks the order the two regions are tried in.
     ///
     /// The current frame is `STACK_FRAME_SIZE` bytes from `frame_addr`, so
     /// `addr - frame_addr <= STACK_FRAME_SIZE - N` (wrapping: an address
@@ -354,17 +359,26 @@ impl<'m, 'r> Memory<'m, 'r> {
     /// buffer by `set_window_checks`, so the same test puts the access
     /// inside the buffer.
     #[inline(always)]
-    fn fast_offset<const N: usize>(&self, addr: u64) -> Option<(Fast, usize)> {
+    fn fast_offset<const N: usize, const STACK_FIRST: bool>(
+        &self,
+        addr: u64,
+    ) -> Option<(Fast, usize)> {
         const { assert!(N == 1 || N == 2 || N == 4 || N == 8) };
-        let rel = addr.wrapping_sub(self.frame_addr);
-        if rel <= (STACK_FRAME_SIZE - N) as u64 {
-            return Some((Fast::Stack, self.stack_lo + rel as usize));
+        let stack = || {
+            let rel = addr.wrapping_sub(self.frame_addr);
+            (rel <= (STACK_FRAME_SIZE - N) as u64)
+                .then(|| (Fast::Stack, self.stack_lo + rel as usize))
+        };
+        let window = || {
+            let rel = addr.wrapping_sub(self.window_addr);
+            (rel < self.window_lim[lim_index(N)])
+                .then(|| (Fast::Input, self.window.meta + rel as usize))
+        };
+        if STACK_FIRST {
+            stack().or_else(window)
+        } else {
+            window().or_else(stack)
         }
-        let rel = addr.wrapping_sub(self.window_addr);
-        if rel < self.window_lim[lim_index(N)] {
-            return Some((Fast::Input, self.window.meta + rel as usize));
-        }
-        None
     }
 
     /// A load outside the fast path's two regions.
