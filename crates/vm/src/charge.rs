@@ -142,7 +142,8 @@ mod tests {
 
     fn planned(src: &str) -> Vec<Op> {
         let prog = check(&asm::assemble(src, Syntax::Llvm).unwrap()).unwrap();
-        crate::compile::compile(&prog, &Default::default()).unwrap()
+        let ops = crate::compile::compile(&prog, &Default::default()).unwrap();
+        crate::compile::program_ops(&ops).to_vec()
     }
 
     #[test]

@@ -18,7 +18,8 @@ pub(crate) type LddwValues = std::collections::HashMap<usize, u64>;
 
 /// Lowers every instruction of `program`, then fuses the groups that have
 /// a superinstruction and plans the budget's charging by run
-/// ([`crate::charge`]); the result has one op per slot. A pseudo `lddw`
+/// ([`crate::charge`]); the result has one op per slot, then the
+/// [`Code::End`] guard the loop relies on. A pseudo `lddw`
 /// takes its value from `lddw`, and is refused when it has none.
 pub(crate) fn compile(program: &Program, lddw: &LddwValues) -> Result<Vec<Op>, LoadError> {
     build(program, lddw, true)
@@ -31,6 +32,14 @@ pub(crate) fn compile_unfused(program: &Program, lddw: &LddwValues) -> Result<Ve
     build(program, lddw, false)
 }
 
+/// The ops of the program's slots: `ops` without the guard.
+#[cfg(test)]
+pub(crate) fn program_ops(ops: &[Op]) -> &[Op] {
+    let (guard, program) = ops.split_last().expect("the guard");
+    assert_eq!(guard.code, Code::End);
+    program
+}
+
 /// Lowers, fuses if `fuse`, and plans the charging (from the runs of the
 /// unfused ops, which fusion does not change).
 fn build(program: &Program, lddw: &LddwValues, fuse: bool) -> Result<Vec<Op>, LoadError> {
@@ -40,6 +49,7 @@ fn build(program: &Program, lddw: &LddwValues, fuse: bool) -> Result<Vec<Op>, Lo
         crate::fuse::fuse(&mut ops);
     }
     crate::charge::plan(&mut ops, &runs);
+    ops.push(Op::new(Code::End, 0, 0, 0, 0));
     Ok(ops)
 }
 

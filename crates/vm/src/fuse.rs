@@ -472,7 +472,7 @@ fn alu_then_jump(jump: Code) -> Option<(Code, Code, bool)> {
 mod tests {
     use bpfkit_isa::{check, Insn};
 
-    use crate::compile::compile;
+    use crate::compile::{compile, program_ops};
     use crate::op::Code;
 
     #[test]
@@ -490,7 +490,7 @@ mod tests {
         ])
         .unwrap();
         let ops = compile(&prog, &Default::default()).unwrap();
-        let codes: Vec<Code> = ops.iter().map(|op| op.code).collect();
+        let codes: Vec<Code> = program_ops(&ops).iter().map(|op| op.code).collect();
         use Code::*;
         assert_eq!(
             codes,
@@ -520,7 +520,7 @@ mod tests {
 mod group_tests {
     use bpfkit_isa::{check, Insn};
 
-    use crate::compile::compile;
+    use crate::compile::{compile, program_ops};
     use crate::op::{Code, R};
 
     #[test]
@@ -543,7 +543,7 @@ mod group_tests {
         ])
         .unwrap();
         let ops = compile(&prog, &Default::default()).unwrap();
-        let codes: Vec<Code> = ops.iter().map(|op| op.code).collect();
+        let codes: Vec<Code> = program_ops(&ops).iter().map(|op| op.code).collect();
         use Code::*;
         assert_eq!(
             codes,
@@ -594,7 +594,7 @@ mod group_tests {
         ])
         .unwrap();
         let ops = compile(&prog, &Default::default()).unwrap();
-        let codes: Vec<Code> = ops.iter().map(|op| op.code).collect();
+        let codes: Vec<Code> = program_ops(&ops).iter().map(|op| op.code).collect();
         use Code::*;
         assert_eq!(
             codes,

@@ -235,14 +235,15 @@ impl Vm {
         self.clear_stack = clear;
     }
 
-    /// Number of instruction slots of the loaded program.
+    /// Number of instruction slots of the loaded program (the ops end
+    /// with one more, the guard).
     pub fn len(&self) -> usize {
-        self.ops.len()
+        self.ops.len() - 1
     }
 
     /// Always false: a checked program has at least one instruction.
     pub fn is_empty(&self) -> bool {
-        self.ops.is_empty()
+        self.len() == 0
     }
 
     /// Runs the program on `mem`, conformance-test style: r1 is the

@@ -196,6 +196,9 @@ pub(crate) enum Code {
     // 64-bit immediate; the next slot is its tail.
     Lddw,
     LddwTail,
+    /// The guard after a program's last slot ([`crate::interp`] reads it
+    /// when a run falls off the end): stops the run with an error.
+    End,
     // Memory: address = regs[src or dst] + imm (the sign-extended offset).
     LdxB,
     LdxH,
