@@ -48,7 +48,7 @@ pub(super) struct Pos(usize);
 impl<'a> Slots<'a> {
     /// The array `ops`, whose last op is the guard (`None` when empty).
     pub(super) fn new(ops: &'a [Op]) -> Option<Self> {
-        debug_assert!(ops.last().is_none_or(|op| op.code == crate::op::Code::End));
+        debug_assert!(ops.last().map_or(true, |op| op.code == crate::op::Code::End));
         Some(Slots {
             base: ops.as_ptr(),
             last: std::mem::size_of_val(ops).checked_sub(OP_SIZE)?,
