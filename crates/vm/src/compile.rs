@@ -18,8 +18,9 @@ pub(crate) type LddwValues = std::collections::HashMap<usize, u64>;
 
 /// Lowers every instruction of `program`, then fuses the groups that have
 /// a superinstruction and plans the budget's charging by run
-/// ([`crate::charge`]); the result has one op per slot, then the
-/// [`Code::End`] guard the loop relies on. A pseudo `lddw`
+/// ([`crate::charge`]); the result has one op per slot, then at least
+/// [`GUARDS`] [`Code::End`] guards, as many as make the length a power of
+/// two (the loop's fetch masks its offset with it). A pseudo `lddw`
 /// takes its value from `lddw`, and is refused when it has none.
 pub(crate) fn compile(program: &Program, lddw: &LddwValues) -> Result<Vec<Op>, LoadError> {
     build(program, lddw, true)
@@ -32,11 +33,23 @@ pub(crate) fn compile_unfused(program: &Program, lddw: &LddwValues) -> Result<Ve
     build(program, lddw, false)
 }
 
-/// The ops of the program's slots: `ops` without the guard.
+/// The fewest guards after a program: more than any op advances past its
+/// own slot (a fused group covers at most 4 slots), so that a run falling
+/// off the end lands on one.
+pub(crate) const GUARDS: usize = 4;
+
+/// The number of program slots of compiled `ops`: those before the guards.
+pub(crate) fn program_len(ops: &[Op]) -> usize {
+    ops.iter()
+        .rposition(|op| op.code != Code::End)
+        .map_or(0, |i| i + 1)
+}
+
+/// The ops of the program's slots: `ops` without the guards.
 #[cfg(test)]
 pub(crate) fn program_ops(ops: &[Op]) -> &[Op] {
-    let (guard, program) = ops.split_last().expect("the guard");
-    assert_eq!(guard.code, Code::End);
+    let program = &ops[..program_len(ops)];
+    assert!(ops.len() - program.len() >= GUARDS && ops.len().is_power_of_two());
     program
 }
 
@@ -49,7 +62,8 @@ fn build(program: &Program, lddw: &LddwValues, fuse: bool) -> Result<Vec<Op>, Lo
         crate::fuse::fuse(&mut ops);
     }
     crate::charge::plan(&mut ops, &runs);
-    ops.push(Op::new(Code::End, 0, 0, 0, 0));
+    let size = (ops.len() + GUARDS).next_power_of_two();
+    ops.resize(size, Op::new(Code::End, 0, 0, 0, 0));
     Ok(ops)
 }
 

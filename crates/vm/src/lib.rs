@@ -236,9 +236,9 @@ impl Vm {
     }
 
     /// Number of instruction slots of the loaded program (the ops end
-    /// with one more, the guard).
+    /// with guards).
     pub fn len(&self) -> usize {
-        self.ops.len() - 1
+        compile::program_len(&self.ops)
     }
 
     /// Always false: a checked program has at least one instruction.

@@ -7,26 +7,26 @@
 //! has the figures). Slot indices are computed back from an offset only
 //! where they are needed: an error, a call, a change of mode.
 //!
-//! The fetch has no branch: [`Slots::get`] clamps the offset to the last
-//! op, which is the [`Code::End`] guard the `Vm` puts after every program,
-//! so a run that falls off the end reads the guard and stops with an
-//! error. (A compare and a conditional move in place of a compare and a
-//! branch: 0.1 to 0.5 fewer host instructions per BPF instruction, as the
-//! loop's registers come out. LLVM still does not copy the fetch into the
-//! arms, not even with `-tail-dup-pred-size` and `-tail-dup-indirect-size`
-//! raised.)
+//! The fetch has no branch: [`Slots::get`] masks the offset with the
+//! array's size, a power of two, and the array ends with at least
+//! [`GUARDS`] [`Code::End`] guards, so a run that falls off the end reads a
+//! guard and stops with an error. (One `and` in place of a compare and a
+//! branch: about 1 host instruction per BPF instruction less, benches/RESULTS.md.
+//! LLVM still does not copy the fetch into the arms, not even with
+//! `-tail-dup-pred-size` and `-tail-dup-indirect-size` raised.)
 //!
 //! This is the interpreter loop's one `unsafe`, and it is sound for any
 //! program and any op array: a [`Pos`] is only made by [`Slots::at`] and
 //! `+`, which multiply slot counts by the op's size (wrapping), so every
-//! offset is a multiple of the size; the clamped offset is at most the
-//! last op's, so it names an element of the borrowed array.
+//! offset is a multiple of the size; masked, it is below the size of the
+//! array's first power-of-two part, so it names an element of the
+//! borrowed array.
 
 #![allow(unsafe_code)]
 
-#[cfg(doc)]
-use crate::op::Code;
 use crate::op::Op;
+#[cfg(doc)]
+use crate::{compile::GUARDS, op::Code};
 use std::marker::PhantomData;
 
 const OP_SIZE: usize = std::mem::size_of::<Op>();
@@ -35,8 +35,9 @@ const OP_SIZE: usize = std::mem::size_of::<Op>();
 #[derive(Clone, Copy)]
 pub(super) struct Slots<'a> {
     base: *const Op,
-    /// The offset of the last op.
-    last: usize,
+    /// The mask of an offset: the size in bytes of the array's largest
+    /// power-of-two prefix (the whole array, as compiled), less one.
+    mask: usize,
     ops: PhantomData<&'a [Op]>,
 }
 
@@ -46,12 +47,13 @@ pub(super) struct Slots<'a> {
 pub(super) struct Pos(usize);
 
 impl<'a> Slots<'a> {
-    /// The array `ops`, whose last op is the guard (`None` when empty).
+    /// The array `ops`, as compiled: a power of two long, ending with
+    /// guards (`None` when empty).
     pub(super) fn new(ops: &'a [Op]) -> Option<Self> {
-        debug_assert!(ops.last().map_or(true, |op| op.code == crate::op::Code::End));
+        let prefix = 1usize.checked_shl(ops.len().checked_ilog2()?)?;
         Some(Slots {
             base: ops.as_ptr(),
-            last: std::mem::size_of_val(ops).checked_sub(OP_SIZE)?,
+            mask: prefix * OP_SIZE - 1,
             ops: PhantomData,
         })
     }
@@ -68,14 +70,15 @@ impl<'a> Slots<'a> {
         pos.0 / OP_SIZE
     }
 
-    /// The op at `pos`, and its position: the last op (the guard) when
-    /// `pos` is past it.
+    /// The op at `pos`, and its position: a guard when `pos` is past the
+    /// program (the offset is masked).
     #[inline(always)]
     pub(super) fn get(self, pos: Pos) -> (&'a Op, Pos) {
-        let off = pos.0.min(self.last);
-        // SAFETY: `off` is a multiple of `OP_SIZE` (see the module doc)
-        // and at most the last op's offset, so `base + off` is an element
-        // of the slice borrowed for 'a.
+        let off = pos.0 & self.mask;
+        // SAFETY: `off` is a multiple of `OP_SIZE` (see the module doc;
+        // the mask keeps that, its low bits being all ones) below the size
+        // of a prefix of the array, so `base + off` is an element of the
+        // slice borrowed for 'a.
         (unsafe { &*self.base.byte_add(off) }, Pos(off))
     }
 }
@@ -102,18 +105,19 @@ mod tests {
 
     #[test]
     fn a_position_reads_only_inside_the_array() {
-        let ops = [
-            Op::new(Code::Exit, 0, 0, 7, 0),
-            Op::new(Code::End, 0, 0, 9, 0),
-        ];
+        let mut ops = vec![Op::new(Code::Exit, 0, 0, 7, 0)];
+        ops.resize(4, Op::new(Code::End, 0, 0, 9, 0));
         let slots = Slots::new(&ops).unwrap();
         let aux = |pos| slots.get(pos).0.aux;
         assert_eq!(aux(slots.at(0)), 7);
         assert_eq!(aux(slots.at(0) + 1), 9);
-        assert_eq!(aux(slots.at(2)), 9);
-        assert_eq!(slots.get(slots.at(5)).1, slots.at(1));
+        assert_eq!(aux(slots.at(3)), 9);
+        assert_eq!(slots.get(slots.at(6)).1, slots.at(2));
         assert_eq!(aux(slots.at(u32::MAX as usize) + 3), 9);
         assert_eq!(slots.index(slots.at(1) + 1), 2);
         assert!(Slots::new(&[]).is_none());
+        // Not a power of two (never compiled so): only the first 2 are read.
+        let slots = Slots::new(&ops[..3]).unwrap();
+        assert_eq!(slots.get(slots.at(2)).1, slots.at(0));
     }
 }
