@@ -134,13 +134,6 @@ impl<'a> Region<'a> {
     }
 }
 
-/// Which buffer [`Memory::fast_offset`] found an access in.
-#[derive(Clone, Copy)]
-enum Fast {
-    Stack,
-    Input,
-}
-
 /// The index into [`Memory`]'s `window_lim` of an access of `n` bytes.
 const fn lim_index(n: usize) -> usize {
     match n {
@@ -302,25 +295,36 @@ impl<'m, 'r> Memory<'m, 'r> {
     ///
     /// The fast path: an access inside the packet window or the current
     /// stack frame costs one subtraction and one compare for each region
-    /// tried, with no second bounds check (the one `unsafe` of memory access, in
-    /// [`Memory::fast_offset`]). Everything else (a caller's frame, the
-    /// other regions, the bytes just below a region, a fault) goes to the
-    /// exact, out-of-line [`Memory::slice`].
+    /// tried ([`Memory::in_window`], [`Memory::in_frame`]), then an
+    /// unchecked read at the address's low 32 bits, the offset into the
+    /// buffer (the VM's `unsafe` memory access). Everything else (a
+    /// caller's frame, the other regions, the bytes just below a region, a
+    /// fault) goes to the exact, out-of-line [`Memory::slice`].
     #[inline(always)]
     #[allow(unsafe_code)]
     pub(crate) fn load<const N: usize>(&self, addr: u64) -> Option<[u8; N]> {
-        match self.fast_offset::<N, false>(addr) {
-            Some((buf, off)) => {
-                let buf = match buf {
-                    Fast::Stack => self.stack.as_slice(),
-                    Fast::Input => &*self.input,
-                };
-                // SAFETY: `fast_offset` returns only offsets with
-                // `off + N <= buf.len()`; `[u8; N]` has alignment 1.
-                Some(unsafe { buf.as_ptr().add(off).cast::<[u8; N]>().read() })
-            }
-            None => self.load_other(addr),
+        if self.in_window::<N>(addr) {
+            // SAFETY: `in_window`: the `N` bytes at offset `addr as u32`
+            // are inside `input`; `[u8; N]` has alignment 1.
+            return Some(unsafe {
+                self.input
+                    .as_ptr()
+                    .add(addr as u32 as usize)
+                    .cast::<[u8; N]>()
+                    .read()
+            });
         }
+        if self.in_frame::<N>(addr) {
+            // SAFETY: `in_frame`: the bytes are inside `stack`.
+            return Some(unsafe {
+                self.stack
+                    .as_ptr()
+                    .add(addr as u32 as usize)
+                    .cast::<[u8; N]>()
+                    .read()
+            });
+        }
+        self.load_other(addr)
     }
 
     /// Writes `bytes` at `addr`; false when they are not all inside one
@@ -332,53 +336,56 @@ impl<'m, 'r> Memory<'m, 'r> {
     #[inline(always)]
     #[allow(unsafe_code)]
     pub(crate) fn store<const N: usize>(&mut self, addr: u64, bytes: [u8; N]) -> bool {
-        match self.fast_offset::<N, true>(addr) {
-            Some((buf, off)) => {
-                let buf = match buf {
-                    Fast::Stack => self.stack.as_mut_slice(),
-                    Fast::Input => &mut *self.input,
-                };
-                // SAFETY: as in `load`.
-                unsafe { buf.as_mut_ptr().add(off).cast::<[u8; N]>().write(bytes) };
-                true
-            }
-            None => self.store_other(addr, bytes),
+        if self.in_frame::<N>(addr) {
+            // SAFETY: as in `load`.
+            unsafe {
+                self.stack
+                    .as_mut_ptr()
+                    .add(addr as u32 as usize)
+                    .cast::<[u8; N]>()
+                    .write(bytes)
+            };
+            return true;
         }
+        if self.in_window::<N>(addr) {
+            // SAFETY: as in `load`.
+            unsafe {
+                self.input
+                    .as_mut_ptr()
+                    .add(addr as u32 as usize)
+                    .cast::<[u8; N]>()
+                    .write(bytes)
+            };
+            return true;
+        }
+        self.store_other(addr, bytes)
     }
 
-    /// Where the fast path finds the `N` bytes at `addr`: the buffer and
-    /// the offset in it, with `offset + N` at most the buffer's length; or
-    /// `None`, which is not a fault (the caller asks [`Memory::slice`]).
-    /// `STACK_FIRST` picks the order the two regions are tried in.
-    ///
-    /// The current frame is `STACK_FRAME_SIZE` bytes from `frame_addr`, so
-    /// `addr - frame_addr <= STACK_FRAME_SIZE - N` (wrapping: an address
-    /// below the frame is huge) puts the access inside it, and `stack_lo +
-    /// 512 <= STACK_SIZE`. The window's limits hold `len + 1 - N` (0 when
-    /// that is negative), with `len` the window's length clamped to the
-    /// buffer by `set_window_checks`, so the same test puts the access
-    /// inside the buffer.
+    /// Whether the `N` bytes at `addr` are inside the current stack frame,
+    /// which is then at offset `addr as u32` of `stack`, with `N` bytes
+    /// left after it. The fast path's stack check: the frame is
+    /// `STACK_FRAME_SIZE` bytes from `frame_addr = STACK_BASE + stack_lo`,
+    /// so `addr - frame_addr <= STACK_FRAME_SIZE - N` (wrapping: an
+    /// address below the frame is huge) puts the access inside it, and
+    /// `stack_lo + STACK_FRAME_SIZE <= STACK_SIZE` (`set_frame` clamps).
     #[inline(always)]
-    fn fast_offset<const N: usize, const STACK_FIRST: bool>(
-        &self,
-        addr: u64,
-    ) -> Option<(Fast, usize)> {
+    fn in_frame<const N: usize>(&self, addr: u64) -> bool {
+        const { assert!(N <= STACK_FRAME_SIZE) };
+        addr.wrapping_sub(self.frame_addr) <= (STACK_FRAME_SIZE - N) as u64
+    }
+
+    /// Whether the `N` bytes at `addr` are inside the packet window, which
+    /// is then at offset `addr as u32` of `input`, with `N` bytes left
+    /// after it. The window's limits hold `len + 1 - N` (0 when that is
+    /// negative), `len` being the window's length clamped to the buffer
+    /// and to the region's 4 GiB by `set_window_checks`, and `window_addr`
+    /// is `INPUT_BASE + meta`: an address that passes is `INPUT_BASE` plus
+    /// an offset below 2^32, and that offset plus `N` is at most the
+    /// buffer's length.
+    #[inline(always)]
+    fn in_window<const N: usize>(&self, addr: u64) -> bool {
         const { assert!(N == 1 || N == 2 || N == 4 || N == 8) };
-        let stack = || {
-            let rel = addr.wrapping_sub(self.frame_addr);
-            (rel <= (STACK_FRAME_SIZE - N) as u64)
-                .then(|| (Fast::Stack, self.stack_lo + rel as usize))
-        };
-        let window = || {
-            let rel = addr.wrapping_sub(self.window_addr);
-            (rel < self.window_lim[lim_index(N)])
-                .then(|| (Fast::Input, self.window.meta + rel as usize))
-        };
-        if STACK_FIRST {
-            stack().or_else(window)
-        } else {
-            window().or_else(stack)
-        }
+        addr.wrapping_sub(self.window_addr) < self.window_lim[lim_index(N)]
     }
 
     /// A load outside the fast path's two regions.
