@@ -62,6 +62,7 @@ pub(super) fn run_loop<const CHECKED: bool>(
                 }
                 remaining -= len;
             }
+            continue;
         }};
     }
 
@@ -92,7 +93,7 @@ pub(super) fn run_loop<const CHECKED: bool>(
                 });
             }
         }
-        pc = this + 1;
+        pc = this;
         // The operand registers, as closures so that each arm reads only
         // the fields it uses: read here, before the `match`, all three cost
         // every dispatch their loads (4 to 9 % more host instructions).
@@ -139,6 +140,7 @@ pub(super) fn run_loop<const CHECKED: bool>(
                     go!(@slot op.aux, op.t_len)
                 } else if CHECKED {
                     pc = next;
+                    continue;
                 } else {
                     go!(slots.at(op.next as usize), op.f_len, next)
                 }
@@ -146,15 +148,18 @@ pub(super) fn run_loop<const CHECKED: bool>(
         }
         macro_rules! jump {
             ($cond:expr) => {
-                branch!($cond, pc)
+                branch!($cond, this + 1)
             };
         }
-        // The second instruction of a superinstruction (`fuse`): in checked
-        // mode charged like any other; when the budget is spent, the run
-        // goes on at the second slot (`pc` is `this + 1`), which stops it
-        // there. (In fast mode its run has been charged.)
+        // The next instruction of a superinstruction (`fuse`): moves `pc`
+        // to its slot (so a straight op's `pc` ends on its last slot, and
+        // the loop's `pc += 1` moves past it); in checked mode charged like
+        // any other, and when the budget is spent the run goes on at that
+        // slot, which stops it there. (In fast mode its run has been
+        // charged.)
         macro_rules! then {
             ($second:expr) => {{
+                pc += 1;
                 if CHECKED {
                     if remaining == 0 {
                         continue;
@@ -171,7 +176,6 @@ pub(super) fn run_loop<const CHECKED: bool>(
                 reg[dst()] = reg[src()];
                 then!({
                     alu::apply(Alu::$alu, reg, op.dst, op.src2, imm);
-                    pc += 1;
                 })
             }};
         }
@@ -180,7 +184,6 @@ pub(super) fn run_loop<const CHECKED: bool>(
                 reg[dst()] = reg[src()] as u32 as u64;
                 then!({
                     alu::apply(Alu::$alu, reg, op.dst, op.src2, imm);
-                    pc += 1;
                 })
             }};
         }
@@ -193,7 +196,6 @@ pub(super) fn run_loop<const CHECKED: bool>(
             ($n:literal, $conv:expr, $last:expr, $off:expr) => {{
                 reg[dst()] = reg[dst()].wrapping_add(reg[src2()]);
                 then!({
-                    pc += 1;
                     let addr = reg[dst()].wrapping_add($off);
                     match mem.load::<$n>(addr) {
                         Some(b) => reg[dst2()] = $conv(b),
@@ -208,22 +210,15 @@ pub(super) fn run_loop<const CHECKED: bool>(
             ($n:literal, $conv:expr) => {{
                 reg[dst()] = reg[src()];
                 then!({
-                    pc += 1;
                     reg[dst()] = reg[dst()].wrapping_add(imm as u32 as i32 as i64 as u64);
-                    then!({
-                        pc += 1;
-                        add_load!($n, $conv, 3, hi64!())
-                    })
+                    then!({ add_load!($n, $conv, 3, hi64!()) })
                 })
             }};
         }
         macro_rules! mov_add_load {
             ($n:literal, $conv:expr) => {{
                 reg[dst()] = reg[src()];
-                then!({
-                    pc += 1;
-                    add_load!($n, $conv, 2)
-                })
+                then!({ add_load!($n, $conv, 2) })
             }};
         }
         // The compared immediate of the fused add/and-then-jump ops: the
@@ -285,7 +280,6 @@ pub(super) fn run_loop<const CHECKED: bool>(
             ($n:literal, $conv:expr, $shift:expr, $or:expr) => {
                 load_shift!(@ $n, $conv, $shift, then!({
                     reg[dst2()] = $or(reg[dst2()], reg[src2()]);
-                    pc += 1;
                 }))
             };
             (@ $n:literal, $conv:expr, $shift:expr, $tail:expr) => {{
@@ -296,7 +290,6 @@ pub(super) fn run_loop<const CHECKED: bool>(
                 }
                 then!({
                     reg[dst()] = $shift(reg[dst()], imm >> 32);
-                    pc += 1;
                     $tail
                 })
             }};
@@ -308,10 +301,8 @@ pub(super) fn run_loop<const CHECKED: bool>(
                 reg[dst()] = reg[src()] as $w as u64;
                 then!({
                     reg[dst()] = $shift(reg[dst()], imm);
-                    pc += 1;
                     then!({
                         reg[dst()] = (reg[dst()] as $w ^ reg[src()] as $w) as u64;
-                        pc += 1;
                     })
                 })
             }};
@@ -322,7 +313,6 @@ pub(super) fn run_loop<const CHECKED: bool>(
             ($f:expr, $x:expr) => {{
                 reg[dst()] = $f(reg[dst()], $x);
                 then!({
-                    pc += 1;
                     let addr = reg[src2()].wrapping_add(imm as u32 as i32 as i64 as u64);
                     store!(8, addr, reg[dst()].to_le_bytes(), ix!(this) + 1)
                 })
@@ -339,11 +329,7 @@ pub(super) fn run_loop<const CHECKED: bool>(
                 }
                 then!({
                     reg[dst()] = $f(reg[dst()], $x);
-                    pc += 1;
-                    then!({
-                        pc += 1;
-                        store!(8, addr, reg[dst()].to_le_bytes(), ix!(this) + 2)
-                    })
+                    then!({ store!(8, addr, reg[dst()].to_le_bytes(), ix!(this) + 2) })
                 })
             }};
         }
@@ -370,7 +356,7 @@ pub(super) fn run_loop<const CHECKED: bool>(
                 )?;
                 reg[0] = r0;
                 remaining -= used;
-                go!(pc, op.f_len)
+                go!(this + 1, op.f_len)
             }};
         }
         // A simple ALU operation ([`Alu`]).
@@ -387,7 +373,6 @@ pub(super) fn run_loop<const CHECKED: bool>(
                 then!({
                     let hi = (imm >> 32) as u32 as i32 as i64 as u64;
                     alu::apply(op.alu2, reg, op.dst2, op.src2, hi);
-                    pc += 1;
                 })
             }};
         }
@@ -525,7 +510,7 @@ pub(super) fn run_loop<const CHECKED: bool>(
             | Code::LdIndW => match packet_load(op, reg, mem) {
                 Some(v) => {
                     reg[0] = v;
-                    go!(pc, op.f_len)
+                    go!(this + 1, op.f_len)
                 }
                 None => {
                     // The kernel's LD_ABS/LD_IND: `r0 = 0; exit` on a bad offset.
@@ -745,10 +730,8 @@ pub(super) fn run_loop<const CHECKED: bool>(
                 reg[dst()] &= imm as u32 as i32 as i64 as u64;
                 then!({
                     reg[dst()] = reg[dst()].wrapping_neg();
-                    pc += 1;
                     then!({
                         reg[dst()] &= hi64!();
-                        pc += 1;
                     })
                 })
             }
@@ -756,10 +739,8 @@ pub(super) fn run_loop<const CHECKED: bool>(
                 reg[dst()] = (reg[dst()] as u32 & imm as u32) as u64;
                 then!({
                     reg[dst()] = (reg[dst()] as u32).wrapping_neg() as u64;
-                    pc += 1;
                     then!({
                         reg[dst()] = (reg[dst()] as u32 & hi32!()) as u64;
-                        pc += 1;
                     })
                 })
             }
@@ -768,7 +749,6 @@ pub(super) fn run_loop<const CHECKED: bool>(
                 pc += 1;
                 then!({
                     reg[dst2()] &= reg[dst()];
-                    pc += 1;
                 })
             }
             Code::AddStx64Reg => alu_store!(u64::wrapping_add, reg[src()]),
@@ -781,7 +761,6 @@ pub(super) fn run_loop<const CHECKED: bool>(
                 reg[dst()] = imm;
                 then!({
                     reg[dst()] <<= reg[src()] & 63;
-                    pc += 1;
                 })
             }
 
@@ -834,10 +813,13 @@ pub(super) fn run_loop<const CHECKED: bool>(
                 call!(id, helpers.index(id).and_then(|i| helpers.get(i)))
             }
             Code::CallLocal => {
-                calls.call(reg, mem, ix!(this), ix!(pc))?;
+                calls.call(reg, mem, ix!(this), ix!(this) + 1)?;
                 go!(@slot op.aux, op.t_len)
             }
             Code::Exit => exit!(),
         }
+        // A straight op goes on after its slots (the control ops continue
+        // from where they go).
+        pc += 1;
     }
 }
