@@ -389,12 +389,14 @@ impl<'m, 'r> Memory<'m, 'r> {
     }
 
     /// A load outside the fast path's two regions.
+    #[cold]
     #[inline(never)]
     fn load_other<const N: usize>(&self, addr: u64) -> Option<[u8; N]> {
         self.slice(addr, N)?.try_into().ok()
     }
 
     /// A store outside the fast path's two regions.
+    #[cold]
     #[inline(never)]
     fn store_other<const N: usize>(&mut self, addr: u64, bytes: [u8; N]) -> bool {
         match self.slice_mut(addr, N) {
