@@ -101,6 +101,7 @@ fn enter(
 /// The loop in checked mode, which charges one instruction at a time: where
 /// the budget left is smaller than the next run, and for programs that are
 /// [`CHECKED_ONLY`]. Out of line, so that the fast loop stays small.
+#[cold]
 #[inline(never)]
 fn run_checked(
     ops: &[Op],
