@@ -194,16 +194,18 @@ mod tests {
         // Fused add-and-jump at 1: falls through past the `goto` at 3 to
         // slot 1, charging the `goto` and the run `r0 += 1; if ...` (2).
         assert_eq!(ops[1].code, Code::AddJgt64Imm);
-        assert_eq!((ops[1].next, ops[1].t_len, ops[1].f_len), (1, 1, 3));
+        // (`next` is a byte offset once compiled.)
+        let slot = |op: &Op| op.next / crate::compile::OP_BYTES;
+        assert_eq!((slot(&ops[1]), ops[1].t_len, ops[1].f_len), (1, 1, 3));
         // A plain jump at 4, the `goto` at 5 goes to 6.
-        assert_eq!((ops[4].next, ops[4].t_len, ops[4].f_len), (6, 1, 2));
+        assert_eq!((slot(&ops[4]), ops[4].t_len, ops[4].f_len), (6, 1, 2));
         // A jump with no `goto` after it falls through to the next slot.
         let prog = check(
             &asm::assemble("r0 = 0\nif r0 > 3 goto +1\nr0 = 1\nexit\n", Syntax::Llvm).unwrap(),
         )
         .unwrap();
         let ops = crate::compile::compile(&prog, &Default::default()).unwrap();
-        assert_eq!((ops[1].next, ops[1].f_len), (2, 2));
+        assert_eq!((slot(&ops[1]), ops[1].f_len), (2, 2));
     }
 
     /// Subprogram calls and returns, LD_ABS exits, a loop: the same result,

@@ -18,7 +18,8 @@ pub(crate) type LddwValues = std::collections::HashMap<usize, u64>;
 
 /// Lowers every instruction of `program`, then fuses the groups that have
 /// a superinstruction and plans the budget's charging by run
-/// ([`crate::charge`]); the result has one op per slot, then at least
+/// ([`crate::charge`]), and makes the jump targets byte offsets (see
+/// [`Op::aux`]); the result has one op per slot, then at least
 /// [`GUARDS`] [`Code::End`] guards, as many as make the length a power of
 /// two (the loop's fetch masks its offset with it). A pseudo `lddw`
 /// takes its value from `lddw`, and is refused when it has none.
@@ -37,6 +38,14 @@ pub(crate) fn compile_unfused(program: &Program, lddw: &LddwValues) -> Result<Ve
 /// own slot (a fused group covers at most 4 slots), so that a run falling
 /// off the end lands on one.
 pub(crate) const GUARDS: usize = 4;
+
+/// The size of an op, which the compiled jump targets count in.
+pub(crate) const OP_BYTES: u32 = std::mem::size_of::<Op>() as u32;
+
+/// The most ops a compiled program has: its jump targets are byte offsets
+/// in a `u32`.
+const MAX_OPS: usize = 1 << 27;
+const _: () = assert!(MAX_OPS as u64 * OP_BYTES as u64 == 1 << 32);
 
 /// The number of program slots of compiled `ops`: those before the guards.
 pub(crate) fn program_len(ops: &[Op]) -> usize {
@@ -63,6 +72,18 @@ fn build(program: &Program, lddw: &LddwValues, fuse: bool) -> Result<Vec<Op>, Lo
     }
     crate::charge::plan(&mut ops, &runs);
     let size = (ops.len() + GUARDS).next_power_of_two();
+    if size > MAX_OPS {
+        return Err(LoadError::TooLarge {
+            slots: program.len(),
+            max: MAX_OPS - GUARDS,
+        });
+    }
+    for op in &mut ops {
+        if op.code.jumps_by_aux() {
+            op.aux *= OP_BYTES;
+        }
+        op.next *= OP_BYTES;
+    }
     ops.resize(size, Op::new(Code::End, 0, 0, 0, 0));
     Ok(ops)
 }

@@ -15,6 +15,15 @@ pub enum LoadError {
         /// What the instruction asks for.
         what: &'static str,
     },
+    /// A program longer than the interpreter addresses (its jump targets
+    /// are byte offsets in 32 bits).
+    #[error("the program has {slots} instruction slots; the userspace VM runs at most {max}")]
+    TooLarge {
+        /// The program's slots.
+        slots: usize,
+        /// The most the VM runs.
+        max: usize,
+    },
     /// A `call` to a helper that is not registered.
     #[error("instruction {pc}: call to unknown helper {}", helper_label(*id as u64))]
     UnknownHelper {

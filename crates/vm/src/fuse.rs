@@ -512,7 +512,9 @@ mod tests {
             (ops[1].dst, ops[0].src, 5)
         );
         // The jump falls through past the `goto` (see `charge`).
-        assert_eq!((ops[6].aux, ops[6].next, ops[6].imm), (8, 0, 9));
+        // (Targets are byte offsets once compiled.)
+        let op = crate::compile::OP_BYTES;
+        assert_eq!((ops[6].aux, ops[6].next, ops[6].imm), (8 * op, 0, 9));
     }
 }
 
@@ -567,7 +569,8 @@ mod group_tests {
         assert_eq!((ops[0].src, ops[0].src2, ops[0].imm), (R::R1, R::R2, 1));
         assert_eq!((ops[1].dst, ops[1].src2), (R::R5, R::R2));
         assert_eq!((ops[3].imm, ops[3].aux), (8 << 32 | 1, 0));
-        assert_eq!((ops[9].imm, ops[9].aux), (2 << 32 | 7, 11));
+        let op = crate::compile::OP_BYTES;
+        assert_eq!((ops[9].imm, ops[9].aux), (2 << 32 | 7, 11 * op));
         assert_eq!((ops[11].src, ops[11].imm), (R::R1, 56 << 32 | 14));
     }
 

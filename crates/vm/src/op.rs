@@ -31,8 +31,10 @@ pub(crate) struct Op {
     /// The second operation of a bundle ([`crate::bundle`]). (Padding
     /// before, so the op stays 32 bytes.)
     pub alu2: Alu,
-    /// Jump target (absolute slot index), store-immediate offset (as `i32`
-    /// bits), or the dense helper index of a helper call.
+    /// Jump target, store-immediate offset (as `i32` bits), or the dense
+    /// helper index of a helper call. A target ([`Code::jumps_by_aux`]) is
+    /// an absolute slot index until [`crate::compile`] ends, which makes it
+    /// the target's byte offset in the op array, the loop's program counter.
     pub aux: u32,
     /// The operand, prepared for the `Code`: immediates sign- or
     /// zero-extended as the width requires, memory offsets sign-extended,
@@ -48,12 +50,26 @@ pub(crate) struct Op {
     /// Where a conditional jump goes when it falls through: the slot after
     /// it, or, when that slot is a `goto`, the `goto`'s target, so that the
     /// `goto` costs no dispatch of its own ([`crate::charge`] charges it
-    /// with `f_len`). Unused by other ops.
+    /// with `f_len`). Unused by other ops. A byte offset, as `aux`'s
+    /// targets, once compiled.
     pub next: u32,
 }
 
 // The size the loop was measured with; a change here wants a new measurement.
 const _: () = assert!(std::mem::size_of::<Op>() == 32);
+
+impl Code {
+    /// Whether `aux` is a jump target: a `goto`, a conditional jump (plain
+    /// or fused after an ALU operation), a call of a BPF function.
+    pub(crate) fn jumps_by_aux(self) -> bool {
+        let n = self as u16;
+        let within = |first: Code, last: Code| (first as u16..=last as u16).contains(&n);
+        self == Code::Ja
+            || self == Code::CallLocal
+            || within(Code::Jeq64Imm, Code::Jsle32Reg)
+            || within(Code::AddJeq64Imm, Code::AndJsle32Reg)
+    }
+}
 
 impl Op {
     pub(crate) fn new(code: Code, dst: u8, src: u8, aux: u32, imm: u64) -> Op {

@@ -138,12 +138,12 @@ pub(super) fn run_loop<const CHECKED: bool>(
             ($cond:expr, $next:expr) => {{
                 let next = $next;
                 if $cond {
-                    go!(@slot op.aux, op.t_len)
+                    go!(slots.at_offset(op.aux), op.t_len)
                 } else if CHECKED {
                     pc = next;
                     continue;
                 } else {
-                    go!(slots.at(op.next as usize), op.f_len, next)
+                    go!(slots.at_offset(op.next), op.f_len, next)
                 }
             }};
         }
@@ -520,7 +520,7 @@ pub(super) fn run_loop<const CHECKED: bool>(
                 }
             },
 
-            Code::Ja => go!(@slot op.aux, op.t_len),
+            Code::Ja => go!(slots.at_offset(op.aux), op.t_len),
             Code::Jeq64Imm => jump!(reg[dst()] == op.imm),
             Code::Jeq64Reg => jump!(reg[dst()] == reg[src()]),
             Code::Jgt64Imm => jump!(reg[dst()] > op.imm),
@@ -815,7 +815,7 @@ pub(super) fn run_loop<const CHECKED: bool>(
             }
             Code::CallLocal => {
                 calls.call(reg, mem, ix!(this), ix!(this) + 1)?;
-                go!(@slot op.aux, op.t_len)
+                go!(slots.at_offset(op.aux), op.t_len)
             }
             Code::Exit => exit!(),
         }

@@ -16,11 +16,10 @@
 //! `-tail-dup-pred-size` and `-tail-dup-indirect-size` raised.)
 //!
 //! This is the interpreter loop's one `unsafe`, and it is sound for any
-//! program and any op array: a [`Pos`] is only made by [`Slots::at`] and
-//! `+`, which multiply slot counts by the op's size (wrapping), so every
-//! offset is a multiple of the size; masked, it is below the size of the
-//! array's first power-of-two part, so it names an element of the
-//! borrowed array.
+//! program and any op array: the mask clears the offset's bits below the
+//! op's size (a power of two) and those above the size of the array's
+//! first power-of-two part, so the masked offset names an element of the
+//! borrowed array whatever a [`Pos`] holds.
 
 #![allow(unsafe_code)]
 
@@ -30,13 +29,15 @@ use crate::{compile::GUARDS, op::Code};
 use std::marker::PhantomData;
 
 const OP_SIZE: usize = std::mem::size_of::<Op>();
+const _: () = assert!(OP_SIZE.is_power_of_two());
 
 /// The op array of one run, borrowed; not empty.
 #[derive(Clone, Copy)]
 pub(super) struct Slots<'a> {
     base: *const Op,
     /// The mask of an offset: the size in bytes of the array's largest
-    /// power-of-two prefix (the whole array, as compiled), less one.
+    /// power-of-two prefix (the whole array, as compiled), less one, with
+    /// the bits below the op's size clear.
     mask: usize,
     ops: PhantomData<&'a [Op]>,
 }
@@ -53,9 +54,15 @@ impl<'a> Slots<'a> {
         let prefix = 1usize.checked_shl(ops.len().checked_ilog2()?)?;
         Some(Slots {
             base: ops.as_ptr(),
-            mask: prefix * OP_SIZE - 1,
+            mask: (prefix * OP_SIZE - 1) & !(OP_SIZE - 1),
             ops: PhantomData,
         })
+    }
+
+    /// The slot at byte offset `off`, a compiled jump target.
+    #[inline(always)]
+    pub(super) fn at_offset(self, off: u32) -> Pos {
+        Pos(off as usize)
     }
 
     /// Slot `index`.
@@ -75,10 +82,9 @@ impl<'a> Slots<'a> {
     #[inline(always)]
     pub(super) fn get(self, pos: Pos) -> (&'a Op, Pos) {
         let off = pos.0 & self.mask;
-        // SAFETY: `off` is a multiple of `OP_SIZE` (see the module doc;
-        // the mask keeps that, its low bits being all ones) below the size
-        // of a prefix of the array, so `base + off` is an element of the
-        // slice borrowed for 'a.
+        // SAFETY: the mask makes `off` a multiple of `OP_SIZE` below the
+        // size in bytes of a prefix of the array, so `base + off` is an
+        // element of the slice borrowed for 'a.
         (unsafe { &*self.base.byte_add(off) }, Pos(off))
     }
 }
@@ -116,6 +122,8 @@ mod tests {
         assert_eq!(aux(slots.at(u32::MAX as usize) + 3), 9);
         assert_eq!(slots.index(slots.at(1) + 1), 2);
         assert!(Slots::new(&[]).is_none());
+        // An offset inside an op reads that op.
+        assert_eq!(slots.get(slots.at_offset(32 + 7)).1, slots.at(1));
         // Not a power of two (never compiled so): only the first 2 are read.
         let slots = Slots::new(&ops[..3]).unwrap();
         assert_eq!(slots.get(slots.at(2)).1, slots.at(0));
