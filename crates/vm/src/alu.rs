@@ -10,7 +10,9 @@
 //! - signed modulo truncates toward zero: the result has the dividend's sign.
 
 use crate::compile::AtomicKind;
-use crate::op::{Code, R};
+#[cfg(doc)]
+use crate::op::Code;
+use crate::op::R;
 
 #[inline(always)]
 pub(crate) fn div64(a: u64, b: u64) -> u64 {
@@ -186,38 +188,21 @@ pub(crate) fn or32(a: u64, b: u64) -> u64 {
     (a as u32 | b as u32) as u64
 }
 
-/// Generates, from one table, the simple ALU operations ([`Alu`]), the
-/// [`Code`] each is and the bundle code it starts ([`alu_of`],
-/// [`bundle_code`]), and what each computes ([`apply`]). A row: the
-/// operation, its bundle code, `imm` or `reg` for the operand, and the
-/// result as a function of the destination `a` and the operand `b`.
+/// Generates, from one table, the simple ALU operations ([`Alu`], each
+/// named after its [`Code`]) and what each computes ([`apply`]). A row:
+/// the operation, `imm` or `reg` for the operand, and the result as a
+/// function of the destination `a` and the operand `b`.
 macro_rules! simple_alu {
-    ($($alu:ident, $then:ident, $kind:ident, |$a:tt, $b:ident| $e:expr;)*) => {
+    ($($alu:ident, $kind:ident, |$a:tt, $b:ident| $e:expr;)*) => {
         /// A simple ALU operation (operation, width, operand kind): one
         /// that cannot fault or branch. The interpreter runs these through
-        /// [`apply`], alone or as a bundle's second operation
-        /// ([`crate::bundle`]).
+        /// [`apply`], alone or as the second operation of a fused `mov`.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
         #[repr(u8)]
         #[allow(missing_docs)]
         pub(crate) enum Alu {
             #[default]
             $($alu,)*
-        }
-
-        /// The simple ALU operation of `code`, if it is one.
-        pub(crate) fn alu_of(code: Code) -> Option<Alu> {
-            match code {
-                $(Code::$alu => Some(Alu::$alu),)*
-                _ => None,
-            }
-        }
-
-        /// The bundle code that runs `alu` and then its op's `alu2`.
-        pub(crate) fn bundle_code(alu: Alu) -> Code {
-            match alu {
-                $(Alu::$alu => Code::$then,)*
-            }
         }
 
         /// Runs `alu` on `reg[d]` with `reg[s]` or `imm` (sign-extended
@@ -243,44 +228,44 @@ macro_rules! simple_alu {
 }
 
 simple_alu! {
-    Add64Imm, Add64ImmThen, imm, |a, b| a.wrapping_add(b);
-    Add64Reg, Add64RegThen, reg, |a, b| a.wrapping_add(b);
-    Sub64Imm, Sub64ImmThen, imm, |a, b| a.wrapping_sub(b);
-    Sub64Reg, Sub64RegThen, reg, |a, b| a.wrapping_sub(b);
-    Mul64Imm, Mul64ImmThen, imm, |a, b| a.wrapping_mul(b);
-    Mul64Reg, Mul64RegThen, reg, |a, b| a.wrapping_mul(b);
-    Or64Imm, Or64ImmThen, imm, |a, b| or64(a, b);
-    Or64Reg, Or64RegThen, reg, |a, b| or64(a, b);
-    And64Imm, And64ImmThen, imm, |a, b| a & b;
-    And64Reg, And64RegThen, reg, |a, b| a & b;
-    Lsh64Imm, Lsh64ImmThen, imm, |a, b| lsh64(a, b);
-    Lsh64Reg, Lsh64RegThen, reg, |a, b| lsh64(a, b);
-    Rsh64Imm, Rsh64ImmThen, imm, |a, b| rsh64(a, b);
-    Rsh64Reg, Rsh64RegThen, reg, |a, b| rsh64(a, b);
-    Arsh64Imm, Arsh64ImmThen, imm, |a, b| ((a as i64) >> (b & 63)) as u64;
-    Arsh64Reg, Arsh64RegThen, reg, |a, b| ((a as i64) >> (b & 63)) as u64;
-    Xor64Imm, Xor64ImmThen, imm, |a, b| a ^ b;
-    Xor64Reg, Xor64RegThen, reg, |a, b| a ^ b;
-    Mov64Imm, Mov64ImmThen, imm, |_, b| b;
-    Mov64Reg, Mov64RegThen, reg, |_, b| b;
-    Add32Imm, Add32ImmThen, imm, |a, b| (a as u32).wrapping_add(b as u32) as u64;
-    Add32Reg, Add32RegThen, reg, |a, b| (a as u32).wrapping_add(b as u32) as u64;
-    Sub32Imm, Sub32ImmThen, imm, |a, b| (a as u32).wrapping_sub(b as u32) as u64;
-    Sub32Reg, Sub32RegThen, reg, |a, b| (a as u32).wrapping_sub(b as u32) as u64;
-    Mul32Imm, Mul32ImmThen, imm, |a, b| (a as u32).wrapping_mul(b as u32) as u64;
-    Mul32Reg, Mul32RegThen, reg, |a, b| (a as u32).wrapping_mul(b as u32) as u64;
-    Or32Imm, Or32ImmThen, imm, |a, b| or32(a, b);
-    Or32Reg, Or32RegThen, reg, |a, b| or32(a, b);
-    And32Imm, And32ImmThen, imm, |a, b| (a as u32 & b as u32) as u64;
-    And32Reg, And32RegThen, reg, |a, b| (a as u32 & b as u32) as u64;
-    Lsh32Imm, Lsh32ImmThen, imm, |a, b| lsh32(a, b);
-    Lsh32Reg, Lsh32RegThen, reg, |a, b| lsh32(a, b);
-    Rsh32Imm, Rsh32ImmThen, imm, |a, b| rsh32(a, b);
-    Rsh32Reg, Rsh32RegThen, reg, |a, b| rsh32(a, b);
-    Arsh32Imm, Arsh32ImmThen, imm, |a, b| ((a as i32) >> (b & 31)) as u32 as u64;
-    Arsh32Reg, Arsh32RegThen, reg, |a, b| ((a as i32) >> (b & 31)) as u32 as u64;
-    Xor32Imm, Xor32ImmThen, imm, |a, b| (a as u32 ^ b as u32) as u64;
-    Xor32Reg, Xor32RegThen, reg, |a, b| (a as u32 ^ b as u32) as u64;
-    Mov32Imm, Mov32ImmThen, imm, |_, b| b as u32 as u64;
-    Mov32Reg, Mov32RegThen, reg, |_, b| b as u32 as u64;
+    Add64Imm, imm, |a, b| a.wrapping_add(b);
+    Add64Reg, reg, |a, b| a.wrapping_add(b);
+    Sub64Imm, imm, |a, b| a.wrapping_sub(b);
+    Sub64Reg, reg, |a, b| a.wrapping_sub(b);
+    Mul64Imm, imm, |a, b| a.wrapping_mul(b);
+    Mul64Reg, reg, |a, b| a.wrapping_mul(b);
+    Or64Imm, imm, |a, b| or64(a, b);
+    Or64Reg, reg, |a, b| or64(a, b);
+    And64Imm, imm, |a, b| a & b;
+    And64Reg, reg, |a, b| a & b;
+    Lsh64Imm, imm, |a, b| lsh64(a, b);
+    Lsh64Reg, reg, |a, b| lsh64(a, b);
+    Rsh64Imm, imm, |a, b| rsh64(a, b);
+    Rsh64Reg, reg, |a, b| rsh64(a, b);
+    Arsh64Imm, imm, |a, b| ((a as i64) >> (b & 63)) as u64;
+    Arsh64Reg, reg, |a, b| ((a as i64) >> (b & 63)) as u64;
+    Xor64Imm, imm, |a, b| a ^ b;
+    Xor64Reg, reg, |a, b| a ^ b;
+    Mov64Imm, imm, |_, b| b;
+    Mov64Reg, reg, |_, b| b;
+    Add32Imm, imm, |a, b| (a as u32).wrapping_add(b as u32) as u64;
+    Add32Reg, reg, |a, b| (a as u32).wrapping_add(b as u32) as u64;
+    Sub32Imm, imm, |a, b| (a as u32).wrapping_sub(b as u32) as u64;
+    Sub32Reg, reg, |a, b| (a as u32).wrapping_sub(b as u32) as u64;
+    Mul32Imm, imm, |a, b| (a as u32).wrapping_mul(b as u32) as u64;
+    Mul32Reg, reg, |a, b| (a as u32).wrapping_mul(b as u32) as u64;
+    Or32Imm, imm, |a, b| or32(a, b);
+    Or32Reg, reg, |a, b| or32(a, b);
+    And32Imm, imm, |a, b| (a as u32 & b as u32) as u64;
+    And32Reg, reg, |a, b| (a as u32 & b as u32) as u64;
+    Lsh32Imm, imm, |a, b| lsh32(a, b);
+    Lsh32Reg, reg, |a, b| lsh32(a, b);
+    Rsh32Imm, imm, |a, b| rsh32(a, b);
+    Rsh32Reg, reg, |a, b| rsh32(a, b);
+    Arsh32Imm, imm, |a, b| ((a as i32) >> (b & 31)) as u32 as u64;
+    Arsh32Reg, reg, |a, b| ((a as i32) >> (b & 31)) as u32 as u64;
+    Xor32Imm, imm, |a, b| (a as u32 ^ b as u32) as u64;
+    Xor32Reg, reg, |a, b| (a as u32 ^ b as u32) as u64;
+    Mov32Imm, imm, |_, b| b as u32 as u64;
+    Mov32Reg, reg, |_, b| b as u32 as u64;
 }

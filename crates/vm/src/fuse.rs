@@ -19,24 +19,21 @@
 //! first and stops at the second, so the instruction count, the budget and
 //! every error's instruction index are exactly those of the pair.
 //!
-//! Two ALU instructions that no superinstruction covers become a bundle
-//! ([`crate::bundle`]); where candidate groups overlap, [`fuse`] picks per
-//! slot the one that leaves the least work.
+//! Where candidate groups overlap, [`fuse`] picks per slot the one that
+//! leaves the fewest dispatches.
 
 use crate::op::{Code, Op};
 
-/// Fuses the groups the interpreter has a superinstruction (or a bundle,
-/// [`crate::bundle`]) for, in place. Groups are found in the original ops,
-/// so a slot inside one group still starts its own (shorter) group. Where
-/// groups overlap, each slot takes the one that leaves the least work to
-/// the end of its straight-line code (a dynamic program from the end, so
-/// that, say, a pair does not take the first slot of a longer group that
-/// follows it). The work: [`DISPATCH`] per op, [`BUNDLE`] for a bundle,
-/// whose second operation costs a jump of its own.
+/// Fuses the groups the interpreter has a superinstruction for, in place.
+/// Groups are found in the original ops, so a slot inside one group still
+/// starts its own (shorter) group. Where groups overlap, each slot takes
+/// the one that leaves the fewest dispatches to the end of its
+/// straight-line code (a dynamic program from the end, so that, say, a
+/// pair does not take the first slot of a longer group that follows it).
 pub(crate) fn fuse(ops: &mut [Op]) {
     let original = ops.to_vec();
     let n = ops.len();
-    // The work from slot `pc` to the end of its straight-line code.
+    // The dispatches from slot `pc` to the end of its straight-line code.
     let mut cost = vec![0u32; n + 1];
     for pc in (0..n).rev() {
         let rest = |len: usize| match original[pc + len - 1].code {
@@ -49,14 +46,9 @@ pub(crate) fn fuse(ops: &mut [Op]) {
             1
         };
         let single = single.min(n - pc);
-        let mut best = (DISPATCH + rest(single), None);
+        let mut best = (1 + rest(single), None);
         for (op, len) in groups(&original, pc) {
-            let work = if crate::bundle::is_bundle(op.code) {
-                BUNDLE
-            } else {
-                DISPATCH
-            };
-            let c = work + rest(len);
+            let c = 1 + rest(len);
             // Ties between groups go to the longer: more done in this
             // dispatch. (A tie with the single op keeps the single: taking
             // the group there measured more host instructions on sieve.)
@@ -70,13 +62,6 @@ pub(crate) fn fuse(ops: &mut [Op]) {
         }
     }
 }
-
-/// The relative cost of one dispatch, and of a bundle: two dispatches
-/// cost 4, the bundle that replaces them 3 (a bundle's arm measured about
-/// 22 host instructions, two dispatches of its operations about 30, a
-/// superinstruction's arm 12 to 20).
-const DISPATCH: u32 = 2;
-const BUNDLE: u32 = 3;
 
 /// Every group that starts at slot `pc`, with the slots it takes.
 fn groups(original: &[Op], pc: usize) -> impl Iterator<Item = (Op, usize)> {
@@ -94,10 +79,6 @@ fn groups(original: &[Op], pc: usize) -> impl Iterator<Item = (Op, usize)> {
         ),
         ((!lddw).then(|| triple(first, second?, third?)).flatten(), 3),
         (second.and_then(|second| pair(first, second)), 2),
-        (
-            second.and_then(|second| crate::bundle::pair(first, second)),
-            2,
-        ),
     ]
     .into_iter()
     .filter_map(|(op, len)| Some((op?, len)))
@@ -483,7 +464,7 @@ mod tests {
             Insn::new(0xbc, 4, 3, 0, 0),  // 2: w4 = w3
             Insn::new(0x64, 4, 0, 0, 2),  // 3: w4 <<= 2
             Insn::new(0xbc, 5, 3, 0, 0),  // 4: w5 = w3
-            Insn::new(0x07, 5, 0, 0, 2),  // 5: r5 += 2 (mixed widths: bundled, not fused)
+            Insn::new(0x07, 5, 0, 0, 2),  // 5: r5 += 2 (mixed widths: not fused)
             Insn::new(0x15, 4, 0, 1, 9),  // 6: if r4 == 9 goto +1
             Insn::new(0x05, 0, 0, -8, 0), // 7: goto 0
             Insn::new(0x95, 0, 0, 0, 0),  // 8: exit
@@ -499,8 +480,8 @@ mod tests {
                 Add64Imm,
                 MovLsh32Imm,
                 Lsh32Imm,
-                // `w5 = w3; r5 += 2`: a bundle (`crate::bundle`).
-                Mov32RegThen,
+                // `w5 = w3; r5 += 2`: mixed widths, not fused.
+                Mov32Reg,
                 Add64Imm,
                 Jeq64Imm,
                 Ja,
@@ -603,10 +584,10 @@ mod group_tests {
             codes,
             [
                 MovRshXor64,
-                Rsh64ImmThen,
+                Rsh64Imm,
                 Xor64Reg,
                 LdxHLshOr32,
-                Lsh32ImmThen,
+                Lsh32Imm,
                 Or32Reg,
                 RmwAdd64Reg,
                 AddStx64Reg,
@@ -660,9 +641,9 @@ mod group_tests {
     }
 
     #[test]
-    fn a_slot_takes_the_group_that_leaves_the_least_work() {
+    fn a_slot_takes_the_group_that_leaves_the_fewest_dispatches() {
         // `r4 += r1; w5 = *(u8 *)(r4 + 0)` is a pair, but taking it leaves
-        // `w5 <<= 8; w5 |= w6` to a bundle; left alone, slot 0 lets slot 1
+        // `w5 <<= 8; w5 |= w6` to two ops; left alone, slot 0 lets slot 1
         // run the three-instruction byte collection in one op.
         let prog = check(&[
             Insn::new(0x0f, 4, 1, 0, 0), // 0: r4 += r1

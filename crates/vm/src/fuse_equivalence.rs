@@ -192,8 +192,8 @@ fn group() -> impl Strategy<Value = Vec<Insn>> {
                         ]
                     }
                     // a value of any sign and size, then two ALU instructions of
-                    // any operation, width and operand kind (bundles, unless a
-                    // superinstruction takes them)
+                    // any operation, width and operand kind (the pairs the
+                    // superinstructions take among them)
                     14 => {
                         let second = [0xb0, 0x00, 0x10, 0x20, 0x40, 0x50, 0x60, 0x70, 0xa0, 0xc0]
                             [(s as usize * 3 + t as usize) % 10];

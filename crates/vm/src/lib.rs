@@ -52,7 +52,6 @@
 #![warn(missing_docs)]
 
 mod alu;
-mod bundle;
 mod callback;
 mod charge;
 mod compile;

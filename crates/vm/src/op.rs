@@ -6,8 +6,6 @@
 //! exact behaviour (operation, width and operand kind), so the interpreter
 //! loop is one `match` with no further decoding.
 
-use crate::alu::Alu;
-
 /// One decoded instruction, copied out of the array by the loop: 32 bytes
 /// (a 2-byte code, four registers, `aux`, `imm`, the three budget lengths
 /// of [`crate::charge`] and a conditional jump's fall-through slot `next`).
@@ -28,9 +26,6 @@ pub(crate) struct Op {
     /// (`AddLdx`, `MovAddLdx`) puts the value it loads. (It fills what was
     /// padding, so the op stays 32 bytes.)
     pub dst2: R,
-    /// The second operation of a bundle ([`crate::bundle`]). (Padding
-    /// before, so the op stays 32 bytes.)
-    pub alu2: Alu,
     /// Jump target, store-immediate offset (as `i32` bits), or the dense
     /// helper index of a helper call. A target ([`Code::jumps_by_aux`]) is
     /// an absolute slot index until [`crate::compile`] ends, which makes it
@@ -79,7 +74,6 @@ impl Op {
             src: R::new(src),
             src2: R::R0,
             dst2: R::R0,
-            alu2: Alu::default(),
             aux,
             imm,
             len: 0,
@@ -489,49 +483,6 @@ pub(crate) enum Code {
     AndStx64Reg,
     XorStx64Reg,
     AddStx64Imm,
-    /// Bundles ([`crate::bundle`]): the named ALU operation on `dst` with
-    /// `src` or `imm`'s low 32 bits (sign-extended), then `alu2` on `dst2`
-    /// with `src2` or `imm`'s high 32 bits.
-    Add64ImmThen,
-    Add64RegThen,
-    Sub64ImmThen,
-    Sub64RegThen,
-    Mul64ImmThen,
-    Mul64RegThen,
-    Or64ImmThen,
-    Or64RegThen,
-    And64ImmThen,
-    And64RegThen,
-    Lsh64ImmThen,
-    Lsh64RegThen,
-    Rsh64ImmThen,
-    Rsh64RegThen,
-    Arsh64ImmThen,
-    Arsh64RegThen,
-    Xor64ImmThen,
-    Xor64RegThen,
-    Mov64ImmThen,
-    Mov64RegThen,
-    Add32ImmThen,
-    Add32RegThen,
-    Sub32ImmThen,
-    Sub32RegThen,
-    Mul32ImmThen,
-    Mul32RegThen,
-    Or32ImmThen,
-    Or32RegThen,
-    And32ImmThen,
-    And32RegThen,
-    Lsh32ImmThen,
-    Lsh32RegThen,
-    Rsh32ImmThen,
-    Rsh32RegThen,
-    Arsh32ImmThen,
-    Arsh32RegThen,
-    Xor32ImmThen,
-    Xor32RegThen,
-    Mov32ImmThen,
-    Mov32RegThen,
     /// Helper call: helper number in `imm`, dense table index in `aux`.
     CallHelper,
     /// Helper call through a register (`callx`): the register in `dst`.

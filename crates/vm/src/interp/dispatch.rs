@@ -366,17 +366,6 @@ pub(super) fn run_loop<const CHECKED: bool>(
                 alu::apply(Alu::$alu, reg, op.dst, op.src, op.imm)
             };
         }
-        // A bundle ([`crate::bundle`]): `$first`, then `alu2`.
-        macro_rules! bundle {
-            ($first:ident) => {{
-                let lo = op.imm as u32 as i32 as i64 as u64;
-                alu::apply(Alu::$first, reg, op.dst, op.src, lo);
-                then!({
-                    let hi = (op.imm >> 32) as u32 as i32 as i64 as u64;
-                    alu::apply(op.alu2, reg, op.dst2, op.src2, hi);
-                })
-            }};
-        }
         match op.code {
             Code::Add64Imm => alu!(Add64Imm),
             Code::Add64Reg => alu!(Add64Reg),
@@ -765,46 +754,6 @@ pub(super) fn run_loop<const CHECKED: bool>(
                 })
             }
 
-            Code::Add64ImmThen => bundle!(Add64Imm),
-            Code::Add64RegThen => bundle!(Add64Reg),
-            Code::Sub64ImmThen => bundle!(Sub64Imm),
-            Code::Sub64RegThen => bundle!(Sub64Reg),
-            Code::Mul64ImmThen => bundle!(Mul64Imm),
-            Code::Mul64RegThen => bundle!(Mul64Reg),
-            Code::Or64ImmThen => bundle!(Or64Imm),
-            Code::Or64RegThen => bundle!(Or64Reg),
-            Code::And64ImmThen => bundle!(And64Imm),
-            Code::And64RegThen => bundle!(And64Reg),
-            Code::Lsh64ImmThen => bundle!(Lsh64Imm),
-            Code::Lsh64RegThen => bundle!(Lsh64Reg),
-            Code::Rsh64ImmThen => bundle!(Rsh64Imm),
-            Code::Rsh64RegThen => bundle!(Rsh64Reg),
-            Code::Arsh64ImmThen => bundle!(Arsh64Imm),
-            Code::Arsh64RegThen => bundle!(Arsh64Reg),
-            Code::Xor64ImmThen => bundle!(Xor64Imm),
-            Code::Xor64RegThen => bundle!(Xor64Reg),
-            Code::Mov64ImmThen => bundle!(Mov64Imm),
-            Code::Mov64RegThen => bundle!(Mov64Reg),
-            Code::Add32ImmThen => bundle!(Add32Imm),
-            Code::Add32RegThen => bundle!(Add32Reg),
-            Code::Sub32ImmThen => bundle!(Sub32Imm),
-            Code::Sub32RegThen => bundle!(Sub32Reg),
-            Code::Mul32ImmThen => bundle!(Mul32Imm),
-            Code::Mul32RegThen => bundle!(Mul32Reg),
-            Code::Or32ImmThen => bundle!(Or32Imm),
-            Code::Or32RegThen => bundle!(Or32Reg),
-            Code::And32ImmThen => bundle!(And32Imm),
-            Code::And32RegThen => bundle!(And32Reg),
-            Code::Lsh32ImmThen => bundle!(Lsh32Imm),
-            Code::Lsh32RegThen => bundle!(Lsh32Reg),
-            Code::Rsh32ImmThen => bundle!(Rsh32Imm),
-            Code::Rsh32RegThen => bundle!(Rsh32Reg),
-            Code::Arsh32ImmThen => bundle!(Arsh32Imm),
-            Code::Arsh32RegThen => bundle!(Arsh32Reg),
-            Code::Xor32ImmThen => bundle!(Xor32Imm),
-            Code::Xor32RegThen => bundle!(Xor32Reg),
-            Code::Mov32ImmThen => bundle!(Mov32Imm),
-            Code::Mov32RegThen => bundle!(Mov32Reg),
             Code::CallHelper => {
                 let id = op.imm;
                 call!(id, helpers.get(op.aux as usize))
