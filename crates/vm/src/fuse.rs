@@ -20,7 +20,9 @@
 //! every error's instruction index are exactly those of the pair.
 //!
 //! Where candidate groups overlap, [`fuse`] picks per slot the one that
-//! leaves the fewest dispatches.
+//! leaves the fewest dispatches. Before that, [`hoist`] moves an ALU
+//! instruction that clang scheduled between a counter's step and its test
+//! ahead of the step, so that the step and the test fuse.
 
 use crate::op::{Code, Op};
 
@@ -31,6 +33,7 @@ use crate::op::{Code, Op};
 /// straight-line code (a dynamic program from the end, so that, say, a
 /// pair does not take the first slot of a longer group that follows it).
 pub(crate) fn fuse(ops: &mut [Op]) {
+    hoist(ops);
     let original = ops.to_vec();
     let n = ops.len();
     // The dispatches from slot `pc` to the end of its straight-line code.
@@ -59,6 +62,47 @@ pub(crate) fn fuse(ops: &mut [Op]) {
         cost[pc] = best.0;
         if let Some((op, _)) = best.1 {
             ops[pc] = op;
+        }
+    }
+}
+
+/// Swaps `rA op= imm; B; if rA cmp X goto L` (`op` an `add` or `and`
+/// that fuses with the jump, `B` any ALU instruction on other registers)
+/// into `B; rA op= imm; if ...`, so that the step and the jump fuse: the
+/// same computation when `B` neither reads nor writes `rA` (which is all
+/// the step touches) and no jump or call enters at `B`'s slot. Neither
+/// instruction can fault, and a budget that stops the run between them
+/// ends it, so no count or error tells the order. (`B`'s source field is
+/// compared with `rA` even for an immediate operand, where it is r0: a
+/// step on r0 keeps such a `B` where it is.)
+fn hoist(ops: &mut [Op]) {
+    let mut entered = vec![false; ops.len()];
+    for op in ops.iter() {
+        let target = if op.code.jumps_by_aux() {
+            Some(op.aux as usize)
+        } else if op.code == Code::Lddw && op.imm >> 32 == crate::memory::FUNC_REGION {
+            Some(op.imm as u32 as usize)
+        } else {
+            None
+        };
+        if let Some(slot) = target.and_then(|t| entered.get_mut(t)) {
+            *slot = true;
+        }
+    }
+    let alu = Code::Add64Imm as u16..=Code::Neg32 as u16;
+    for pc in 0..ops.len().saturating_sub(2) {
+        let (step, b, jump) = (ops[pc], ops[pc + 1], ops[pc + 2]);
+        let steps = matches!(
+            step.code,
+            Code::Add64Imm | Code::Add32Imm | Code::And64Imm | Code::And32Imm
+        ) && pair(step, jump).is_some();
+        if steps
+            && alu.contains(&(b.code as u16))
+            && b.dst != step.dst
+            && b.src != step.dst
+            && !entered[pc + 1]
+        {
+            ops.swap(pc, pc + 1);
         }
     }
 }
@@ -656,5 +700,42 @@ mod group_tests {
         let ops = compile(&prog, &Default::default()).unwrap();
         assert_eq!(ops[0].code, Code::Add64Reg);
         assert_eq!(ops[1].code, Code::LdxBLshOr32);
+    }
+
+    #[test]
+    fn an_instruction_between_a_step_and_its_test_is_hoisted() {
+        let prog = check(&[
+            Insn::new(0x07, 3, 0, 0, 4),     // 0: r3 += 4
+            Insn::new(0xbc, 4, 0, 0, 0),     // 1: w4 = w0
+            Insn::new(0x15, 3, 0, 1, 0x100), // 2: if r3 == 0x100 goto +1
+            Insn::new(0x05, 0, 0, -4, 0),    // 3: goto -4
+            Insn::new(0x07, 3, 0, 0, 4),     // 4: r3 += 4
+            Insn::new(0xbc, 3, 0, 0, 0),     // 5: w3 = w0 (writes the step's register)
+            Insn::new(0x15, 3, 0, 1, 0x100), // 6: if r3 == 0x100 goto +1
+            Insn::new(0x07, 3, 0, 0, 4),     // 7: r3 += 4
+            Insn::new(0xbc, 4, 0, 0, 0),     // 8: w4 = w0 (entered by the jump at 10)
+            Insn::new(0x15, 3, 0, 1, 0x100), // 9: if r3 == 0x100 goto +1
+            Insn::new(0x05, 0, 0, -3, 0),    // 10: goto -3
+            Insn::new(0x95, 0, 0, 0, 0),     // 11: exit
+        ])
+        .unwrap();
+        let ops = compile(&prog, &Default::default()).unwrap();
+        let codes: Vec<Code> = program_ops(&ops).iter().map(|op| op.code).collect();
+        use Code::*;
+        assert_eq!(
+            codes[..10],
+            [
+                Mov32Reg,
+                AddJeq64Imm,
+                Jeq64Imm,
+                Ja,
+                Add64Imm,
+                Mov32Reg,
+                Jeq64Imm,
+                Add64Imm,
+                Mov32Reg,
+                Jeq64Imm
+            ]
+        );
     }
 }

@@ -38,7 +38,7 @@ fn group() -> impl Strategy<Value = Vec<Insn>> {
         k,
         -6i16..6,
         0i16..24,
-        0u32..16,
+        0u32..17,
     )
         .prop_map(
             |(d, s, t, imm, alu, jmp, size, wide, k, back, off, which)| {
@@ -223,6 +223,26 @@ fn group() -> impl Strategy<Value = Vec<Insn>> {
                                     shift(second, imm.rotate_left(3))
                                 },
                             ),
+                        ]
+                    }
+                    // add or and imm; an ALU instruction on other registers
+                    // (or, near misses, one that writes or reads the step's
+                    // register); a conditional jump on the step's register,
+                    // which `hoist` moves the middle one ahead of
+                    16 => {
+                        let b_op = [0xb0u8, 0x00, 0x70, 0xa0][(s as usize + off as usize) % 4];
+                        let b_dst = if off % 3 == 0 { d } else { t };
+                        let b_src = if off % 5 == 0 { d } else { s };
+                        vec![
+                            Insn::new(if k { 0x50 } else { 0x00 } | alu_class, d, 0, 0, imm),
+                            Insn::new(
+                                b_op | 0x08 | if back % 2 == 0 { 0x07 } else { 0x04 },
+                                b_dst,
+                                b_src,
+                                0,
+                                0,
+                            ),
+                            Insn::new(jmp | jmp_class | src_bit, d, src, back, kimm),
                         ]
                     }
                     // copy the input address
