@@ -60,8 +60,11 @@ pub(crate) fn fuse(ops: &mut [Op]) {
             }
         }
         cost[pc] = best.0;
-        if let Some((op, _)) = best.1 {
-            ops[pc] = op;
+        if let Some((op, len)) = best.1 {
+            ops[pc] = Op {
+                slots: len as u8,
+                ..op
+            };
         }
     }
 }
