@@ -741,6 +741,28 @@ pub(super) fn run_loop<const CHECKED: bool>(
                     reg[dst2()] &= reg[dst()];
                 })
             }
+            Code::Zext64 => {
+                reg[dst()] <<= 32;
+                then!(reg[dst()] >>= 32)
+            }
+            Code::Sext64 => {
+                reg[dst()] <<= 32;
+                then!(reg[dst()] = (reg[dst()] as i64 >> 32) as u64)
+            }
+            Code::MovZext64 => {
+                reg[dst()] = reg[src()];
+                then!({
+                    reg[dst()] <<= 32;
+                    then!(reg[dst()] >>= 32)
+                })
+            }
+            Code::MovSext64 => {
+                reg[dst()] = reg[src()];
+                then!({
+                    reg[dst()] <<= 32;
+                    then!(reg[dst()] = (reg[dst()] as i64 >> 32) as u64)
+                })
+            }
             Code::AddStx64Reg => alu_store!(u64::wrapping_add, reg[src()]),
             Code::SubStx64Reg => alu_store!(u64::wrapping_sub, reg[src()]),
             Code::OrStx64Reg => alu_store!(alu::or64, reg[src()]),
