@@ -258,8 +258,10 @@ pub(super) fn run_loop<const CHECKED: bool>(
         macro_rules! alu_jump64 {
             ($alu:ident, $sign:ident $op:tt, $rhs:ident) => {{
                 let (d, imm) = (dst(), op.imm);
-                let rhs = alu_jump64!(@rhs $rhs, imm);
                 alu_jump64!(@$alu, reg[d], imm as u32 as i32 as i64 as u64);
+                // (After the step: the jump may compare its register with
+                // itself.)
+                let rhs = alu_jump64!(@rhs $rhs, imm);
                 then!(branch!(cmp!(u64, i64, $sign $op, reg[d], rhs), this + 2))
             }};
             (@rhs imm, $imm:ident) => {
@@ -278,8 +280,8 @@ pub(super) fn run_loop<const CHECKED: bool>(
         macro_rules! alu_jump32 {
             ($alu:ident, $sign:ident $op:tt, $rhs:ident) => {{
                 let (d, imm) = (dst(), op.imm);
-                let rhs = alu_jump32!(@rhs $rhs, imm);
                 reg[d] = alu_jump32!(@$alu, reg[d] as u32, imm as u32) as u64;
+                let rhs = alu_jump32!(@rhs $rhs, imm);
                 then!(branch!(cmp!(u32, i32, $sign $op, reg[d], rhs), this + 2))
             }};
             (@rhs imm, $imm:ident) => {
