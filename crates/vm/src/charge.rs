@@ -3,10 +3,8 @@
 //!
 //! A *run* starts where control arrives (slot 0, a jump's target or
 //! fall-through, a call's target or return point, a callback's entry) and
-//! ends at the next instruction that can transfer control: a conditional
-//! jump, a call, an `exit` or a legacy packet load (which exits when out of
-//! bounds). A `goto` mostly does not end it: the run goes on at its target
-//! ([`Runs`]).
+//! ends at the next instruction that can transfer control: a jump, a call,
+//! an `exit` or a legacy packet load (which exits when out of bounds).
 //! Every instruction of a run executes once control enters it, so the
 //! interpreter charges the whole run when it arrives, and the ops in the
 //! middle touch neither the budget nor its test.
@@ -69,142 +67,39 @@ fn exit_of(code: Code) -> Exit {
     }
 }
 
-/// The most instructions a `goto` merges into the run that reaches it (see
-/// [`Runs`]): well inside the 16-bit lengths.
-const MAX_MERGED: u32 = 4096;
-
-/// The straight-line runs of the unfused ops.
-///
-/// A `goto` does not end a run: the run goes on at its target, so the
-/// `goto` is charged with the run that reaches it and charges nothing when
-/// it runs, and an op that falls through to it can go straight to its
-/// target ([`plan`] sets `next`). Not when the `goto` closes a loop of
-/// straight-line code and `goto`s alone (such a run would never end), nor
-/// when the run at its target is longer than [`MAX_MERGED`]: that `goto`
-/// ends its run and charges its target's, as any jump.
-pub(crate) struct Runs {
-    /// The length of the run starting at each slot, in instructions (0
-    /// for an `lddw`'s tail, where no run starts).
-    len: Vec<u32>,
-    /// Whether the `goto` at each slot is merged into the run reaching it.
-    merged: Vec<bool>,
-}
-
-impl Runs {
-    fn len(&self, pc: usize) -> u32 {
-        self.len.get(pc).copied().unwrap_or(0)
-    }
-
-    fn merged(&self, pc: usize) -> bool {
-        self.merged.get(pc).copied().unwrap_or(false)
-    }
-}
-
-/// The runs of the unfused `ops` ([`Runs`]).
-pub(crate) fn run_lengths(ops: &[Op]) -> Runs {
-    let n = ops.len();
-    // The run from each slot to the control op that ends it, that op
-    // included (a `goto` ends it here), and that op's slot.
-    let mut base = vec![0u32; n + 2];
-    let mut end = vec![usize::MAX; n + 2];
-    for pc in (0..n).rev() {
-        match (ops[pc].code, exit_of(ops[pc].code)) {
-            (Code::LddwTail, _) => {}
-            (code, Exit::Straight) => {
-                let next = pc + if code == Code::Lddw { 2 } else { 1 };
-                base[pc] = 1u32.saturating_add(base[next]);
-                end[pc] = end[next];
+/// The length of the run starting at each slot of the unfused `ops`, in
+/// instructions (0 for an `lddw`'s tail, which no run starts at).
+pub(crate) fn run_lengths(ops: &[Op]) -> Vec<u32> {
+    let mut len = vec![0u32; ops.len() + 2];
+    for pc in (0..ops.len()).rev() {
+        len[pc] = match (ops[pc].code, exit_of(ops[pc].code)) {
+            (Code::LddwTail, _) => 0,
+            (_, Exit::Straight) => {
+                let next = if ops[pc].code == Code::Lddw { 2 } else { 1 };
+                1u32.saturating_add(len[pc + next])
             }
-            _ => (base[pc], end[pc]) = (1, pc),
-        }
+            _ => 1,
+        };
     }
-    let target = |g: usize| ops[g].aux as usize;
-    // What a merged `goto` adds to its own instruction: the whole run at
-    // its target. Resolved along chains of `goto`s, each ending the run at
-    // the previous one's target (state 1: on the chain being walked, 2:
-    // done).
-    let mut extra = vec![0u32; n];
-    let mut merged = vec![false; n];
-    let mut state = vec![0u8; n];
-    let ends_in_goto = |t: usize| {
-        end.get(t)
-            .copied()
-            .filter(|&e| e < n && ops[e].code == Code::Ja)
-    };
-    for g in 0..n {
-        if ops[g].code != Code::Ja || state[g] != 0 {
-            continue;
-        }
-        let mut chain = vec![g];
-        state[g] = 1;
-        let mut cycle_from = None;
-        while let Some(e) = ends_in_goto(target(*chain.last().unwrap_or(&g))) {
-            match state[e] {
-                0 => {
-                    state[e] = 1;
-                    chain.push(e);
-                }
-                1 => {
-                    cycle_from = chain.iter().position(|&c| c == e);
-                    break;
-                }
-                _ => break,
-            }
-        }
-        // A cycle's `goto`s stay jumps; the chain before it, and a chain
-        // that ends, resolve from their end.
-        let keep = cycle_from.unwrap_or(chain.len());
-        for &c in &chain[keep..] {
-            state[c] = 2;
-        }
-        for &c in chain[..keep].iter().rev() {
-            let t = target(c);
-            let tail = ends_in_goto(t)
-                .filter(|&e| merged[e])
-                .map_or(0, |e| extra[e]);
-            let total = base.get(t).copied().unwrap_or(0).saturating_add(tail);
-            if total <= MAX_MERGED {
-                (extra[c], merged[c]) = (total, true);
-            }
-            state[c] = 2;
-        }
-    }
-    let len = (0..n)
-        .map(|pc| {
-            let tail = end[pc] < n && merged[end[pc]];
-            base[pc].saturating_add(if tail { extra[end[pc]] } else { 0 })
-        })
-        .collect();
-    Runs { len, merged }
+    len.truncate(ops.len());
+    len
 }
 
 /// Fills `len`, `t_len` and `f_len` of every op from `runs` (the
-/// [`run_lengths`] of the ops before fusion), and `next`, where an op
-/// that falls through goes: the slot after it, or, when that slot holds a
-/// `goto`, the `goto`'s target, so that the `goto` costs no dispatch of its
-/// own (jump threading: the `goto` of a loop's back edge or of an `if`'s
-/// then-branch). A merged `goto` ([`Runs`]) is free to skip, its target's
-/// run being charged with the run before it; a conditional jump also skips
-/// one that is not, charging the `goto` and its target's run. A length that
-/// does not fit makes the whole program [`CHECKED_ONLY`].
-pub(crate) fn plan(ops: &mut [Op], runs: &Runs) {
-    let run = |pc: usize| runs.len(pc);
+/// [`run_lengths`] of the ops before fusion), and the fall-through `next`
+/// of every conditional jump: a jump whose fall-through slot holds a
+/// `goto` falls through to the `goto`'s target, charging the `goto` and
+/// the run at its target (jump threading: the `goto` of a loop's back edge
+/// or of an `if`'s then-branch costs no dispatch). A length that does not
+/// fit makes the whole program [`CHECKED_ONLY`].
+pub(crate) fn plan(ops: &mut [Op], runs: &[u32]) {
+    let run = |pc: usize| runs.get(pc).copied().unwrap_or(0);
     let gotos: Vec<Option<usize>> = ops
         .iter()
         .map(|op| (op.code == Code::Ja).then_some(op.aux as usize))
         .collect();
-    let goto = |slot: usize| gotos.get(slot).copied().flatten();
-    // Past the merged `goto`s from `slot` (they form no cycle).
-    let skip = |mut slot: usize| {
-        while let Some(target) = goto(slot).filter(|_| runs.merged(slot)) {
-            slot = target;
-        }
-        slot
-    };
-    // Where a conditional jump's fall-through to `slot` goes, and the
-    // length it charges.
-    let fall = |slot: usize| match goto(slot) {
-        Some(_) if runs.merged(slot) => (skip(slot), run(slot)),
+    // Where falling through to `slot` goes, and the length it charges.
+    let fall = |slot: usize| match gotos.get(slot).copied().flatten() {
         Some(target) => (target, run(slot).saturating_add(run(target))),
         None => (slot, run(slot)),
     };
@@ -212,8 +107,7 @@ pub(crate) fn plan(ops: &mut [Op], runs: &Runs) {
     for (pc, op) in ops.iter_mut().enumerate() {
         let target = op.aux as usize;
         let (t, (next, f)) = match exit_of(op.code) {
-            Exit::Straight | Exit::End => (0, (skip(pc + op.slots as usize), 0)),
-            Exit::Jump if runs.merged(pc) => (0, (pc + 1, 0)),
+            Exit::Straight | Exit::End => (0, (pc + 1, 0)),
             Exit::Jump => (run(target), (pc + 1, 0)),
             Exit::Branch => (run(target), (pc + 1, run(pc + 1))),
             Exit::CondJump => (run(target), fall(pc + 1)),
@@ -349,60 +243,6 @@ mod tests {
             let (x, y) = (fast.run(&mut [7u8; 8]), checked.run(&mut [7u8; 8]));
             assert_eq!(x, y, "budget {budget}");
         }
-    }
-
-    /// The same result, count and error at every budget, fast and checked.
-    fn exact_at_every_budget(src: &str) {
-        let prog = check(&asm::assemble(src, Syntax::Llvm).unwrap()).unwrap();
-        let mut fast = crate::Vm::new(&prog).unwrap();
-        let mut checked = fast.clone();
-        make_checked_only(&mut checked.ops);
-        checked.set_budget(10_000);
-        let full = match checked.run(&mut [7u8; 8]) {
-            Ok(out) => out.insn_count,
-            Err(_) => 10_000,
-        };
-        for budget in 0..=full + 2 {
-            fast.set_budget(budget);
-            checked.set_budget(budget);
-            let (x, y) = (fast.run(&mut [7u8; 8]), checked.run(&mut [7u8; 8]));
-            assert_eq!(x, y, "budget {budget}");
-        }
-    }
-
-    #[test]
-    fn a_goto_is_charged_with_the_run_that_reaches_it() {
-        let src = "r0 = 0\n\
-                   r1 = 0\n\
-                   r1 += 1\n\
-                   r0 += r1\n\
-                   goto +1\n\
-                   exit\n\
-                   if r1 < 5 goto -5\n\
-                   r0 += 100\n\
-                   goto -4\n";
-        let ops = planned(src);
-        let slot = |op: &Op| op.next / crate::compile::OP_BYTES;
-        // `r0 += r1` goes past the `goto` at 4 to its target, 6; the run
-        // from 2 is charged with the `goto` and the jump at 6 (4), and the
-        // `goto` charges nothing.
-        assert_eq!((slot(&ops[3]), ops[2].len, ops[4].t_len), (6, 4, 0));
-        // The jump at 6 falls through to `r0 += 100; goto; exit` (3).
-        assert_eq!(ops[6].f_len, 3);
-        exact_at_every_budget(src);
-    }
-
-    #[test]
-    fn a_goto_closing_a_loop_of_straight_code_stays_a_jump() {
-        let src = "r0 = 0\nr0 += 1\ngoto -2\n";
-        let ops = planned(src);
-        // The `goto` charges the run at its target, `r0 += 1; goto` (2).
-        assert_eq!((ops[2].t_len, ops[1].len), (2, 2));
-        exact_at_every_budget(src);
-        // Nor when the run at the target is too long to merge.
-        let src = "goto +0\n".to_string() + &"r0 += 1\n".repeat(5000) + "exit\n";
-        let ops = planned(&src);
-        assert_eq!((ops[0].t_len, ops[0].len), (5001, 1));
     }
 
     #[test]

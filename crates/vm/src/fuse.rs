@@ -60,11 +60,8 @@ pub(crate) fn fuse(ops: &mut [Op]) {
             }
         }
         cost[pc] = best.0;
-        if let Some((op, len)) = best.1 {
-            ops[pc] = Op {
-                slots: len as u8,
-                ..op
-            };
+        if let Some((op, _)) = best.1 {
+            ops[pc] = op;
         }
     }
 }

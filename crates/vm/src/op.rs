@@ -8,8 +8,7 @@
 
 /// One decoded instruction, copied out of the array by the loop: 32 bytes
 /// (a 2-byte code, four registers, `aux`, `imm`, the three budget lengths
-/// of [`crate::charge`], the slots it covers and where it falls through,
-/// `next`).
+/// of [`crate::charge`] and a conditional jump's fall-through slot `next`).
 /// Packing it into 16 bytes, with the fused ops' second register moved into
 /// `aux`, measured slower on a Zen 4; 32 bytes, with `next`, measured faster
 /// than 24 without it on an Intel Xeon (benches/RESULTS.md).
@@ -23,9 +22,6 @@ pub(crate) struct Op {
     pub src: R,
     /// Second source register of a fused `mov` + ALU op with a register operand.
     pub src2: R,
-    /// The slots the op covers: 1, 2 for an `lddw`, a fused group's
-    /// length ([`crate::charge`] finds where it falls through with it).
-    pub slots: u8,
     /// Second destination register: where a fused indexed load
     /// (`AddLdx`, `MovAddLdx`) puts the value it loads. (It fills what was
     /// padding, so the op stays 32 bytes.)
@@ -46,12 +42,11 @@ pub(crate) struct Op {
     pub t_len: u16,
     /// The length charged when this control op falls through.
     pub f_len: u16,
-    /// Where the op goes when it falls through (a straight op always, a
-    /// conditional jump when not taken): the slot after its slots, or,
-    /// when that slot is a `goto`, the `goto`'s target, so that the `goto`
-    /// costs no dispatch of its own ([`crate::charge`] charges it with the
-    /// run or with `f_len`). A byte offset, as `aux`'s targets, once
-    /// compiled.
+    /// Where a conditional jump goes when it falls through: the slot after
+    /// it, or, when that slot is a `goto`, the `goto`'s target, so that the
+    /// `goto` costs no dispatch of its own ([`crate::charge`] charges it
+    /// with `f_len`). Unused by other ops. A byte offset, as `aux`'s
+    /// targets, once compiled.
     pub next: u32,
 }
 
@@ -78,7 +73,6 @@ impl Op {
             dst: R::new(dst),
             src: R::new(src),
             src2: R::R0,
-            slots: if code == Code::Lddw { 2 } else { 1 },
             dst2: R::R0,
             aux,
             imm,

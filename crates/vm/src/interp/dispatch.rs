@@ -818,14 +818,7 @@ pub(super) fn run_loop<const CHECKED: bool>(
             Code::Exit => exit!(),
         }
         // A straight op goes on after its slots (the control ops continue
-        // from where they go): in fast mode to `next`, past a `goto` there
-        // whose target's run its own run has been charged with
-        // ([`crate::charge`]); in checked mode to the next slot, which
-        // charges the `goto` as it runs.
-        if CHECKED {
-            pc += 1;
-        } else {
-            pc = slots.at_offset(op.next);
-        }
+        // from where they go).
+        pc += 1;
     }
 }
