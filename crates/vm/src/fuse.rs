@@ -788,6 +788,6 @@ mod group_tests {
             codes,
             [MovZext64, Zext64, Rsh64Imm, Sext64, Arsh64Imm, Lsh64Imm, Rsh64Imm, Exit]
         );
-        assert_eq!((ops[0].dst, ops[0].src, ops[0].slots), (R::R5, R::R4, 3));
+        assert_eq!((ops[0].dst, ops[0].src), (R::R5, R::R4));
     }
 }
