@@ -173,19 +173,6 @@ fn triple(first: Op, second: Op, third: Op) -> Option<Op> {
                 ..tail
             })
         }
-        // `rD = rS; rD <<= 32; rD >>= 32` (or `s>>=`).
-        (Mov64Reg, Lsh64Imm, Rsh64Imm | Arsh64Imm)
-            if chained && second.imm == 32 && third.imm == 32 =>
-        {
-            Some(Op {
-                code: if third.code == Rsh64Imm {
-                    MovZext64
-                } else {
-                    MovSext64
-                },
-                ..first
-            })
-        }
         // `rD = rS; rD >>= k; rD ^= rS` (or `<<=`), at one width.
         (Mov64Reg, Rsh64Imm | Lsh64Imm, Xor64Reg) | (Mov32Reg, Rsh32Imm | Lsh32Imm, Xor32Reg)
             if chained && third.src == first.src =>
@@ -273,22 +260,6 @@ fn after_lddw(first: Op, after: Op) -> Option<Op> {
 /// The superinstruction for `first` followed by `second`, if any.
 fn pair(first: Op, second: Op) -> Option<Op> {
     match first.code {
-        // `rD <<= 32; rD >>= 32` (or `s>>=`).
-        Code::Lsh64Imm
-            if first.imm == 32
-                && second.imm == 32
-                && second.dst == first.dst
-                && matches!(second.code, Code::Rsh64Imm | Code::Arsh64Imm) =>
-        {
-            Some(Op {
-                code: if second.code == Code::Rsh64Imm {
-                    Code::Zext64
-                } else {
-                    Code::Sext64
-                },
-                ..first
-            })
-        }
         Code::Mov64Reg | Code::Mov32Reg if second.dst == first.dst => {
             let code = mov_then(second.code)?;
             let same_width = (first.code == Code::Mov64Reg) == is_64(second.code);
@@ -766,28 +737,5 @@ mod group_tests {
                 Jeq64Imm
             ]
         );
-    }
-
-    #[test]
-    fn zero_and_sign_extensions_by_shifts_are_fused() {
-        let prog = check(&[
-            Insn::new(0xbf, 5, 4, 0, 0),  // 0: r5 = r4
-            Insn::new(0x67, 5, 0, 0, 32), // 1: r5 <<= 32
-            Insn::new(0x77, 5, 0, 0, 32), // 2: r5 >>= 32
-            Insn::new(0x67, 6, 0, 0, 32), // 3: r6 <<= 32
-            Insn::new(0xc7, 6, 0, 0, 32), // 4: r6 s>>= 32
-            Insn::new(0x67, 7, 0, 0, 32), // 5: r7 <<= 32
-            Insn::new(0x77, 7, 0, 0, 31), // 6: r7 >>= 31 (not an extension)
-            Insn::new(0x95, 0, 0, 0, 0),  // 7: exit
-        ])
-        .unwrap();
-        let ops = compile(&prog, &Default::default()).unwrap();
-        let codes: Vec<Code> = program_ops(&ops).iter().map(|op| op.code).collect();
-        use Code::*;
-        assert_eq!(
-            codes,
-            [MovZext64, Zext64, Rsh64Imm, Sext64, Arsh64Imm, Lsh64Imm, Rsh64Imm, Exit]
-        );
-        assert_eq!((ops[0].dst, ops[0].src), (R::R5, R::R4));
     }
 }

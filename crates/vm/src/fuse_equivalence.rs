@@ -38,7 +38,7 @@ fn group() -> impl Strategy<Value = Vec<Insn>> {
         k,
         -6i16..6,
         0i16..24,
-        0u32..18,
+        0u32..17,
     )
         .prop_map(
             |(d, s, t, imm, alu, jmp, size, wide, k, back, off, which)| {
@@ -244,28 +244,6 @@ fn group() -> impl Strategy<Value = Vec<Insn>> {
                             ),
                             Insn::new(jmp | jmp_class | src_bit, d, src, back, kimm),
                         ]
-                    }
-                    // a value of any sign; (a copy, then) the zero or sign
-                    // extension by shifts of 32 (or, near misses, 31 or 33)
-                    17 => {
-                        let by = |v: i16| 32 + i32::from(v % 4 == 1) - i32::from(v % 4 == 2);
-                        let mut group = vec![
-                            Insn::new(0x18, s, 0, 0, imm),
-                            Insn::new(0, 0, 0, 0, imm.rotate_left(7)),
-                        ];
-                        if k {
-                            group.push(Insn::new(0xbf, d, s, 0, 0));
-                        }
-                        let reg = if k { d } else { s };
-                        group.push(Insn::new(0x67, reg, 0, 0, by(off)));
-                        group.push(Insn::new(
-                            if wide { 0x77 } else { 0xc7 },
-                            reg,
-                            0,
-                            0,
-                            by(back),
-                        ));
-                        group
                     }
                     // copy the input address
                     _ => vec![Insn::new(0xbf, d, 9, 0, 0)],

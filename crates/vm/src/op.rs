@@ -467,15 +467,6 @@ pub(crate) enum Code {
     RmwAdd64Imm,
     /// `dst = imm; dst <<= src` (a one-bit mask `1 << n`).
     MovImmLsh64Reg,
-    /// `dst <<= 32; dst >>= 32`: the zero extension of a 32-bit value clang
-    /// emits where the value came from 64-bit arithmetic (and, at
-    /// `-mcpu=v2`, before every 32-bit comparison); with `s>>=`, the sign
-    /// extension of an `int` to a `long`.
-    Zext64,
-    Sext64,
-    /// `dst = src`, then `Zext64` or `Sext64`.
-    MovZext64,
-    MovSext64,
     /// `dst &= a; dst = -dst; dst &= b` (the branch-free step of a bitwise
     /// CRC): `a` in `imm`'s low 32 bits, `b` in its high 32, sign-extended
     /// for `AndNegAnd64`.

@@ -172,37 +172,35 @@ pub(super) fn run_loop<const CHECKED: bool>(
         }
         // `dst = src` at 64 or 32 bits, then the ALU operation `$alu` on
         // `dst` with `src2` or `op.imm`; see `Code::MovAdd64Imm`.
-        // (A fused op reads the fields it needs before its first store:
-        // the compiler cannot tell that a store to `reg` leaves `op` as it
-        // was, and reloads every field read after one.)
         macro_rules! mov_alu64 {
             ($alu:ident) => {{
-                let (d, s2, imm) = (op.dst, op.src2, op.imm);
-                reg[d as usize] = reg[src()];
-                then!(alu::apply(Alu::$alu, reg, d, s2, imm))
+                reg[dst()] = reg[src()];
+                then!({
+                    alu::apply(Alu::$alu, reg, op.dst, op.src2, op.imm);
+                })
             }};
         }
         macro_rules! mov_alu32 {
             ($alu:ident) => {{
-                let (d, s2, imm) = (op.dst, op.src2, op.imm);
-                reg[d as usize] = reg[src()] as u32 as u64;
-                then!(alu::apply(Alu::$alu, reg, d, s2, imm))
+                reg[dst()] = reg[src()] as u32 as u64;
+                then!({
+                    alu::apply(Alu::$alu, reg, op.dst, op.src2, op.imm);
+                })
             }};
         }
         // `dst += src2`, then the load at `dst + op.imm` into `dst2`, which is
         // the last instruction of the group and names its slot in a fault.
         macro_rules! add_load {
-            ($n:literal, $conv:expr, $last:expr) => {{
-                let (d, s2, d2, off) = (dst(), src2(), dst2(), op.imm);
-                add_load!($n, $conv, $last, d, s2, d2, off)
-            }};
-            ($n:literal, $conv:expr, $last:expr, $d:ident, $s2:ident, $d2:ident, $off:expr) => {{
-                reg[$d] = reg[$d].wrapping_add(reg[$s2]);
+            ($n:literal, $conv:expr, $last:expr) => {
+                add_load!($n, $conv, $last, op.imm)
+            };
+            ($n:literal, $conv:expr, $last:expr, $off:expr) => {{
+                reg[dst()] = reg[dst()].wrapping_add(reg[src2()]);
                 then!({
-                    let addr = reg[$d].wrapping_add($off);
+                    let addr = reg[dst()].wrapping_add($off);
                     match mem.load::<$n>(addr) {
-                        Some(b) => reg[$d2] = $conv(b),
-                        None => reg[$d2] = mem.load_slow(ix!(this) + $last, addr, $n, false)?,
+                        Some(b) => reg[dst2()] = $conv(b),
+                        None => reg[dst2()] = mem.load_slow(ix!(this) + $last, addr, $n, false)?,
                     }
                 })
             }};
@@ -211,20 +209,17 @@ pub(super) fn run_loop<const CHECKED: bool>(
         // see `Code::MovAddAddLdxB`.
         macro_rules! mov_add_add_load {
             ($n:literal, $conv:expr) => {{
-                let (d, s2, d2, imm) = (dst(), src2(), dst2(), op.imm);
-                reg[d] = reg[src()];
+                reg[dst()] = reg[src()];
                 then!({
-                    reg[d] = reg[d].wrapping_add(imm as u32 as i32 as i64 as u64);
-                    let off = (imm >> 32) as u32 as i32 as i64 as u64;
-                    then!({ add_load!($n, $conv, 3, d, s2, d2, off) })
+                    reg[dst()] = reg[dst()].wrapping_add(op.imm as u32 as i32 as i64 as u64);
+                    then!({ add_load!($n, $conv, 3, hi64!()) })
                 })
             }};
         }
         macro_rules! mov_add_load {
             ($n:literal, $conv:expr) => {{
-                let (d, s2, d2, off) = (dst(), src2(), dst2(), op.imm);
-                reg[d] = reg[src()];
-                then!({ add_load!($n, $conv, 2, d, s2, d2, off) })
+                reg[dst()] = reg[src()];
+                then!({ add_load!($n, $conv, 2) })
             }};
         }
         // The compared immediate of the fused add/and-then-jump ops: the
@@ -256,20 +251,11 @@ pub(super) fn run_loop<const CHECKED: bool>(
         // `dst += op.imm` or `dst &= op.imm` (`$alu`), then the jump on `dst`;
         // see `Code::AddJeq64Imm`.
         macro_rules! alu_jump64 {
-            ($alu:ident, $sign:ident $op:tt, $rhs:ident) => {{
-                let (d, imm) = (dst(), op.imm);
-                alu_jump64!(@$alu, reg[d], imm as u32 as i32 as i64 as u64);
-                // (After the step: the jump may compare its register with
-                // itself.)
-                let rhs = alu_jump64!(@rhs $rhs, imm);
-                then!(branch!(cmp!(u64, i64, $sign $op, reg[d], rhs), this + 2))
+            ($alu:ident, $sign:ident $op:tt, $rhs:expr) => {{
+                let x = op.imm as u32 as i32 as i64 as u64;
+                alu_jump64!(@$alu, reg[dst()], x);
+                then!(branch!(cmp!(u64, i64, $sign $op, reg[dst()], $rhs), this + 2))
             }};
-            (@rhs imm, $imm:ident) => {
-                ($imm >> 32) as u32 as i32 as i64 as u64
-            };
-            (@rhs reg, $imm:ident) => {
-                reg[src()]
-            };
             (@add, $r:expr, $b:expr) => {
                 $r = $r.wrapping_add($b)
             };
@@ -278,56 +264,47 @@ pub(super) fn run_loop<const CHECKED: bool>(
             };
         }
         macro_rules! alu_jump32 {
-            ($alu:ident, $sign:ident $op:tt, $rhs:ident) => {{
-                let (d, imm) = (dst(), op.imm);
-                reg[d] = alu_jump32!(@$alu, reg[d] as u32, imm as u32) as u64;
-                let rhs = alu_jump32!(@rhs $rhs, imm);
-                then!(branch!(cmp!(u32, i32, $sign $op, reg[d], rhs), this + 2))
+            ($alu:ident, $sign:ident $op:tt, $rhs:expr) => {{
+                let (d, x) = (reg[dst()] as u32, op.imm as u32);
+                reg[dst()] = alu_jump32!(@$alu, d, x) as u64;
+                then!(branch!(cmp!(u32, i32, $sign $op, reg[dst()], $rhs), this + 2))
             }};
-            (@rhs imm, $imm:ident) => {
-                ($imm >> 32) as u32
-            };
-            (@rhs reg, $imm:ident) => {
-                reg[src()] as u32
-            };
             (@add, $a:expr, $b:expr) => { $a.wrapping_add($b) };
             (@and, $a:expr, $b:expr) => { $a & $b };
         }
         // The load at `src + off`, then `dst <<= sh`, then (`$or`) `dst2 |=
         // src2`; see `Code::LdxBLsh64` and `Code::LdxBLshOr64`.
         macro_rules! load_shift {
-            ($n:literal, $conv:expr, $shift:expr) => {{
-                let (d, imm) = (dst(), op.imm);
-                let v = load_shift!(@load $n, $conv, imm);
-                reg[d] = v;
-                then!(reg[d] = $shift(v, imm >> 32))
-            }};
-            ($n:literal, $conv:expr, $shift:expr, $or:expr) => {{
-                let (d, d2, s2, imm) = (dst(), dst2(), src2(), op.imm);
-                let v = load_shift!(@load $n, $conv, imm);
-                reg[d] = v;
-                then!({
-                    reg[d] = $shift(v, imm >> 32);
-                    then!(reg[d2] = $or(reg[d2], reg[s2]))
-                })
-            }};
-            (@load $n:literal, $conv:expr, $imm:ident) => {{
-                let addr = reg[src()].wrapping_add($imm as u32 as i32 as i64 as u64);
+            ($n:literal, $conv:expr, $shift:expr) => {
+                load_shift!(@ $n, $conv, $shift, {})
+            };
+            ($n:literal, $conv:expr, $shift:expr, $or:expr) => {
+                load_shift!(@ $n, $conv, $shift, then!({
+                    reg[dst2()] = $or(reg[dst2()], reg[src2()]);
+                }))
+            };
+            (@ $n:literal, $conv:expr, $shift:expr, $tail:expr) => {{
+                let addr = reg[src()].wrapping_add(op.imm as u32 as i32 as i64 as u64);
                 match mem.load::<$n>(addr) {
-                    Some(b) => $conv(b),
-                    None => mem.load_slow(ix!(this), addr, $n, false)?,
+                    Some(b) => reg[dst()] = $conv(b),
+                    None => reg[dst()] = mem.load_slow(ix!(this), addr, $n, false)?,
                 }
+                then!({
+                    reg[dst()] = $shift(reg[dst()], op.imm >> 32);
+                    $tail
+                })
             }};
         }
         // `dst = src; dst = $shift(dst, op.imm); dst ^= src`, at 64 bits or
         // (`$w` = `u32`) 32; see `Code::MovRshXor64`.
         macro_rules! xorshift {
             ($w:ty, $shift:expr) => {{
-                let (d, s, imm) = (dst(), src(), op.imm);
-                reg[d] = reg[s] as $w as u64;
+                reg[dst()] = reg[src()] as $w as u64;
                 then!({
-                    reg[d] = $shift(reg[d], imm);
-                    then!(reg[d] = (reg[d] as $w ^ reg[s] as $w) as u64)
+                    reg[dst()] = $shift(reg[dst()], op.imm);
+                    then!({
+                        reg[dst()] = (reg[dst()] as $w ^ reg[src()] as $w) as u64;
+                    })
                 })
             }};
         }
@@ -335,11 +312,10 @@ pub(super) fn run_loop<const CHECKED: bool>(
         // `Code::AddStx64Reg`.
         macro_rules! alu_store {
             ($f:expr, $x:expr) => {{
-                let (d, s2, imm) = (dst(), src2(), op.imm);
-                reg[d] = $f(reg[d], $x);
+                reg[dst()] = $f(reg[dst()], $x);
                 then!({
-                    let addr = reg[s2].wrapping_add(imm as u32 as i32 as i64 as u64);
-                    store!(8, addr, reg[d].to_le_bytes(), ix!(this) + 1)
+                    let addr = reg[src2()].wrapping_add(op.imm as u32 as i32 as i64 as u64);
+                    store!(8, addr, reg[dst()].to_le_bytes(), ix!(this) + 1)
                 })
             }};
         }
@@ -347,17 +323,14 @@ pub(super) fn run_loop<const CHECKED: bool>(
         // (whose fault names the third slot); see `Code::RmwAdd64Reg`.
         macro_rules! rmw {
             ($f:expr, $x:expr) => {{
-                let d = dst();
                 let addr = reg[src()].wrapping_add(op.imm as u32 as i32 as i64 as u64);
-                let v = match mem.load::<8>(addr) {
-                    Some(b) => u64::from_le_bytes(b),
-                    None => mem.load_slow(ix!(this), addr, 8, false)?,
-                };
-                reg[d] = v;
+                match mem.load::<8>(addr) {
+                    Some(b) => reg[dst()] = u64::from_le_bytes(b),
+                    None => reg[dst()] = mem.load_slow(ix!(this), addr, 8, false)?,
+                }
                 then!({
-                    // (`$x` after the load: it may read the loaded register.)
-                    reg[d] = $f(v, $x);
-                    then!({ store!(8, addr, reg[d].to_le_bytes(), ix!(this) + 2) })
+                    reg[dst()] = $f(reg[dst()], $x);
+                    then!({ store!(8, addr, reg[dst()].to_le_bytes(), ix!(this) + 2) })
                 })
             }};
         }
@@ -631,94 +604,94 @@ pub(super) fn run_loop<const CHECKED: bool>(
             Code::AddLdxH => add_load!(2, |b| u16::from_le_bytes(b) as u64, 1),
             Code::AddLdxW => add_load!(4, |b| u32::from_le_bytes(b) as u64, 1),
             Code::AddLdxDW => add_load!(8, u64::from_le_bytes, 1),
-            Code::AddJeq64Imm => alu_jump64!(add, u ==, imm),
-            Code::AddJeq64Reg => alu_jump64!(add, u ==, reg),
-            Code::AddJgt64Imm => alu_jump64!(add, u >, imm),
-            Code::AddJgt64Reg => alu_jump64!(add, u >, reg),
-            Code::AddJge64Imm => alu_jump64!(add, u >=, imm),
-            Code::AddJge64Reg => alu_jump64!(add, u >=, reg),
-            Code::AddJset64Imm => alu_jump64!(add, set &, imm),
-            Code::AddJset64Reg => alu_jump64!(add, set &, reg),
-            Code::AddJne64Imm => alu_jump64!(add, u !=, imm),
-            Code::AddJne64Reg => alu_jump64!(add, u !=, reg),
-            Code::AddJsgt64Imm => alu_jump64!(add, s >, imm),
-            Code::AddJsgt64Reg => alu_jump64!(add, s >, reg),
-            Code::AddJsge64Imm => alu_jump64!(add, s >=, imm),
-            Code::AddJsge64Reg => alu_jump64!(add, s >=, reg),
-            Code::AddJlt64Imm => alu_jump64!(add, u <, imm),
-            Code::AddJlt64Reg => alu_jump64!(add, u <, reg),
-            Code::AddJle64Imm => alu_jump64!(add, u <=, imm),
-            Code::AddJle64Reg => alu_jump64!(add, u <=, reg),
-            Code::AddJslt64Imm => alu_jump64!(add, s <, imm),
-            Code::AddJslt64Reg => alu_jump64!(add, s <, reg),
-            Code::AddJsle64Imm => alu_jump64!(add, s <=, imm),
-            Code::AddJsle64Reg => alu_jump64!(add, s <=, reg),
-            Code::AddJeq32Imm => alu_jump32!(add, u ==, imm),
-            Code::AddJeq32Reg => alu_jump32!(add, u ==, reg),
-            Code::AddJgt32Imm => alu_jump32!(add, u >, imm),
-            Code::AddJgt32Reg => alu_jump32!(add, u >, reg),
-            Code::AddJge32Imm => alu_jump32!(add, u >=, imm),
-            Code::AddJge32Reg => alu_jump32!(add, u >=, reg),
-            Code::AddJset32Imm => alu_jump32!(add, set &, imm),
-            Code::AddJset32Reg => alu_jump32!(add, set &, reg),
-            Code::AddJne32Imm => alu_jump32!(add, u !=, imm),
-            Code::AddJne32Reg => alu_jump32!(add, u !=, reg),
-            Code::AddJsgt32Imm => alu_jump32!(add, s >, imm),
-            Code::AddJsgt32Reg => alu_jump32!(add, s >, reg),
-            Code::AddJsge32Imm => alu_jump32!(add, s >=, imm),
-            Code::AddJsge32Reg => alu_jump32!(add, s >=, reg),
-            Code::AddJlt32Imm => alu_jump32!(add, u <, imm),
-            Code::AddJlt32Reg => alu_jump32!(add, u <, reg),
-            Code::AddJle32Imm => alu_jump32!(add, u <=, imm),
-            Code::AddJle32Reg => alu_jump32!(add, u <=, reg),
-            Code::AddJslt32Imm => alu_jump32!(add, s <, imm),
-            Code::AddJslt32Reg => alu_jump32!(add, s <, reg),
-            Code::AddJsle32Imm => alu_jump32!(add, s <=, imm),
-            Code::AddJsle32Reg => alu_jump32!(add, s <=, reg),
-            Code::AndJeq64Imm => alu_jump64!(and, u ==, imm),
-            Code::AndJeq64Reg => alu_jump64!(and, u ==, reg),
-            Code::AndJgt64Imm => alu_jump64!(and, u >, imm),
-            Code::AndJgt64Reg => alu_jump64!(and, u >, reg),
-            Code::AndJge64Imm => alu_jump64!(and, u >=, imm),
-            Code::AndJge64Reg => alu_jump64!(and, u >=, reg),
-            Code::AndJset64Imm => alu_jump64!(and, set &, imm),
-            Code::AndJset64Reg => alu_jump64!(and, set &, reg),
-            Code::AndJne64Imm => alu_jump64!(and, u !=, imm),
-            Code::AndJne64Reg => alu_jump64!(and, u !=, reg),
-            Code::AndJsgt64Imm => alu_jump64!(and, s >, imm),
-            Code::AndJsgt64Reg => alu_jump64!(and, s >, reg),
-            Code::AndJsge64Imm => alu_jump64!(and, s >=, imm),
-            Code::AndJsge64Reg => alu_jump64!(and, s >=, reg),
-            Code::AndJlt64Imm => alu_jump64!(and, u <, imm),
-            Code::AndJlt64Reg => alu_jump64!(and, u <, reg),
-            Code::AndJle64Imm => alu_jump64!(and, u <=, imm),
-            Code::AndJle64Reg => alu_jump64!(and, u <=, reg),
-            Code::AndJslt64Imm => alu_jump64!(and, s <, imm),
-            Code::AndJslt64Reg => alu_jump64!(and, s <, reg),
-            Code::AndJsle64Imm => alu_jump64!(and, s <=, imm),
-            Code::AndJsle64Reg => alu_jump64!(and, s <=, reg),
-            Code::AndJeq32Imm => alu_jump32!(and, u ==, imm),
-            Code::AndJeq32Reg => alu_jump32!(and, u ==, reg),
-            Code::AndJgt32Imm => alu_jump32!(and, u >, imm),
-            Code::AndJgt32Reg => alu_jump32!(and, u >, reg),
-            Code::AndJge32Imm => alu_jump32!(and, u >=, imm),
-            Code::AndJge32Reg => alu_jump32!(and, u >=, reg),
-            Code::AndJset32Imm => alu_jump32!(and, set &, imm),
-            Code::AndJset32Reg => alu_jump32!(and, set &, reg),
-            Code::AndJne32Imm => alu_jump32!(and, u !=, imm),
-            Code::AndJne32Reg => alu_jump32!(and, u !=, reg),
-            Code::AndJsgt32Imm => alu_jump32!(and, s >, imm),
-            Code::AndJsgt32Reg => alu_jump32!(and, s >, reg),
-            Code::AndJsge32Imm => alu_jump32!(and, s >=, imm),
-            Code::AndJsge32Reg => alu_jump32!(and, s >=, reg),
-            Code::AndJlt32Imm => alu_jump32!(and, u <, imm),
-            Code::AndJlt32Reg => alu_jump32!(and, u <, reg),
-            Code::AndJle32Imm => alu_jump32!(and, u <=, imm),
-            Code::AndJle32Reg => alu_jump32!(and, u <=, reg),
-            Code::AndJslt32Imm => alu_jump32!(and, s <, imm),
-            Code::AndJslt32Reg => alu_jump32!(and, s <, reg),
-            Code::AndJsle32Imm => alu_jump32!(and, s <=, imm),
-            Code::AndJsle32Reg => alu_jump32!(and, s <=, reg),
+            Code::AddJeq64Imm => alu_jump64!(add, u ==, hi64!()),
+            Code::AddJeq64Reg => alu_jump64!(add, u ==, reg[src()]),
+            Code::AddJgt64Imm => alu_jump64!(add, u >, hi64!()),
+            Code::AddJgt64Reg => alu_jump64!(add, u >, reg[src()]),
+            Code::AddJge64Imm => alu_jump64!(add, u >=, hi64!()),
+            Code::AddJge64Reg => alu_jump64!(add, u >=, reg[src()]),
+            Code::AddJset64Imm => alu_jump64!(add, set &, hi64!()),
+            Code::AddJset64Reg => alu_jump64!(add, set &, reg[src()]),
+            Code::AddJne64Imm => alu_jump64!(add, u !=, hi64!()),
+            Code::AddJne64Reg => alu_jump64!(add, u !=, reg[src()]),
+            Code::AddJsgt64Imm => alu_jump64!(add, s >, hi64!()),
+            Code::AddJsgt64Reg => alu_jump64!(add, s >, reg[src()]),
+            Code::AddJsge64Imm => alu_jump64!(add, s >=, hi64!()),
+            Code::AddJsge64Reg => alu_jump64!(add, s >=, reg[src()]),
+            Code::AddJlt64Imm => alu_jump64!(add, u <, hi64!()),
+            Code::AddJlt64Reg => alu_jump64!(add, u <, reg[src()]),
+            Code::AddJle64Imm => alu_jump64!(add, u <=, hi64!()),
+            Code::AddJle64Reg => alu_jump64!(add, u <=, reg[src()]),
+            Code::AddJslt64Imm => alu_jump64!(add, s <, hi64!()),
+            Code::AddJslt64Reg => alu_jump64!(add, s <, reg[src()]),
+            Code::AddJsle64Imm => alu_jump64!(add, s <=, hi64!()),
+            Code::AddJsle64Reg => alu_jump64!(add, s <=, reg[src()]),
+            Code::AddJeq32Imm => alu_jump32!(add, u ==, hi32!()),
+            Code::AddJeq32Reg => alu_jump32!(add, u ==, reg[src()]),
+            Code::AddJgt32Imm => alu_jump32!(add, u >, hi32!()),
+            Code::AddJgt32Reg => alu_jump32!(add, u >, reg[src()]),
+            Code::AddJge32Imm => alu_jump32!(add, u >=, hi32!()),
+            Code::AddJge32Reg => alu_jump32!(add, u >=, reg[src()]),
+            Code::AddJset32Imm => alu_jump32!(add, set &, hi32!()),
+            Code::AddJset32Reg => alu_jump32!(add, set &, reg[src()]),
+            Code::AddJne32Imm => alu_jump32!(add, u !=, hi32!()),
+            Code::AddJne32Reg => alu_jump32!(add, u !=, reg[src()]),
+            Code::AddJsgt32Imm => alu_jump32!(add, s >, hi32!()),
+            Code::AddJsgt32Reg => alu_jump32!(add, s >, reg[src()]),
+            Code::AddJsge32Imm => alu_jump32!(add, s >=, hi32!()),
+            Code::AddJsge32Reg => alu_jump32!(add, s >=, reg[src()]),
+            Code::AddJlt32Imm => alu_jump32!(add, u <, hi32!()),
+            Code::AddJlt32Reg => alu_jump32!(add, u <, reg[src()]),
+            Code::AddJle32Imm => alu_jump32!(add, u <=, hi32!()),
+            Code::AddJle32Reg => alu_jump32!(add, u <=, reg[src()]),
+            Code::AddJslt32Imm => alu_jump32!(add, s <, hi32!()),
+            Code::AddJslt32Reg => alu_jump32!(add, s <, reg[src()]),
+            Code::AddJsle32Imm => alu_jump32!(add, s <=, hi32!()),
+            Code::AddJsle32Reg => alu_jump32!(add, s <=, reg[src()]),
+            Code::AndJeq64Imm => alu_jump64!(and, u ==, hi64!()),
+            Code::AndJeq64Reg => alu_jump64!(and, u ==, reg[src()]),
+            Code::AndJgt64Imm => alu_jump64!(and, u >, hi64!()),
+            Code::AndJgt64Reg => alu_jump64!(and, u >, reg[src()]),
+            Code::AndJge64Imm => alu_jump64!(and, u >=, hi64!()),
+            Code::AndJge64Reg => alu_jump64!(and, u >=, reg[src()]),
+            Code::AndJset64Imm => alu_jump64!(and, set &, hi64!()),
+            Code::AndJset64Reg => alu_jump64!(and, set &, reg[src()]),
+            Code::AndJne64Imm => alu_jump64!(and, u !=, hi64!()),
+            Code::AndJne64Reg => alu_jump64!(and, u !=, reg[src()]),
+            Code::AndJsgt64Imm => alu_jump64!(and, s >, hi64!()),
+            Code::AndJsgt64Reg => alu_jump64!(and, s >, reg[src()]),
+            Code::AndJsge64Imm => alu_jump64!(and, s >=, hi64!()),
+            Code::AndJsge64Reg => alu_jump64!(and, s >=, reg[src()]),
+            Code::AndJlt64Imm => alu_jump64!(and, u <, hi64!()),
+            Code::AndJlt64Reg => alu_jump64!(and, u <, reg[src()]),
+            Code::AndJle64Imm => alu_jump64!(and, u <=, hi64!()),
+            Code::AndJle64Reg => alu_jump64!(and, u <=, reg[src()]),
+            Code::AndJslt64Imm => alu_jump64!(and, s <, hi64!()),
+            Code::AndJslt64Reg => alu_jump64!(and, s <, reg[src()]),
+            Code::AndJsle64Imm => alu_jump64!(and, s <=, hi64!()),
+            Code::AndJsle64Reg => alu_jump64!(and, s <=, reg[src()]),
+            Code::AndJeq32Imm => alu_jump32!(and, u ==, hi32!()),
+            Code::AndJeq32Reg => alu_jump32!(and, u ==, reg[src()]),
+            Code::AndJgt32Imm => alu_jump32!(and, u >, hi32!()),
+            Code::AndJgt32Reg => alu_jump32!(and, u >, reg[src()]),
+            Code::AndJge32Imm => alu_jump32!(and, u >=, hi32!()),
+            Code::AndJge32Reg => alu_jump32!(and, u >=, reg[src()]),
+            Code::AndJset32Imm => alu_jump32!(and, set &, hi32!()),
+            Code::AndJset32Reg => alu_jump32!(and, set &, reg[src()]),
+            Code::AndJne32Imm => alu_jump32!(and, u !=, hi32!()),
+            Code::AndJne32Reg => alu_jump32!(and, u !=, reg[src()]),
+            Code::AndJsgt32Imm => alu_jump32!(and, s >, hi32!()),
+            Code::AndJsgt32Reg => alu_jump32!(and, s >, reg[src()]),
+            Code::AndJsge32Imm => alu_jump32!(and, s >=, hi32!()),
+            Code::AndJsge32Reg => alu_jump32!(and, s >=, reg[src()]),
+            Code::AndJlt32Imm => alu_jump32!(and, u <, hi32!()),
+            Code::AndJlt32Reg => alu_jump32!(and, u <, reg[src()]),
+            Code::AndJle32Imm => alu_jump32!(and, u <=, hi32!()),
+            Code::AndJle32Reg => alu_jump32!(and, u <=, reg[src()]),
+            Code::AndJslt32Imm => alu_jump32!(and, s <, hi32!()),
+            Code::AndJslt32Reg => alu_jump32!(and, s <, reg[src()]),
+            Code::AndJsle32Imm => alu_jump32!(and, s <=, hi32!()),
+            Code::AndJsle32Reg => alu_jump32!(and, s <=, reg[src()]),
             Code::LdxBLsh64 => load_shift!(1, |b: [u8; 1]| b[0] as u64, alu::lsh64),
             Code::LdxBLsh32 => load_shift!(1, |b: [u8; 1]| b[0] as u64, alu::lsh32),
             Code::LdxHLsh64 => load_shift!(2, |b| u16::from_le_bytes(b) as u64, alu::lsh64),
@@ -766,28 +739,6 @@ pub(super) fn run_loop<const CHECKED: bool>(
                 pc += 1;
                 then!({
                     reg[dst2()] &= reg[dst()];
-                })
-            }
-            Code::Zext64 => {
-                reg[dst()] <<= 32;
-                then!(reg[dst()] >>= 32)
-            }
-            Code::Sext64 => {
-                reg[dst()] <<= 32;
-                then!(reg[dst()] = (reg[dst()] as i64 >> 32) as u64)
-            }
-            Code::MovZext64 => {
-                reg[dst()] = reg[src()];
-                then!({
-                    reg[dst()] <<= 32;
-                    then!(reg[dst()] >>= 32)
-                })
-            }
-            Code::MovSext64 => {
-                reg[dst()] = reg[src()];
-                then!({
-                    reg[dst()] <<= 32;
-                    then!(reg[dst()] = (reg[dst()] as i64 >> 32) as u64)
                 })
             }
             Code::AddStx64Reg => alu_store!(u64::wrapping_add, reg[src()]),
