@@ -18,8 +18,10 @@
 //! - [`Vm::run`] executes it against input memory; every memory access is
 //!   checked against the regions of [`memory`] (stack frames, input, extra
 //!   [`Region`]s), so a hostile program gets a [`VmError`], never undefined
-//!   behaviour. The crate's one `unsafe` is the read or write of an access
-//!   [`memory`]'s fast path has just checked (see `Memory::load`).
+//!   behaviour. The crate has `unsafe` in two places, each small and
+//!   documented: the read or write of an access [`memory`]'s fast path
+//!   has just checked (`Memory::load`, `Memory::store`), and the
+//!   interpreter's fetch of the op at a masked offset (`interp/slots.rs`).
 //! - Helpers are registered by kernel number ([`Helpers`]); BPF-to-BPF calls
 //!   get their own 512-byte frame, up to the kernel's 8 frames.
 //! - [`maps`] has the userspace maps (every map type a program can use
