@@ -21,8 +21,8 @@
 //! - every access is checked against its region's bounds, so a hostile
 //!   program cannot reach host memory: the stack frame and the packet
 //!   window by one subtraction and one compare each, then one unchecked
-//!   read or write (the VM's `unsafe` memory access, in [`Memory::load`] and
-//!   [`Memory::store`]), everything else in safe Rust;
+//!   read or write (the VM's `unsafe` memory access, in `Memory::load` and
+//!   `Memory::store`), everything else in safe Rust;
 //! - finding any other region is one shift, not a search through a region list;
 //! - addresses are deterministic across runs and machines, so test output
 //!   and diagnostics are reproducible, and no host address leaks into a
