@@ -1,11 +1,11 @@
 //! Positions in the op array as byte offsets, for the loop's dispatch.
 //!
 //! The loop keeps its program counter as the byte offset of the op rather
-//! than its slot index: fetching the next op is then a compare and loads
+//! than its slot index: fetching the next op is then a mask and loads
 //! addressed by base plus offset, where an index costs a shift and an add
-//! on top, and keeps two more values live across the loop (benches/RESULTS.md
-//! has the figures). Slot indices are computed back from an offset only
-//! where they are needed: an error, a call, a change of mode.
+//! on top, and moving on is one add (benches/RESULTS.md has the figures).
+//! Slot indices are computed back from an offset only where they are
+//! needed: an error, a call, a change of mode.
 //!
 //! The fetch has no branch: [`Slots::get`] masks the offset with the
 //! array's size, a power of two, and the array ends with at least
