@@ -21,8 +21,9 @@
 //! - every access is checked against its region's bounds, so a hostile
 //!   program cannot reach host memory: the stack frame and the packet
 //!   window by one subtraction and one compare each, then one unchecked
-//!   read or write (the VM's `unsafe` memory access, in `Memory::load` and
-//!   `Memory::store`), everything else in safe Rust;
+//!   read or write (the VM's `unsafe` memory access, `read_unchecked` and
+//!   `write_unchecked` under `Memory::load` and `Memory::store`),
+//!   everything else in safe Rust;
 //! - finding any other region is one shift, not a search through a region list;
 //! - addresses are deterministic across runs and machines, so test output
 //!   and diagnostics are reproducible, and no host address leaks into a
@@ -142,6 +143,34 @@ const fn lim_index(n: usize) -> usize {
         4 => 2,
         _ => 3,
     }
+}
+
+/// The `N` bytes at `off` of `buf`: the fast path's read, with no second
+/// bounds check (asserted in debug builds).
+///
+/// # Safety
+///
+/// `off + N <= buf.len()`, as `Memory::in_window` and `Memory::in_frame`
+/// establish.
+#[inline(always)]
+#[allow(unsafe_code)]
+unsafe fn read_unchecked<const N: usize>(buf: &[u8], off: usize) -> [u8; N] {
+    debug_assert!(off.checked_add(N).is_some_and(|end| end <= buf.len()));
+    // SAFETY: in bounds by the caller's contract; `[u8; N]` has alignment 1.
+    unsafe { buf.as_ptr().add(off).cast::<[u8; N]>().read() }
+}
+
+/// Writes `bytes` at `off` of `buf`, as [`read_unchecked`] reads.
+///
+/// # Safety
+///
+/// As for [`read_unchecked`].
+#[inline(always)]
+#[allow(unsafe_code)]
+unsafe fn write_unchecked<const N: usize>(buf: &mut [u8], off: usize, bytes: [u8; N]) {
+    debug_assert!(off.checked_add(N).is_some_and(|end| end <= buf.len()));
+    // SAFETY: as in `read_unchecked`.
+    unsafe { buf.as_mut_ptr().add(off).cast::<[u8; N]>().write(bytes) }
 }
 
 /// The regions of one run. Built per run from borrowed parts: no allocation.
@@ -305,24 +334,12 @@ impl<'m, 'r> Memory<'m, 'r> {
     pub(crate) fn load<const N: usize>(&self, addr: u64) -> Option<[u8; N]> {
         if self.in_window::<N>(addr) {
             // SAFETY: `in_window`: the `N` bytes at offset `addr as u32`
-            // are inside `input`; `[u8; N]` has alignment 1.
-            return Some(unsafe {
-                self.input
-                    .as_ptr()
-                    .add(addr as u32 as usize)
-                    .cast::<[u8; N]>()
-                    .read()
-            });
+            // are inside `input`.
+            return Some(unsafe { read_unchecked(self.input, addr as u32 as usize) });
         }
         if self.in_frame::<N>(addr) {
             // SAFETY: `in_frame`: the bytes are inside `stack`.
-            return Some(unsafe {
-                self.stack
-                    .as_ptr()
-                    .add(addr as u32 as usize)
-                    .cast::<[u8; N]>()
-                    .read()
-            });
+            return Some(unsafe { read_unchecked(self.stack, addr as u32 as usize) });
         }
         self.load_other(addr)
     }
@@ -338,24 +355,12 @@ impl<'m, 'r> Memory<'m, 'r> {
     pub(crate) fn store<const N: usize>(&mut self, addr: u64, bytes: [u8; N]) -> bool {
         if self.in_frame::<N>(addr) {
             // SAFETY: as in `load`.
-            unsafe {
-                self.stack
-                    .as_mut_ptr()
-                    .add(addr as u32 as usize)
-                    .cast::<[u8; N]>()
-                    .write(bytes)
-            };
+            unsafe { write_unchecked(self.stack, addr as u32 as usize, bytes) };
             return true;
         }
         if self.in_window::<N>(addr) {
             // SAFETY: as in `load`.
-            unsafe {
-                self.input
-                    .as_mut_ptr()
-                    .add(addr as u32 as usize)
-                    .cast::<[u8; N]>()
-                    .write(bytes)
-            };
+            unsafe { write_unchecked(self.input, addr as u32 as usize, bytes) };
             return true;
         }
         self.store_other(addr, bytes)
