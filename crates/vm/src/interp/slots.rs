@@ -28,7 +28,9 @@ use crate::op::Op;
 use crate::{compile::GUARDS, op::Code};
 use std::marker::PhantomData;
 
-const OP_SIZE: usize = std::mem::size_of::<Op>();
+/// The size of an op ([`crate::compile::OP_BYTES`], the unit of compiled
+/// jump targets).
+const OP_SIZE: usize = crate::compile::OP_BYTES as usize;
 const _: () = assert!(OP_SIZE.is_power_of_two());
 
 /// The op array of one run, borrowed; not empty.
