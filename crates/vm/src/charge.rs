@@ -23,56 +23,18 @@
 //! fields runs in checked mode throughout: all its lengths are
 //! [`CHECKED_ONLY`].
 
-use crate::op::{Code, Op};
+use crate::op::{Code, Exit, Op};
 
 /// The length every op of a program holds when the program must run in
 /// checked mode throughout.
 pub(crate) const CHECKED_ONLY: u16 = u16::MAX;
-
-/// How an op leaves its run: what the lengths it carries are for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Exit {
-    /// Not a control op: the run goes on at the next instruction.
-    Straight,
-    /// `ja`: always to the target.
-    Jump,
-    /// A call into a helper or a subprogram, or a legacy packet load: to
-    /// the target or on to the next slot.
-    Branch,
-    /// A conditional jump: to the target or on to the next slot, or past
-    /// the `goto` there (`Op::next`).
-    CondJump,
-    /// `dst op= imm; if dst cmp X goto L` fused: the jump is the second slot.
-    AluBranch,
-    /// `exit`, or the never-executed tail of an `lddw`.
-    End,
-}
-
-/// How `code` leaves its run.
-fn exit_of(code: Code) -> Exit {
-    let n = code as u16;
-    let within = |first: Code, last: Code| (first as u16..=last as u16).contains(&n);
-    if code == Code::Ja {
-        Exit::Jump
-    } else if within(Code::Jeq64Imm, Code::Jsle32Reg) {
-        Exit::CondJump
-    } else if within(Code::LdAbsB, Code::LdIndW) || within(Code::CallHelper, Code::CallLocal) {
-        Exit::Branch
-    } else if within(Code::AddJeq64Imm, Code::AndJsle32Reg) {
-        Exit::AluBranch
-    } else if matches!(code, Code::Exit | Code::LddwTail) {
-        Exit::End
-    } else {
-        Exit::Straight
-    }
-}
 
 /// The length of the run starting at each slot of the unfused `ops`, in
 /// instructions (0 for an `lddw`'s tail, which no run starts at).
 pub(crate) fn run_lengths(ops: &[Op]) -> Vec<u32> {
     let mut len = vec![0u32; ops.len() + 2];
     for pc in (0..ops.len()).rev() {
-        len[pc] = match (ops[pc].code, exit_of(ops[pc].code)) {
+        len[pc] = match (ops[pc].code, ops[pc].code.exit()) {
             (Code::LddwTail, _) => 0,
             (_, Exit::Straight) => {
                 let next = if ops[pc].code == Code::Lddw { 2 } else { 1 };
@@ -106,7 +68,7 @@ pub(crate) fn plan(ops: &mut [Op], runs: &[u32]) {
     let mut fits = true;
     for (pc, op) in ops.iter_mut().enumerate() {
         let target = op.aux as usize;
-        let (t, (next, f)) = match exit_of(op.code) {
+        let (t, (next, f)) = match op.code.exit() {
             Exit::Straight | Exit::End => (0, (pc + 1, 0)),
             Exit::Jump => (run(target), (pc + 1, 0)),
             Exit::Branch => (run(target), (pc + 1, run(pc + 1))),

@@ -62,6 +62,20 @@ pub(crate) fn program_ops(ops: &[Op]) -> &[Op] {
     program
 }
 
+/// The length of the op array for a program of `slots` slots: with at
+/// least [`GUARDS`] guards, a power of two. Refused when that is over
+/// `max` ops ([`MAX_OPS`], whose byte offsets fit in a `u32`).
+fn padded_len(slots: usize, max: usize) -> Result<usize, LoadError> {
+    slots
+        .checked_add(GUARDS)
+        .and_then(usize::checked_next_power_of_two)
+        .filter(|&size| size <= max)
+        .ok_or(LoadError::TooLarge {
+            slots,
+            max: max - GUARDS,
+        })
+}
+
 /// Lowers, fuses if `fuse`, and plans the charging (from the runs of the
 /// unfused ops, which fusion does not change).
 fn build(program: &Program, lddw: &LddwValues, fuse: bool) -> Result<Vec<Op>, LoadError> {
@@ -71,13 +85,7 @@ fn build(program: &Program, lddw: &LddwValues, fuse: bool) -> Result<Vec<Op>, Lo
         crate::fuse::fuse(&mut ops);
     }
     crate::charge::plan(&mut ops, &runs);
-    let size = (ops.len() + GUARDS).next_power_of_two();
-    if size > MAX_OPS {
-        return Err(LoadError::TooLarge {
-            slots: program.len(),
-            max: MAX_OPS - GUARDS,
-        });
-    }
+    let size = padded_len(ops.len(), MAX_OPS)?;
     for op in &mut ops {
         if op.code.jumps_by_aux() {
             op.aux *= OP_BYTES;
@@ -405,5 +413,38 @@ fn jump_code(width: Width, cond: Cond, imm: bool) -> Code {
             Cond::Slt => pick(Jslt32Imm, Jslt32Reg),
             Cond::Sle => pick(Jsle32Imm, Jsle32Reg),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_op_array_is_a_power_of_two_with_room_for_the_guards() {
+        assert_eq!(padded_len(0, MAX_OPS).unwrap(), 4);
+        assert_eq!(padded_len(1, MAX_OPS).unwrap(), 8);
+        assert_eq!(padded_len(4, MAX_OPS).unwrap(), 8);
+        assert_eq!(padded_len(5, MAX_OPS).unwrap(), 16);
+        assert_eq!(padded_len(MAX_OPS - GUARDS, MAX_OPS).unwrap(), MAX_OPS);
+    }
+
+    #[test]
+    fn a_program_whose_offsets_would_not_fit_in_32_bits_is_refused() {
+        // One slot more than fits: the array would be 2^28 ops, its byte
+        // offsets 2^33.
+        let slots = MAX_OPS - GUARDS + 1;
+        let err = padded_len(slots, MAX_OPS).unwrap_err();
+        assert!(
+            matches!(err, LoadError::TooLarge { slots: s, max } if s == slots && max == MAX_OPS - GUARDS)
+        );
+        assert_eq!(
+            err.to_string(),
+            "the program has 134217725 instruction slots; the userspace VM runs at most 134217724"
+        );
+        // The same with a small limit, and where the sum would overflow.
+        assert!(padded_len(5, 8).is_err());
+        assert_eq!(padded_len(4, 8).unwrap(), 8);
+        assert!(padded_len(usize::MAX - 1, MAX_OPS).is_err());
     }
 }

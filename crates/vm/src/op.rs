@@ -53,16 +53,57 @@ pub(crate) struct Op {
 // The size the loop was measured with; a change here wants a new measurement.
 const _: () = assert!(std::mem::size_of::<Op>() == 32);
 
+/// How an op leaves its straight-line run ([`crate::charge`]): what the
+/// lengths it carries are for, and whether `aux` is a jump target.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Exit {
+    /// Not a control op: the run goes on at the next instruction.
+    Straight,
+    /// `ja`: always to the target.
+    Jump,
+    /// A call into a helper or a subprogram, or a legacy packet load: to
+    /// the target or on to the next slot.
+    Branch,
+    /// A conditional jump: to the target or on to the next slot, or past
+    /// the `goto` there (`Op::next`).
+    CondJump,
+    /// `dst op= imm; if dst cmp X goto L` fused: the jump is the second slot.
+    AluBranch,
+    /// `exit`, or the never-executed tail of an `lddw`.
+    End,
+}
+
 impl Code {
-    /// Whether `aux` is a jump target: a `goto`, a conditional jump (plain
-    /// or fused after an ALU operation), a call of a BPF function.
-    pub(crate) fn jumps_by_aux(self) -> bool {
+    /// How an op of this code leaves its run. The control codes are
+    /// declared in ranges ([`Code::Jeq64Imm`] to [`Code::Jsle32Reg`], and
+    /// so on), which this tells apart.
+    pub(crate) fn exit(self) -> Exit {
         let n = self as u16;
         let within = |first: Code, last: Code| (first as u16..=last as u16).contains(&n);
-        self == Code::Ja
-            || self == Code::CallLocal
-            || within(Code::Jeq64Imm, Code::Jsle32Reg)
-            || within(Code::AddJeq64Imm, Code::AndJsle32Reg)
+        if self == Code::Ja {
+            Exit::Jump
+        } else if within(Code::Jeq64Imm, Code::Jsle32Reg) {
+            Exit::CondJump
+        } else if within(Code::LdAbsB, Code::LdIndW) || within(Code::CallHelper, Code::CallLocal) {
+            Exit::Branch
+        } else if within(Code::AddJeq64Imm, Code::AndJsle32Reg) {
+            Exit::AluBranch
+        } else if matches!(self, Code::Exit | Code::LddwTail) {
+            Exit::End
+        } else {
+            Exit::Straight
+        }
+    }
+
+    /// Whether `aux` is a jump target: a `goto`, a conditional jump (plain
+    /// or fused after an ALU operation), a call of a BPF function (a
+    /// helper call's `aux` is the helper's index).
+    pub(crate) fn jumps_by_aux(self) -> bool {
+        match self.exit() {
+            Exit::Jump | Exit::CondJump | Exit::AluBranch => true,
+            Exit::Branch => self == Code::CallLocal,
+            Exit::Straight | Exit::End => false,
+        }
     }
 }
 
@@ -490,4 +531,35 @@ pub(crate) enum Code {
     /// BPF-to-BPF call: callee's first slot in `aux`.
     CallLocal,
     Exit,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_codes_are_told_apart_by_their_ranges() {
+        for (code, exit, by_aux) in [
+            (Code::Mov64Imm, Exit::Straight, false),
+            (Code::LdxDW, Exit::Straight, false),
+            (Code::Ja, Exit::Jump, true),
+            (Code::Jeq64Imm, Exit::CondJump, true),
+            (Code::Jsle32Reg, Exit::CondJump, true),
+            (Code::AddJeq64Imm, Exit::AluBranch, true),
+            (Code::AndJsle32Reg, Exit::AluBranch, true),
+            (Code::LdAbsB, Exit::Branch, false),
+            (Code::LdIndW, Exit::Branch, false),
+            (Code::CallHelper, Exit::Branch, false),
+            (Code::CallReg, Exit::Branch, false),
+            (Code::CallLocal, Exit::Branch, true),
+            (Code::Exit, Exit::End, false),
+            (Code::LddwTail, Exit::End, false),
+        ] {
+            assert_eq!(
+                (code.exit(), code.jumps_by_aux()),
+                (exit, by_aux),
+                "{code:?}"
+            );
+        }
+    }
 }
