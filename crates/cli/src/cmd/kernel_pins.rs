@@ -13,6 +13,23 @@ use bpfkit_kernel::pin;
 /// keeps a pathological tree from hanging the command).
 const MAX_DEPTH: usize = 32;
 
+/// The pins a `show` command prints, as bpftool does: none without
+/// `--bpffs`; with it, once any object of the kind is pinned, a list for
+/// every object (empty for an unpinned one).
+pub struct Pins(BTreeMap<u32, Vec<String>>);
+
+impl Pins {
+    /// The pins of every object of `kind` when `bpffs`, else none.
+    pub fn of(kind: ObjKind, bpffs: bool) -> Pins {
+        Pins(if bpffs { pinned(kind) } else { BTreeMap::new() })
+    }
+
+    /// The pinned paths of object `id`, when pins are shown.
+    pub fn get(&self, id: u32) -> Option<Vec<String>> {
+        (!self.0.is_empty()).then(|| self.0.get(&id).cloned().unwrap_or_default())
+    }
+}
+
 /// The pinned paths of every object of `kind`, by object id.
 pub fn pinned(kind: ObjKind) -> BTreeMap<u32, Vec<String>> {
     let mut out: BTreeMap<u32, Vec<String>> = BTreeMap::new();

@@ -88,6 +88,30 @@ pub fn print_json(v: &Value) {
     println!("{v}");
 }
 
+/// Prints the objects a `show` command found, as bpftool does: with
+/// `json`, an array when it listed them `all` (or found other than one),
+/// else the one object; as text, each object's text in turn.
+pub fn print_shown<T>(
+    infos: &[T],
+    all: bool,
+    json: bool,
+    to_json: impl Fn(&T) -> Value,
+    to_text: impl Fn(&T) -> String,
+) {
+    if json {
+        let mut v: Vec<Value> = infos.iter().map(to_json).collect();
+        if all || v.len() != 1 {
+            print_json(&Value::Array(v));
+        } else {
+            print_json(&v.remove(0));
+        }
+    } else {
+        for i in infos {
+            print!("{}", to_text(i));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

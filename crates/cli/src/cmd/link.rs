@@ -9,8 +9,8 @@ use bpfkit_object::kinds::AttachType;
 use serde_json::{json, Map, Value};
 
 use super::kernel_args::Words;
-use super::kernel_pins;
-use super::kernel_render::print_json;
+use super::kernel_pins::Pins;
+use super::kernel_render::print_shown;
 use crate::failure::{fail, CmdResult, Failure};
 use bpfkit_kernel::fd::ObjKind;
 
@@ -88,38 +88,23 @@ fn show(a: Args) -> CmdResult {
         infos.push(link.info().map_err(fail)?);
     }
     w.finish()?;
-    let table = if a.bpffs {
-        kernel_pins::pinned(ObjKind::Link)
-    } else {
-        Default::default()
+    let pins = Pins::of(ObjKind::Link, a.bpffs);
+    let to_json = |i: &LinkInfo| {
+        let mut v = link_json(i);
+        if let (Some(p), Value::Object(m)) = (pins.get(i.id), &mut v) {
+            m.insert("pinned".into(), json!(p));
+        }
+        v
     };
-    let pins = |id: u32| (!table.is_empty()).then(|| table.get(&id).cloned().unwrap_or_default());
-    if a.json {
-        let v: Vec<Value> = infos
-            .iter()
-            .map(|i| {
-                let mut v = link_json(i);
-                if let (Some(p), Value::Object(m)) = (pins(i.id), &mut v) {
-                    m.insert("pinned".into(), json!(p));
-                }
-                v
-            })
-            .collect();
-        if all {
-            print_json(&Value::Array(v));
-        } else {
-            print_json(&v[0]);
+    let to_text = |i: &LinkInfo| {
+        let mut t = link_text(i);
+        t.pop();
+        for p in pins.get(i.id).unwrap_or_default() {
+            t.push_str(&format!("\n\tpinned {p}"));
         }
-    } else {
-        for i in &infos {
-            let mut t = link_text(i);
-            t.pop();
-            for p in pins(i.id).unwrap_or_default() {
-                t.push_str(&format!("\n\tpinned {p}"));
-            }
-            println!("{t}");
-        }
-    }
+        t + "\n"
+    };
+    print_shown(&infos, all, a.json, to_json, to_text);
     Ok(ExitCode::SUCCESS)
 }
 

@@ -14,8 +14,8 @@ use serde_json::{json, Map, Value};
 
 use super::btf_value::{PrettyText, Sink};
 use super::kernel_args::{bytes, map_ids, number, one, prog_ids, selector, update_flag, Words};
-use super::kernel_pins;
-use super::kernel_render::{hex_bytes, print_json};
+use super::kernel_pins::Pins;
+use super::kernel_render::{hex_bytes, print_json, print_shown};
 use super::map_entry::{entry_btf, entry_error, entry_json, entry_text, map_btf, walk, Elem};
 use crate::failure::{fail, CmdResult, Failure};
 use bpfkit_kernel::fd::ObjKind;
@@ -111,27 +111,14 @@ fn show(a: Args) -> CmdResult {
             Err(e) => return Err(fail(format!("map id {id}: {e}"))),
         }
     }
-    let table = if a.bpffs {
-        kernel_pins::pinned(ObjKind::Map)
-    } else {
-        Default::default()
-    };
-    let pins = |id: u32| (!table.is_empty()).then(|| table.get(&id).cloned().unwrap_or_default());
-    if a.json {
-        let v: Vec<Value> = infos
-            .iter()
-            .map(|i| map_json(i, pins(i.id).as_deref()))
-            .collect();
-        if all || v.len() != 1 {
-            print_json(&Value::Array(v));
-        } else {
-            print_json(&v[0]);
-        }
-    } else {
-        for i in &infos {
-            print!("{}", map_text(i, pins(i.id).as_deref()));
-        }
-    }
+    let pins = Pins::of(ObjKind::Map, a.bpffs);
+    print_shown(
+        &infos,
+        all,
+        a.json,
+        |i| map_json(i, pins.get(i.id).as_deref()),
+        |i| map_text(i, pins.get(i.id).as_deref()),
+    );
     Ok(ExitCode::SUCCESS)
 }
 

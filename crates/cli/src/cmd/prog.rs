@@ -12,8 +12,8 @@ use bpfkit_kernel::IdKind;
 use serde_json::{json, Map, Value};
 
 use super::kernel_args::{one, prog_ids, selector, Words};
-use super::kernel_pins;
-use super::kernel_render::{hex_bytes, hex_dump, iso_time, print_json};
+use super::kernel_pins::Pins;
+use super::kernel_render::{hex_bytes, hex_dump, iso_time, print_json, print_shown};
 use crate::failure::{fail, CmdResult, Failure};
 use crate::files;
 use bpfkit_kernel::fd::ObjKind;
@@ -84,29 +84,14 @@ fn show(a: Args) -> CmdResult {
             Err(e) => return Err(fail(format!("program id {id}: {e}"))),
         }
     }
-    let table = if a.bpffs {
-        kernel_pins::pinned(ObjKind::Prog)
-    } else {
-        Default::default()
-    };
-    // bpftool lists pins (an empty list for an unpinned object) once any
-    // object of the kind is pinned.
-    let pins = |id: u32| (!table.is_empty()).then(|| table.get(&id).cloned().unwrap_or_default());
-    if a.json {
-        let v: Vec<Value> = infos
-            .iter()
-            .map(|i| prog_json(i, pins(i.id).as_deref()))
-            .collect();
-        if all || v.len() != 1 {
-            print_json(&Value::Array(v));
-        } else {
-            print_json(&v[0]);
-        }
-    } else {
-        for i in &infos {
-            print!("{}", prog_text(i, pins(i.id).as_deref()));
-        }
-    }
+    let pins = Pins::of(ObjKind::Prog, a.bpffs);
+    print_shown(
+        &infos,
+        all,
+        a.json,
+        |i| prog_json(i, pins.get(i.id).as_deref()),
+        |i| prog_text(i, pins.get(i.id).as_deref()),
+    );
     Ok(ExitCode::SUCCESS)
 }
 
