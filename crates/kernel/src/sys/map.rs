@@ -142,6 +142,12 @@ pub fn map_create(a: &MapCreateAttr) -> Result<MapFd> {
 /// `BPF_MAP_LOOKUP_ELEM` into `value` (the map's value length), with
 /// `BPF_F_LOCK` or 0 in `flags`.
 pub fn map_lookup(m: &MapFd, key: &[u8], value: &mut [u8], flags: u64) -> Result<()> {
+    read_elem(Cmd::MapLookupElem, m, key, value, flags)
+}
+
+/// A command that reads the element at `key` into `value`: a lookup, or
+/// a lookup and delete.
+fn read_elem(cmd: Cmd, m: &MapFd, key: &[u8], value: &mut [u8], flags: u64) -> Result<()> {
     m.need("key", key.len(), m.key_len())?;
     m.need("value buffer", value.len(), m.value_len())?;
     let mut attr = MapElemAttr {
@@ -153,10 +159,7 @@ pub fn map_lookup(m: &MapFd, key: &[u8], value: &mut [u8], flags: u64) -> Result
     };
     // SAFETY: key and value are exactly the map's key and value lengths,
     // borrowed (value mutably) across the call.
-    check(Cmd::MapLookupElem, unsafe {
-        bpf(Cmd::MapLookupElem, &mut attr)
-    })
-    .map(drop)
+    check(cmd, unsafe { bpf(cmd, &mut attr) }).map(drop)
 }
 
 /// `BPF_MAP_UPDATE_ELEM`.
@@ -214,20 +217,7 @@ pub fn map_next_key(m: &MapFd, key: Option<&[u8]>, next: &mut [u8]) -> Result<()
 
 /// `BPF_MAP_LOOKUP_AND_DELETE_ELEM` (a pop for queue and stack maps).
 pub fn map_lookup_and_delete(m: &MapFd, key: &[u8], value: &mut [u8], flags: u64) -> Result<()> {
-    m.need("key", key.len(), m.key_len())?;
-    m.need("value buffer", value.len(), m.value_len())?;
-    let mut attr = MapElemAttr {
-        map_fd: m.raw(),
-        key: addr(key),
-        value: addr_mut(value),
-        flags,
-        ..Default::default()
-    };
-    // SAFETY: key and value are the map's lengths, value borrowed mutably.
-    check(Cmd::MapLookupAndDeleteElem, unsafe {
-        bpf(Cmd::MapLookupAndDeleteElem, &mut attr)
-    })
-    .map(drop)
+    read_elem(Cmd::MapLookupAndDeleteElem, m, key, value, flags)
 }
 
 /// `BPF_MAP_FREEZE`.
