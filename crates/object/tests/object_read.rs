@@ -364,6 +364,52 @@ fn struct_ops_maps_name_their_programs() {
 }
 
 #[test]
+fn an_object_from_gcc_links_as_clang_objects_do() {
+    // gcc/gcc_xdp_count.c, by bpf-gcc 12: a REL section named `.relxdp`, a
+    // call relocated against the `.text` section symbol (imm -1), data
+    // loads against the variables' own symbols, GCC's BTF.
+    let o = open("gcc_xdp_count");
+    let rel = o.sections.iter().find(|s| s.name == ".relxdp").unwrap();
+    assert_eq!(rel.type_name(), "REL");
+    assert_eq!(o.license.as_deref(), Some("GPL"));
+    let p = o.program("count").unwrap();
+    assert_eq!(p.section_type.prog_type, ProgType::Xdp);
+    // `count` (24 slots) with `score` appended after it.
+    assert_eq!(p.slots().len(), 34);
+    let targets: Vec<(usize, &RelocTarget)> =
+        p.relocations.iter().map(|r| (r.insn, &r.target)).collect();
+    assert!(
+        matches!(targets[0], (8, RelocTarget::Call { function, target: 24 }) if function == "score"),
+        "{targets:?}"
+    );
+    // The call's immediate is the offset to `score`, as libbpf links it.
+    assert_eq!(p.slots()[8].imm, 24 - 8 - 1);
+    assert!(
+        matches!(targets[1], (14, RelocTarget::MapValue { name, offset: 0, variable: Some(v), .. }) if name == "gcc_xdp_.bss" && v == "packets"),
+        "{targets:?}"
+    );
+    assert!(
+        matches!(targets[2], (26, RelocTarget::MapValue { name, offset: 0, variable: Some(v), .. }) if name == "gcc_xdp_.data" && v == "weights"),
+        "{targets:?}"
+    );
+    // libbpf names internal maps by the object name cut to 8 bytes.
+    let maps: Vec<(&str, u32)> = o
+        .maps
+        .iter()
+        .map(|m| (m.name.as_str(), m.value_size))
+        .collect();
+    assert_eq!(
+        maps,
+        [
+            ("gcc_xdp_.data", 16),
+            ("gcc_xdp_.bss", 8),
+            ("gcc_xdp_.rodata", 4)
+        ]
+    );
+    assert!(o.btf.is_some());
+}
+
+#[test]
 fn every_fixture_parses_and_links() {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
     let mut n = 0;
