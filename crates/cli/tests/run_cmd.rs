@@ -151,6 +151,46 @@ fn data_runs_like_bpf_prog_test_run_and_set_writes_globals() {
 }
 
 #[test]
+fn data_mode_dumps_the_maps_and_runs_a_gcc_object() {
+    // The GCC-built fixture: `packets` (.bss) grows by 4 * (len << 3) + 10.
+    let obj = "crates/object/tests/fixtures/gcc_xdp_count.o";
+    let data = "00".repeat(64);
+    let (ok, out, err) = bpfkit(&["run", obj, "--data", &data, "--dump-maps"]);
+    assert!(ok, "{err}");
+    assert!(out.starts_with("retval: 1 (XDP_DROP)\n"), "{out}");
+    assert!(
+        out.contains(
+            "\nmap gcc_xdp_.bss (array), 1 entries\n  \"00 00 00 00\" => \"0a 08 00 00 00 00 00 00\"\n"
+        ),
+        "{out}"
+    );
+    let (ok, out, err) = bpfkit(&[
+        "run",
+        obj,
+        "--data",
+        &data,
+        "--dump-maps",
+        "--json",
+        "--repeat",
+        "2",
+    ]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    let bss = v["maps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "gcc_xdp_.bss")
+        .unwrap();
+    // Two runs: 2 * 2058.
+    assert_eq!(bss["entries"][0]["value"], "14 10 00 00 00 00 00 00", "{v}");
+    // Without --dump-maps, no maps.
+    let (ok, out, _) = bpfkit(&["run", obj, "--data", &data, "--json"]);
+    assert!(ok);
+    assert!(!out.contains("\"maps\""), "{out}");
+}
+
+#[test]
 fn errors_name_the_place() {
     let (ok, _, err) = bpfkit(&[
         "run",

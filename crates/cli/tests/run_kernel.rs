@@ -370,6 +370,17 @@ fn xdp_parse_and_tc_classify_give_the_same_lines_in_the_kernel() {
     );
 }
 
+/// The one JSON line of `bpfkit ARGS`, in userspace and with `--kernel`.
+fn json_in_both(args: &[&str]) -> [Value; 2] {
+    let mut k = args.to_vec();
+    k.push("--kernel");
+    [args, &k[..]].map(|args| {
+        let (ok, out, err) = bpfkit(args);
+        assert!(ok, "{args:?}: {err}");
+        serde_json::from_str(out.trim()).unwrap()
+    })
+}
+
 #[test]
 fn data_with_kernel_runs_one_test_run_like_the_userspace_one() {
     if !kernel_or_skip("data_with_kernel_runs_one_test_run_like_the_userspace_one") {
@@ -391,14 +402,7 @@ fn data_with_kernel_runs_one_test_run_like_the_userspace_one() {
         "meta_delta=-8",
         "--json",
     ];
-    let (ok, user, err) = bpfkit(&args);
-    assert!(ok, "{err}");
-    let mut k = args.to_vec();
-    k.push("--kernel");
-    let (ok, kernel, err) = bpfkit(&k);
-    assert!(ok, "{err}");
-    let user: Value = serde_json::from_str(user.trim()).unwrap();
-    let kernel: Value = serde_json::from_str(kernel.trim()).unwrap();
+    let [user, kernel] = json_in_both(&args);
     // The globals (in .rodata, frozen once loaded) reached the kernel's
     // program: the same adjusted buffer and context come back.
     assert_eq!(kernel["verdict"], "XDP_TX", "{kernel}");
@@ -407,6 +411,40 @@ fn data_with_kernel_runs_one_test_run_like_the_userspace_one() {
     }
     assert!(kernel["duration"].is_u64());
     assert_eq!(kernel["data_out"].as_str().unwrap().len(), 134 * 3 - 1);
+}
+
+#[test]
+fn data_mode_dumps_the_same_maps_in_the_kernel() {
+    if !kernel_or_skip("data_mode_dumps_the_same_maps_in_the_kernel") {
+        return;
+    }
+    // The GCC-built fixture, loaded into the kernel by bpfkit's loader
+    // (GCC's BTF included); its .bss counter after three runs.
+    let data = "00".repeat(64);
+    let args = [
+        "run",
+        "crates/object/tests/fixtures/gcc_xdp_count.o",
+        "--data",
+        &data,
+        "--repeat",
+        "3",
+        "--dump-maps",
+        "--json",
+    ];
+    let [user, kernel] = json_in_both(&args);
+    assert_eq!(kernel["verdict"], "XDP_DROP", "{kernel}");
+    assert_eq!(user["maps"], kernel["maps"]);
+    let bss = kernel["maps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "gcc_xdp_.bss")
+        .unwrap();
+    // 3 * 2058 = 0x181e.
+    assert_eq!(
+        bss["entries"][0]["value"], "1e 18 00 00 00 00 00 00",
+        "{kernel}"
+    );
 }
 
 #[test]

@@ -11,7 +11,7 @@ use bpfkit_object::kinds::{MapType, ProgType};
 use bpfkit_object::map::Map;
 use bpfkit_object::read::MapDef;
 use bpfkit_vm::runtime::{Redirect, Runtime};
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use super::{encode, Input};
 
@@ -46,6 +46,48 @@ pub(crate) trait Engine {
     fn engine_name(&self) -> &'static str;
     /// Where [`FrameRun::busy`] comes from, for the throughput line.
     fn timed_where(&self) -> &'static str;
+}
+
+/// Every map of the userspace runtime `rt`, decoded through BTF.
+pub(crate) fn runtime_maps(rt: &Runtime) -> Vec<MapDump> {
+    let btf = rt.btf();
+    rt.map_defs()
+        .filter_map(|(def, _)| {
+            let map = rt.map(&def.name).ok()?;
+            Some(dump_one(btf, def, map))
+        })
+        .collect()
+}
+
+/// `--dump-maps` as text: a blank line, then each map's name, type and
+/// entries.
+pub(crate) fn print_maps(dumps: Vec<MapDump>) {
+    println!();
+    for MapDump {
+        name,
+        kind,
+        entries,
+    } in dumps
+    {
+        println!("map {name} ({kind}), {} entries", entries.len());
+        for (k, v) in entries {
+            println!("  {k} => {v}");
+        }
+    }
+}
+
+/// `--dump-maps` in JSON: `[{"name", "type", "entries": [{"key", "value"}]}]`.
+pub(crate) fn maps_json(dumps: Vec<MapDump>) -> Value {
+    dumps
+        .into_iter()
+        .map(|MapDump { name, kind, entries }| {
+            json!({
+                "name": name,
+                "type": kind,
+                "entries": entries.into_iter().map(|(k, v)| json!({"key": k, "value": v})).collect::<Vec<_>>(),
+            })
+        })
+        .collect()
 }
 
 /// One map's name, type name, and entries decoded through BTF.
@@ -134,14 +176,7 @@ impl Engine for UserEngine<'_> {
     }
 
     fn map_dump(&self) -> Vec<MapDump> {
-        let btf = self.rt.btf();
-        self.rt
-            .map_defs()
-            .filter_map(|(def, _)| {
-                let map = self.rt.map(&def.name).ok()?;
-                Some(dump_one(btf, def, map))
-            })
-            .collect()
+        runtime_maps(self.rt)
     }
 
     fn engine_name(&self) -> &'static str {

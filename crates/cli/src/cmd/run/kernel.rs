@@ -32,7 +32,7 @@ use bpfkit_object::read::{MapDef, Object, Pinning};
 use bpfkit_vm::runtime::verdict_name;
 use serde_json::json;
 
-use super::engine::{dump_one, Engine, FrameRun, MapDump};
+use super::engine::{dump_one, maps_json, print_maps, Engine, FrameRun, MapDump};
 use super::fill::{map_def, GlobalSet, MapFill};
 use super::{encode, run_pcap, Args};
 use crate::failure::{fail, CmdResult, Failure};
@@ -232,16 +232,17 @@ impl KernelEngine {
         let retval = out.retval as u64;
         let verdict = verdict_name(self.prog_type, retval);
         if a.json {
-            println!(
-                "{}",
-                json!({
-                    "retval": retval,
-                    "verdict": verdict,
-                    "duration": out.duration_ns,
-                    "data_out": hex_text(&out.data_out),
-                    "ctx_out": hex_text(&out.ctx_out),
-                })
-            );
+            let mut v = json!({
+                "retval": retval,
+                "verdict": verdict,
+                "duration": out.duration_ns,
+                "data_out": hex_text(&out.data_out),
+                "ctx_out": hex_text(&out.ctx_out),
+            });
+            if a.dump_maps {
+                v["maps"] = maps_json(self.map_dump());
+            }
+            println!("{v}");
         } else {
             println!("retval: {retval} ({verdict})");
             println!("duration: {} ns (the kernel's)", out.duration_ns);
@@ -251,6 +252,9 @@ impl KernelEngine {
                 hex_text(&out.data_out)
             );
             println!("ctx_out: {}", hex_text(&out.ctx_out));
+            if a.dump_maps {
+                print_maps(self.map_dump());
+            }
         }
         Ok(ExitCode::SUCCESS)
     }

@@ -34,7 +34,7 @@ use serde_json::json;
 
 use crate::failure::{fail, CmdResult, Failure};
 use crate::files;
-use engine::{Engine, FrameRun, MapDump, UserEngine};
+use engine::{maps_json, print_maps, Engine, FrameRun, UserEngine};
 use fill::{fill_map, set_global};
 
 /// Arguments of `bpfkit run`.
@@ -356,18 +356,7 @@ fn run_pcap(engine: &mut dyn Engine, a: &Args) -> CmdResult {
         println!("wrote {n} packets to {}", path.display());
     }
     if a.dump_maps {
-        println!();
-        for MapDump {
-            name,
-            kind,
-            entries,
-        } in engine.map_dump()
-        {
-            println!("map {name} ({kind}), {} entries", entries.len());
-            for (k, v) in entries {
-                println!("  {k} => {v}");
-            }
-        }
+        print_maps(engine.map_dump());
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -449,17 +438,7 @@ fn print_json(
         }
     });
     if a.dump_maps {
-        summary["summary"]["maps"] = engine
-            .map_dump()
-            .into_iter()
-            .map(|MapDump { name, kind, entries }| {
-                json!({
-                    "name": name,
-                    "type": kind,
-                    "entries": entries.into_iter().map(|(k, v)| json!({"key": k, "value": v})).collect::<Vec<_>>(),
-                })
-            })
-            .collect();
+        summary["summary"]["maps"] = maps_json(engine.map_dump());
     }
     println!("{summary}");
 }

@@ -24,6 +24,7 @@ use bpfkit_vm::runtime::{verdict_name, Runtime};
 use bpfkit_vm::Packet;
 use serde_json::json;
 
+use super::engine::{maps_json, print_maps, runtime_maps};
 use super::Args;
 use crate::failure::{fail, CmdResult, Failure};
 use crate::{files, hex};
@@ -195,18 +196,19 @@ pub(super) fn run(rt: &mut Runtime, prog: usize, a: &Args) -> CmdResult {
     };
     let trace = rt.take_trace();
     if a.json {
-        println!(
-            "{}",
-            json!({
-                "retval": o.retval,
-                "verdict": verdict_name(prog_type, o.retval),
-                "duration": o.duration,
-                "data_out": hex_text(&o.data_out),
-                "ctx_out": hex_text(&o.ctx_out),
-                "insn_count": o.insn_count,
-                "trace": trace,
-            })
-        );
+        let mut out = json!({
+            "retval": o.retval,
+            "verdict": verdict_name(prog_type, o.retval),
+            "duration": o.duration,
+            "data_out": hex_text(&o.data_out),
+            "ctx_out": hex_text(&o.ctx_out),
+            "insn_count": o.insn_count,
+            "trace": trace,
+        });
+        if a.dump_maps {
+            out["maps"] = maps_json(runtime_maps(rt));
+        }
+        println!("{out}");
     } else {
         println!(
             "retval: {} ({})",
@@ -224,6 +226,9 @@ pub(super) fn run(rt: &mut Runtime, prog: usize, a: &Args) -> CmdResult {
             for line in trace {
                 println!("trace: {line}");
             }
+        }
+        if a.dump_maps {
+            print_maps(runtime_maps(rt));
         }
     }
     Ok(ExitCode::SUCCESS)
