@@ -2,6 +2,7 @@
 //! lines, maps from tags.json through BTF), --data runs as
 //! BPF_PROG_TEST_RUN, --set, and the errors.
 
+use serde_json::json;
 use std::process::Command;
 
 const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
@@ -160,7 +161,7 @@ fn data_mode_dumps_the_maps_and_runs_a_gcc_object() {
     assert!(out.starts_with("retval: 1 (XDP_DROP)\n"), "{out}");
     assert!(
         out.contains(
-            "\nmap gcc_xdp_.bss (array), 1 entries\n  \"00 00 00 00\" => \"0a 08 00 00 00 00 00 00\"\n"
+            "\nmap gcc_xdp_.bss (array), 1 entries\n  \"00 00 00 00\" => {\"packets\":2058}\n"
         ),
         "{out}"
     );
@@ -182,8 +183,18 @@ fn data_mode_dumps_the_maps_and_runs_a_gcc_object() {
         .iter()
         .find(|m| m["name"] == "gcc_xdp_.bss")
         .unwrap();
-    // Two runs: 2 * 2058.
-    assert_eq!(bss["entries"][0]["value"], "14 10 00 00 00 00 00 00", "{v}");
+    // Two runs: 2 * 2058; the section's variables decoded through BTF.
+    assert_eq!(bss["entries"][0]["value"], json!({"packets": 4116}), "{v}");
+    let data_map = v["maps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "gcc_xdp_.data")
+        .unwrap();
+    assert_eq!(
+        data_map["entries"][0]["value"],
+        json!({"weights": [1, 2, 3, 4]})
+    );
     // Without --dump-maps, no maps.
     let (ok, out, _) = bpfkit(&["run", obj, "--data", &data, "--json"]);
     assert!(ok);

@@ -241,6 +241,19 @@ fn decode_typed(btf: &Btf, ty: u32, bytes: &[u8], depth: u32) -> Option<Value> {
             }
             Some(Value::Object(obj))
         }
+        // A global data map's value: its variables by name, each at its
+        // offset in the section.
+        Kind::Datasec => {
+            let mut obj = JsonMap::new();
+            for v in t.datasec_entries() {
+                let var = btf.get(v.ty).ok().filter(|var| var.kind == Kind::Var)?;
+                let at = v.offset as usize;
+                let bytes = bytes.get(at..at.checked_add(v.size as usize)?)?;
+                let value = decode_typed(btf, var.size_or_type, bytes, depth + 1)?;
+                obj.insert(btf.name(var).to_string(), value);
+            }
+            Some(Value::Object(obj))
+        }
         _ => None,
     }
 }
