@@ -128,7 +128,31 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         }
     }
-    for c in [&asm_ubpf, &asm_llvm, &disasm, &run] {
+    // object_parse: every committed object fixture (clang's, GCC's, the
+    // runtime's and the examples').
+    let mut objects = Corpus::new(&root, "object_parse")?;
+    for dir in [
+        "../crates/object/tests/fixtures",
+        "../crates/vm/tests/fixtures",
+        "../examples/mplex",
+    ] {
+        let Ok(rd) = fs::read_dir(fuzz.join(dir)) else {
+            continue;
+        };
+        let mut objs: Vec<PathBuf> = rd
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "o"))
+            .collect();
+        objs.sort();
+        for path in objs {
+            let stem = path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or("object");
+            objects.add(stem, &fs::read(&path)?)?;
+        }
+    }
+    for c in [&asm_ubpf, &asm_llvm, &disasm, &run, &objects] {
         println!("{}: {} seeds", c.dir.display(), c.count);
     }
     Ok(())
