@@ -140,3 +140,43 @@ fn randomised_objects_never_panic() {
         assert!(!exercise("junk", &junk));
     }
 }
+
+/// `bytes` with section `name`'s `sh_size` set to `size` (a 64-bit
+/// little-endian ELF, as every fixture is).
+fn with_section_size(bytes: &[u8], name: &str, size: u64) -> Vec<u8> {
+    let u16_at = |at: usize| u16::from_le_bytes(bytes[at..at + 2].try_into().unwrap()) as usize;
+    let u32_at = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+    let u64_at = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap()) as usize;
+    let (shoff, shnum, shstrndx) = (u64_at(0x28), u16_at(0x3c), u16_at(0x3e));
+    let header = |i: usize| shoff + i * 64;
+    let strtab = u64_at(header(shstrndx) + 0x18);
+    let index = (0..shnum)
+        .find(|&i| {
+            let at = strtab + u32_at(header(i));
+            bytes[at..].split(|&b| b == 0).next() == Some(name.as_bytes())
+        })
+        .unwrap();
+    let mut out = bytes.to_vec();
+    out[header(index) + 0x20..header(index) + 0x28].copy_from_slice(&size.to_le_bytes());
+    out
+}
+
+#[test]
+fn a_bss_that_claims_gigabytes_is_not_allocated() {
+    // Found by fuzzing object_parse (fuzz/regressions/object_parse/
+    // bss_claims_4gib): a `.bss` header claiming 4 GiB made the reader
+    // allocate its zeros. They are now left to whoever creates the map.
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/gcc_xdp_count.o");
+    let bytes = with_section_size(&std::fs::read(path).unwrap(), ".bss", 0xf000_0000);
+    let obj = Object::parse_named(&bytes, "gcc_xdp_count").unwrap();
+    let bss = obj.maps.iter().find(|m| m.name.ends_with(".bss")).unwrap();
+    assert_eq!((bss.value_size, bss.data.is_none()), (0xf000_0000, true));
+    // A size past u32 is refused, naming the section.
+    let bytes = with_section_size(&bytes, ".bss", 1 << 33);
+    let err = Object::parse_named(&bytes, "gcc_xdp_count").unwrap_err();
+    assert!(err.to_string().contains(".bss"), "{err}");
+    // The fuzzer's own input parses, or fails, without the allocation.
+    let found = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fuzz/regressions/object_parse/bss_claims_4gib");
+    exercise("bss_claims_4gib", &std::fs::read(found).unwrap());
+}

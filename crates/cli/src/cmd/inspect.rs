@@ -410,13 +410,22 @@ fn map_text(o: &mut String, m: &MapDef, indent: &str) {
     if m.frozen {
         let _ = writeln!(o, "{indent}  frozen after load");
     }
-    if let Some(d) = &m.data {
-        let shown: Vec<String> = d.iter().take(16).map(|b| format!("{b:02x}")).collect();
-        let more = if d.len() > 16 { " ..." } else { "" };
+    // A `.bss` map as read has no bytes: its zeros.
+    let zeros = m.source == bpfkit_object::read::MapSource::Bss && m.data.is_none();
+    let initial = match &m.data {
+        Some(d) => Some((d.len(), d.iter().take(16).copied().collect::<Vec<u8>>())),
+        None if zeros => {
+            let n = m.value_size as usize;
+            Some((n, vec![0; n.min(16)]))
+        }
+        None => None,
+    };
+    if let Some((len, head)) = initial {
+        let shown: Vec<String> = head.iter().map(|b| format!("{b:02x}")).collect();
+        let more = if len > 16 { " ..." } else { "" };
         let _ = writeln!(
             o,
-            "{indent}  initial data ({} bytes): {}{more}",
-            d.len(),
+            "{indent}  initial data ({len} bytes): {}{more}",
             shown.join(" ")
         );
     }

@@ -138,11 +138,12 @@ pub(crate) fn data_maps(
             source,
             sec.size,
         )?;
-        m.data = Some(if source == MapSource::Bss {
-            vec![0; m.value_size as usize]
-        } else {
-            sec.data.to_vec()
-        });
+        // `.bss` has no bytes in the file, only a size its header claims
+        // (up to 4 GiB): its zeros are left to whoever creates the map,
+        // never allocated here.
+        if source != MapSource::Bss {
+            m.data = Some(sec.data.to_vec());
+        }
         if let Some(btf) = btf {
             let (id, vars) = datasec_vars(Some((view, sec.index)), btf, &sec.name);
             m.value_type = id;

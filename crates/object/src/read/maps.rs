@@ -253,7 +253,10 @@ pub struct MapDef {
     pub legacy_inner_idx: Option<u32>,
     /// Initial slots of a prog array or map-in-map.
     pub initial_slots: Vec<InitialSlot>,
-    /// Initial value of a global data map (zeros for `.bss`).
+    /// Initial value of a global data map. `None` for `.bss` as read
+    /// (its `value_size` zeros, which a new map holds anyway, are not
+    /// allocated from a size the section header merely claims); a loader
+    /// that sets a `.bss` variable fills it in.
     pub data: Option<Vec<u8>>,
     /// Variables of a global data map.
     pub variables: Vec<GlobalVar>,
