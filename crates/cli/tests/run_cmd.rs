@@ -195,6 +195,31 @@ fn data_mode_dumps_the_maps_and_runs_a_gcc_object() {
         data_map["entries"][0]["value"],
         json!({"weights": [1, 2, 3, 4]})
     );
+    // A variable by name in --map's JSON; an unknown one is refused.
+    let dir = std::env::temp_dir().join(format!("bpfkit_run_gcc_{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let fill = dir.join("bss.json");
+    let fill_arg = format!("gcc_xdp_.bss=@{}", fill.display());
+    std::fs::write(&fill, r#"[{"key": 0, "value": {"packets": 1000}}]"#).unwrap();
+    let (ok, out, err) = bpfkit(&[
+        "run",
+        obj,
+        "--data",
+        &data,
+        "--map",
+        &fill_arg,
+        "--dump-maps",
+    ]);
+    assert!(ok, "{err}");
+    assert!(out.contains("=> {\"packets\":3058}"), "{out}");
+    std::fs::write(&fill, r#"[{"key": 0, "value": {"nope": 1}}]"#).unwrap();
+    let (ok, _, err) = bpfkit(&["run", obj, "--data", &data, "--map", &fill_arg]);
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(!ok);
+    assert!(
+        err.contains("entry 0: value for map gcc_xdp_.bss: no variable nope"),
+        "{err}"
+    );
     // Without --dump-maps, no maps.
     let (ok, out, _) = bpfkit(&["run", obj, "--data", &data, "--json"]);
     assert!(ok);

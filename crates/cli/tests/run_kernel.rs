@@ -418,7 +418,12 @@ fn data_mode_dumps_the_same_maps_in_the_kernel() {
         return;
     }
     // The GCC-built fixture, loaded into the kernel by bpfkit's loader
-    // (GCC's BTF included); its .bss counter after three runs.
+    // (GCC's BTF included); its .bss counter, filled by variable name,
+    // after three runs.
+    let dir = TempDir::new("gcc_bss");
+    let fill = dir.file("bss.json");
+    std::fs::write(&fill, r#"[{"key": 0, "value": {"packets": 1000}}]"#).unwrap();
+    let map = format!("gcc_xdp_.bss=@{fill}");
     let data = "00".repeat(64);
     let args = [
         "run",
@@ -427,6 +432,8 @@ fn data_mode_dumps_the_same_maps_in_the_kernel() {
         &data,
         "--repeat",
         "3",
+        "--map",
+        &map,
         "--dump-maps",
         "--json",
     ];
@@ -439,7 +446,11 @@ fn data_mode_dumps_the_same_maps_in_the_kernel() {
         .iter()
         .find(|m| m["name"] == "gcc_xdp_.bss")
         .unwrap();
-    assert_eq!(bss["entries"][0]["value"]["packets"], 3 * 2058, "{kernel}");
+    assert_eq!(
+        bss["entries"][0]["value"]["packets"],
+        1000 + 3 * 2058,
+        "{kernel}"
+    );
 }
 
 #[test]

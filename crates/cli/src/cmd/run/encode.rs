@@ -158,6 +158,30 @@ fn encode_typed(btf: &Btf, ty: u32, v: &Value, out: &mut [u8]) -> Result<(), Str
             }
             Ok(())
         }
+        // A global data map's value: its variables by name (as
+        // `decode_typed` gives them), each at its offset in the section;
+        // variables not named stay zero.
+        Kind::Datasec => {
+            let Value::Object(fields) = v else {
+                return encode_untyped(v, out);
+            };
+            for (name, fv) in fields {
+                let (var, at) = t
+                    .datasec_entries()
+                    .iter()
+                    .find_map(|e| {
+                        let var = btf.get(e.ty).ok().filter(|var| var.kind == Kind::Var)?;
+                        (btf.name(var) == name).then_some((var, e))
+                    })
+                    .ok_or_else(|| format!("no variable {name}"))?;
+                let start = at.offset as usize;
+                let slot = out
+                    .get_mut(start..start.saturating_add(at.size as usize))
+                    .ok_or_else(|| format!("variable {name} outside the value"))?;
+                encode_typed(btf, var.size_or_type, fv, slot)?;
+            }
+            Ok(())
+        }
         _ => encode_untyped(v, out),
     }
 }
