@@ -179,6 +179,21 @@ fn edge_fixture_against_target_matches_libbpf() {
 }
 
 #[test]
+fn gcc_fixture_against_target_matches_libbpf() {
+    // GCC's own CO-RE records (gcc/gcc_core_local.c, bpf-gcc 12 -mco-re):
+    // the same log as libbpf's, line for line, for another compiler's
+    // access strings and record order.
+    let fx = Fixture::load("gcc_core_local");
+    let (ours, relocated) = fx.relocate_log(&target_btf("core_target"));
+    let theirs = golden_lines("gcc_core_local.core_target.relo");
+    assert!(theirs.len() > 25, "golden too short");
+    assert!(theirs.iter().any(|l| l.contains("mem_sz 4 -> 8")));
+    assert_same_log("gcc_core_local vs core_target", &ours, &theirs);
+    // The first load of task_fields reads core_task.pid at its target offset.
+    assert_eq!(relocated[0].1[0].off, 56);
+}
+
+#[test]
 fn refused_fixtures_fail_as_libbpf() {
     let target = target_btf("core_target");
     for (name, why) in [
