@@ -484,6 +484,34 @@ fn loaded_programs_carry_their_btf() {
 }
 
 #[test]
+fn gcc_btf_loads_once_its_char_has_one_encoding() {
+    if !support::kernel_or_skip("loader gcc btf") {
+        return;
+    }
+    // GCC 12 writes `char` as SIGNED | CHAR, which the kernel refuses, so
+    // libbpf loads such an object without BTF; the sanitiser keeps the
+    // sign bit, and the global data maps get their BTF.
+    let obj = fixture("gcc_xdp_count");
+    let loaded = load(&obj, &LoadOptions::default()).expect("loads");
+    let btf_id = loaded
+        .btf
+        .as_ref()
+        .expect("the kernel took the BTF")
+        .info(false)
+        .expect("info")
+        .id;
+    for def in &obj.maps {
+        let info = loaded
+            .map(&def.name)
+            .expect("created")
+            .info()
+            .expect("info");
+        assert_eq!(info.btf_id, btf_id, "{}", def.name);
+        assert_ne!(info.btf_value_type_id, 0, "{}", def.name);
+    }
+}
+
+#[test]
 fn objects_load_with_btf_sanitised_for_an_old_kernel() {
     if !support::kernel_or_skip("loader sanitised load") {
         return;

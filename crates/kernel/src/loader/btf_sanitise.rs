@@ -2,7 +2,7 @@
 //! into ones it has, every id kept, as libbpf's
 //! `bpf_object__sanitize_btf` does before `BPF_BTF_LOAD`.
 
-use bpfkit_object::btf::{BtfBuilder, Kind, Member, Type, TypeData};
+use bpfkit_object::btf::{BtfBuilder, IntInfo, Kind, Member, Type, TypeData};
 
 use super::btf_features::BtfFeatures;
 
@@ -73,6 +73,20 @@ pub fn sanitise(img: &mut BtfBuilder, f: &BtfFeatures) {
                 data: TypeData::Members(Vec::new()),
                 ..t
             }),
+            // GCC 12 writes `char` as SIGNED | CHAR, which every kernel
+            // refuses ("Unsupported encoding": one of the three bits at
+            // most), and libbpf then loads no BTF at all. The first bit
+            // set is kept: the sign, for a char.
+            Kind::Int => t
+                .int_info()
+                .filter(|i| !int_encoding_ok(i.encoding))
+                .map(|i| {
+                    let encoding = i.encoding & i.encoding.wrapping_neg() & 0x7;
+                    Type {
+                        data: TypeData::Int(IntInfo { encoding, ..i }),
+                        ..t
+                    }
+                }),
             Kind::DeclTag if !f.decl_tag => Some(Type::int(t.name_off, 1, 0)),
             Kind::TypeTag if !f.type_tag => Some(Type {
                 kind: Kind::Const,
@@ -107,6 +121,12 @@ pub fn sanitise(img: &mut BtfBuilder, f: &BtfFeatures) {
     }
 }
 
+/// Whether the kernel takes an INT's encoding (`btf_int_check_meta`): none,
+/// or exactly one of SIGNED (1), CHAR (2) and BOOL (4).
+fn int_encoding_ok(encoding: u8) -> bool {
+    matches!(encoding, 0 | 1 | 2 | 4)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -120,6 +140,36 @@ mod tests {
             env!("CARGO_MANIFEST_DIR")
         );
         Object::open(path).expect("fixture")
+    }
+
+    #[test]
+    fn gcc_chars_get_one_encoding_bit() {
+        // gcc_xdp_count.o (bpf-gcc 12): `char` is SIGNED | CHAR.
+        let obj = fixture("gcc_xdp_count");
+        let btf = obj.btf.as_ref().expect("btf");
+        let encodings = |b: &Btf| -> Vec<(String, u8)> {
+            b.types()
+                .filter_map(|(_, t)| Some((b.name(t).to_string(), t.int_info()?.encoding)))
+                .collect()
+        };
+        assert!(encodings(btf).contains(&("char".into(), 3)));
+        let mut img = fixed_up(&obj, btf);
+        // With every kind the kernel may have: only the encoding changes.
+        let all = BtfFeatures {
+            datasec: true,
+            func: true,
+            func_global: true,
+            float: true,
+            decl_tag: true,
+            type_tag: true,
+            enum64: true,
+        };
+        sanitise(&mut img, &all);
+        let out = Btf::parse(&img.encode(Endian::HOST)).expect("parses");
+        let got = encodings(&out);
+        assert!(got.contains(&("char".into(), 1)), "{got:?}");
+        assert!(got.iter().all(|(_, e)| int_encoding_ok(*e)), "{got:?}");
+        assert_eq!(out.len(), btf.len());
     }
 
     #[test]
