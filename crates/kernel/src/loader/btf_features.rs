@@ -37,6 +37,17 @@ impl BtfFeatures {
         type_tag: false,
         enum64: false,
     };
+
+    /// A kernel with all of them (6.0 and later).
+    pub const ALL: BtfFeatures = BtfFeatures {
+        datasec: true,
+        func: true,
+        func_global: true,
+        float: true,
+        decl_tag: true,
+        type_tag: true,
+        enum64: true,
+    };
 }
 
 /// The running kernel's BTF features, probed once.

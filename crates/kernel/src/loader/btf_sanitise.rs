@@ -155,16 +155,7 @@ mod tests {
         assert!(encodings(btf).contains(&("char".into(), 3)));
         let mut img = fixed_up(&obj, btf);
         // With every kind the kernel may have: only the encoding changes.
-        let all = BtfFeatures {
-            datasec: true,
-            func: true,
-            func_global: true,
-            float: true,
-            decl_tag: true,
-            type_tag: true,
-            enum64: true,
-        };
-        sanitise(&mut img, &all);
+        sanitise(&mut img, &BtfFeatures::ALL);
         let out = Btf::parse(&img.encode(Endian::HOST)).expect("parses");
         let got = encodings(&out);
         assert!(got.contains(&("char".into(), 1)), "{got:?}");
