@@ -410,15 +410,14 @@ fn map_text(o: &mut String, m: &MapDef, indent: &str) {
     if m.frozen {
         let _ = writeln!(o, "{indent}  frozen after load");
     }
-    // A `.bss` map as read has no bytes: its zeros.
-    let zeros = m.source == bpfkit_object::read::MapSource::Bss && m.data.is_none();
-    let initial = match &m.data {
-        Some(d) => Some((d.len(), d.iter().take(16).copied().collect::<Vec<u8>>())),
-        None if zeros => {
+    let initial = match (&m.data, m.source) {
+        (Some(d), _) => Some((d.len(), d.iter().take(16).copied().collect::<Vec<u8>>())),
+        // A `.bss` map as read has no bytes: its zeros.
+        (None, bpfkit_object::read::MapSource::Bss) => {
             let n = m.value_size as usize;
             Some((n, vec![0; n.min(16)]))
         }
-        None => None,
+        (None, _) => None,
     };
     if let Some((len, head)) = initial {
         let shown: Vec<String> = head.iter().map(|b| format!("{b:02x}")).collect();

@@ -2,6 +2,7 @@
 //! into ones it has, every id kept, as libbpf's
 //! `bpf_object__sanitize_btf` does before `BPF_BTF_LOAD`.
 
+use bpfkit_object::btf::int_encoding::{BOOL, CHAR, SIGNED};
 use bpfkit_object::btf::{BtfBuilder, IntInfo, Kind, Member, Type, TypeData};
 
 use super::btf_features::BtfFeatures;
@@ -81,7 +82,9 @@ pub fn sanitise(img: &mut BtfBuilder, f: &BtfFeatures) {
                 .int_info()
                 .filter(|i| !int_encoding_ok(i.encoding))
                 .map(|i| {
-                    let encoding = i.encoding & i.encoding.wrapping_neg() & 0x7;
+                    // The lowest bit set, of the three the kernel knows.
+                    let known = i.encoding & (SIGNED | CHAR | BOOL);
+                    let encoding = known & known.wrapping_neg();
                     Type {
                         data: TypeData::Int(IntInfo { encoding, ..i }),
                         ..t
@@ -124,7 +127,7 @@ pub fn sanitise(img: &mut BtfBuilder, f: &BtfFeatures) {
 /// Whether the kernel takes an INT's encoding (`btf_int_check_meta`): none,
 /// or exactly one of SIGNED (1), CHAR (2) and BOOL (4).
 fn int_encoding_ok(encoding: u8) -> bool {
-    matches!(encoding, 0 | 1 | 2 | 4)
+    encoding == 0 || encoding == SIGNED || encoding == CHAR || encoding == BOOL
 }
 
 #[cfg(test)]

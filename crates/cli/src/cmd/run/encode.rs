@@ -13,7 +13,7 @@
 //! (integers in decimal, `char` arrays as strings, structs as objects),
 //! falling back to hex.
 
-use bpfkit_object::btf::{Btf, Kind};
+use bpfkit_object::btf::{Btf, Kind, Type};
 use serde_json::{Map as JsonMap, Value};
 
 use crate::hex::parse_hex;
@@ -166,24 +166,35 @@ fn encode_typed(btf: &Btf, ty: u32, v: &Value, out: &mut [u8]) -> Result<(), Str
                 return encode_untyped(v, out);
             };
             for (name, fv) in fields {
-                let (var, at) = t
-                    .datasec_entries()
-                    .iter()
-                    .find_map(|e| {
-                        let var = btf.get(e.ty).ok().filter(|var| var.kind == Kind::Var)?;
-                        (btf.name(var) == name).then_some((var, e))
-                    })
+                let (_, ty, range) = section_vars(btf, t)
+                    .find(|(n, _, _)| n == name)
                     .ok_or_else(|| format!("no variable {name}"))?;
-                let start = at.offset as usize;
                 let slot = out
-                    .get_mut(start..start.saturating_add(at.size as usize))
+                    .get_mut(range)
                     .ok_or_else(|| format!("variable {name} outside the value"))?;
-                encode_typed(btf, var.size_or_type, fv, slot)?;
+                encode_typed(btf, ty, fv, slot)?;
             }
             Ok(())
         }
         _ => encode_untyped(v, out),
     }
+}
+
+/// The variables of DATASEC `t` that are VARs: name, type and byte range
+/// in the section.
+fn section_vars<'b>(
+    btf: &'b Btf,
+    t: &'b Type,
+) -> impl Iterator<Item = (&'b str, u32, std::ops::Range<usize>)> + 'b {
+    t.datasec_entries().iter().filter_map(move |e| {
+        let var = btf.get(e.ty).ok().filter(|var| var.kind == Kind::Var)?;
+        let start = e.offset as usize;
+        Some((
+            btf.name(var),
+            var.size_or_type,
+            start..start.saturating_add(e.size as usize),
+        ))
+    })
 }
 
 /// Bytes of BTF type `ty` as JSON (hex text where no form fits).
@@ -269,12 +280,9 @@ fn decode_typed(btf: &Btf, ty: u32, bytes: &[u8], depth: u32) -> Option<Value> {
         // offset in the section.
         Kind::Datasec => {
             let mut obj = JsonMap::new();
-            for v in t.datasec_entries() {
-                let var = btf.get(v.ty).ok().filter(|var| var.kind == Kind::Var)?;
-                let at = v.offset as usize;
-                let bytes = bytes.get(at..at.checked_add(v.size as usize)?)?;
-                let value = decode_typed(btf, var.size_or_type, bytes, depth + 1)?;
-                obj.insert(btf.name(var).to_string(), value);
+            for (name, ty, range) in section_vars(btf, t) {
+                let value = decode_typed(btf, ty, bytes.get(range)?, depth + 1)?;
+                obj.insert(name.to_string(), value);
             }
             Some(Value::Object(obj))
         }
