@@ -6,36 +6,19 @@
 //! Needs root and bpf(2): skipped visibly without, failed when
 //! `BPFKIT_REQUIRE_KERNEL=1`. The kernel maps close when dropped.
 
+mod kernel_support;
+
 use bpfkit_kernel::map::{KernelMap, MapCreateExtra};
 use bpfkit_object::kinds::MapType;
 use bpfkit_object::map::{entries, Map, MapError, MapSpec, BPF_ANY, BPF_EXIST, BPF_NOEXIST};
 use bpfkit_vm::maps::{MapAttrs, MapDirectory, UserMap};
+use kernel_support::kernel_or_skip;
 
 /// `BPF_F_NO_PREALLOC`.
 const NO_PREALLOC: u32 = 1;
 /// `BPF_F_ZERO_SEED`: both sides hash with seed 0, so iteration orders
 /// can be compared as they are.
 const ZERO_SEED: u32 = 1 << 6;
-
-fn kernel_or_skip(test: &str) -> bool {
-    let required = std::env::var("BPFKIT_REQUIRE_KERNEL").as_deref() == Ok("1");
-    let probe = MapSpec {
-        name: String::new(),
-        map_type: MapType::Array,
-        key_size: 4,
-        value_size: 4,
-        max_entries: 1,
-        map_flags: 0,
-    };
-    if KernelMap::create(&probe).is_ok() {
-        return true;
-    }
-    if required {
-        panic!("{test}: BPFKIT_REQUIRE_KERNEL=1 but bpf(2) is not usable (not root?)");
-    }
-    eprintln!("skipped: {test}: bpf(2) not usable (not root?)");
-    false
-}
 
 /// xorshift64: the same sequence on every run.
 struct Rng(u64);

@@ -6,44 +6,14 @@
 //! `BPFKIT_REQUIRE_KERNEL=1`; the bpftool comparisons need bpftool. Every
 //! pin directory is removed by a guard, even on failure.
 
-use std::path::PathBuf;
-use std::process::Command;
+mod kernel_support;
 
-use serde_json::Value;
+use kernel_support::*;
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../object/tests/fixtures");
 
-fn kernel_or_skip(test: &str) -> bool {
-    let spec = bpfkit_object::map::MapSpec {
-        name: String::new(),
-        map_type: bpfkit_object::kinds::MapType::Array,
-        key_size: 4,
-        value_size: 4,
-        max_entries: 1,
-        map_flags: 0,
-    };
-    if bpfkit_kernel::map::KernelMap::create(&spec).is_ok() {
-        return true;
-    }
-    if std::env::var("BPFKIT_REQUIRE_KERNEL").as_deref() == Ok("1") {
-        panic!("{test}: BPFKIT_REQUIRE_KERNEL=1 but bpf(2) is not usable (not root?)");
-    }
-    eprintln!("skipped: {test}: bpf(2) not usable (not root?)");
-    false
-}
-
-fn have_bpftool(test: &str) -> bool {
-    let ok = Command::new("bpftool")
-        .arg("version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        if std::env::var("BPFKIT_REQUIRE_KERNEL").as_deref() == Ok("1") {
-            panic!("{test}: BPFKIT_REQUIRE_KERNEL=1 but bpftool is not installed");
-        }
-        eprintln!("skipped: {test}: bpftool not installed");
-    }
-    ok
+fn fixture(name: &str) -> String {
+    format!("{FIXTURES}/{name}.o")
 }
 
 /// A directory on bpffs, removed with its pins on drop.
@@ -71,61 +41,6 @@ impl Drop for Dir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
-}
-
-fn run(cmd: &str, args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(cmd).args(args).output().expect("runs");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn bpfkit(args: &[&str]) -> String {
-    let (ok, out, err) = run(env!("CARGO_BIN_EXE_bpfkit"), args);
-    assert!(ok, "bpfkit {args:?}: {err}");
-    out
-}
-
-fn bpftool(args: &[&str]) -> String {
-    let (ok, out, err) = run("bpftool", args);
-    assert!(ok, "bpftool {args:?}: {err}");
-    out
-}
-
-fn json(s: &str) -> Value {
-    serde_json::from_str(s).unwrap_or_else(|e| panic!("{e}: {s}"))
-}
-
-fn fixture(name: &str) -> String {
-    format!("{FIXTURES}/{name}.o")
-}
-
-/// Every field bpftool prints must be ours and equal (`pids` is bpftool's
-/// view of which processes hold the object; `loaded_at` within a second).
-fn same_fields(ours: &Value, theirs: &Value, what: &str) -> usize {
-    let (o, t) = (
-        ours.as_object().expect("object"),
-        theirs.as_object().expect("object"),
-    );
-    let mut n = 0;
-    for (k, tv) in t {
-        if k == "pids" {
-            continue;
-        }
-        let ov = o
-            .get(k)
-            .unwrap_or_else(|| panic!("{what}: no field {k:?} (bpftool: {tv})"));
-        if k == "loaded_at" {
-            let d = ov.as_i64().unwrap_or(0) - tv.as_i64().unwrap_or(0);
-            assert!(d.abs() <= 1, "{what}: loaded_at {ov} vs {tv}");
-        } else {
-            assert_eq!(ov, tv, "{what}: field {k}");
-        }
-        n += 1;
-    }
-    n
 }
 
 #[test]

@@ -8,34 +8,15 @@
 //! closes everything it loaded when it exits; no test pins anything, and
 //! one checks that `--kernel` leaves no pin behind.
 
+mod kernel_support;
+
+use kernel_support::kernel_or_skip;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use bpfkit_kernel::map::KernelMap;
-use bpfkit_object::kinds::MapType;
-use bpfkit_object::map::MapSpec;
 use serde_json::Value;
 
 const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
-
-fn kernel_or_skip(test: &str) -> bool {
-    let spec = MapSpec {
-        name: "bpfkit_probe".into(),
-        map_type: MapType::Array,
-        key_size: 4,
-        value_size: 4,
-        max_entries: 1,
-        map_flags: 0,
-    };
-    if KernelMap::create(&spec).is_ok() {
-        return true;
-    }
-    if std::env::var("BPFKIT_REQUIRE_KERNEL").as_deref() == Ok("1") {
-        panic!("{test}: BPFKIT_REQUIRE_KERNEL=1 but bpf(2) is not usable (not root?)");
-    }
-    eprintln!("skipped: {test}: bpf(2) not usable (not root?)");
-    false
-}
 
 fn bpfkit(args: &[&str]) -> (bool, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_bpfkit"))
