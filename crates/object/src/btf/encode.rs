@@ -232,32 +232,38 @@ impl BtfBuilder {
     /// A 4-byte enum; `signed` sets `kind_flag`, and each value is kept
     /// as the parser reads it back (sign- or zero-extended from 32 bits).
     pub fn enum32(&mut self, name: &str, signed: bool, values: &[(&str, i64)]) -> u32 {
-        let vs = values
-            .iter()
-            .map(|&(n, v)| EnumValue {
-                name_off: self.string(n),
-                value: if signed {
-                    v as i32 as i64 as u64
-                } else {
-                    v as u32 as u64
-                },
-            })
-            .collect();
-        let id = self.add(Kind::Enum, name, 4, TypeData::Enum(vs));
-        self.types.last_mut().expect("just added").kind_flag = signed;
-        id
+        let extend = |v: i64| {
+            if signed {
+                v as i32 as i64 as u64
+            } else {
+                v as u32 as u64
+            }
+        };
+        let values = values.iter().map(|&(n, v)| (n, extend(v)));
+        self.enum_kind(Kind::Enum, name, signed, values)
     }
 
     /// An 8-byte enum64; `signed` sets `kind_flag`.
     pub fn enum64(&mut self, name: &str, signed: bool, values: &[(&str, u64)]) -> u32 {
+        self.enum_kind(Kind::Enum64, name, signed, values.iter().copied())
+    }
+
+    /// An enum of `kind` (4 or 8 bytes) with `values` as they are stored.
+    fn enum_kind<'n>(
+        &mut self,
+        kind: Kind,
+        name: &str,
+        signed: bool,
+        values: impl Iterator<Item = (&'n str, u64)>,
+    ) -> u32 {
         let vs = values
-            .iter()
-            .map(|&(n, value)| EnumValue {
+            .map(|(n, value)| EnumValue {
                 name_off: self.string(n),
                 value,
             })
             .collect();
-        let id = self.add(Kind::Enum64, name, 8, TypeData::Enum(vs));
+        let size = if kind == Kind::Enum64 { 8 } else { 4 };
+        let id = self.add(kind, name, size, TypeData::Enum(vs));
         self.types.last_mut().expect("just added").kind_flag = signed;
         id
     }
