@@ -4,7 +4,7 @@
 //! VM enforces at run time; `BPF_F_WRONLY_PROG` forbids reads through a
 //! value pointer, the VM's memory checks' business, not the map's).
 
-use bpfkit_object::map::MapError;
+use bpfkit_object::map::{MapError, BPF_F_LOCK};
 
 use super::attrs::{BPF_F_RDONLY, BPF_F_RDONLY_PROG, BPF_F_WRONLY};
 
@@ -30,6 +30,20 @@ impl Access {
         } else {
             Ok(())
         }
+    }
+
+    /// `map_lookup_elem`'s checks before the map's own lookup: flags other
+    /// than `BPF_F_LOCK` are `EINVAL`, then read access, then `BPF_F_LOCK`
+    /// on a value without a spin lock (`has_lock` false) is `EINVAL`.
+    pub(crate) fn lookup_checks(&self, flags: u64, has_lock: bool) -> Result<(), MapError> {
+        if flags & !BPF_F_LOCK != 0 {
+            return Err(MapError::Invalid);
+        }
+        self.sys_read()?;
+        if flags & BPF_F_LOCK != 0 && !has_lock {
+            return Err(MapError::Invalid);
+        }
+        Ok(())
     }
 
     /// `FMODE_CAN_WRITE` of the syscall side: updates and deletes; a

@@ -182,11 +182,7 @@ impl ArrayMap {
     /// `BPF_MAP_LOOKUP_ELEM` with flags: `BPF_F_LOCK` only for a value with
     /// a spin lock, no other flag (`EINVAL`).
     pub fn lookup_flags(&self, key: &[u8], flags: u64) -> Result<Vec<u8>, MapError> {
-        if flags & !BPF_F_LOCK != 0 {
-            return Err(MapError::Invalid);
-        }
-        self.access.sys_read()?;
-        self.layout.check_lock_flag(flags)?;
+        self.access.lookup_checks(flags, self.layout.has_lock())?;
         check_len(key, 4)?;
         let index = self.checked_index(key)?;
         if index >= self.spec.max_entries {

@@ -120,13 +120,7 @@ impl Map for QueueStack {
     }
 
     fn lookup_flags(&self, key: &[u8], flags: u64) -> Result<Vec<u8>, MapError> {
-        if flags & !BPF_F_LOCK != 0 {
-            return Err(MapError::Invalid);
-        }
-        self.access.sys_read()?;
-        if flags & BPF_F_LOCK != 0 {
-            return Err(MapError::Invalid);
-        }
+        self.access.lookup_checks(flags, false)?;
         self.lookup(key)
     }
 

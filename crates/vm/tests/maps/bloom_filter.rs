@@ -1,5 +1,5 @@
 use bpfkit_object::kinds::MapType;
-use bpfkit_object::map::{Map, MapError, BPF_ANY, BPF_EXIST};
+use bpfkit_object::map::{Map, MapError, BPF_ANY, BPF_EXIST, BPF_F_LOCK};
 use bpfkit_vm::maps::attrs::*;
 use bpfkit_vm::maps::BloomFilter;
 use proptest::prelude::*;
@@ -67,6 +67,11 @@ fn operations_and_errnos() {
     assert_eq!(b.update(&[], &k32(5), BPF_EXIST), Err(MapError::Invalid));
     b.update(&[], &k32(5), BPF_ANY).unwrap();
     assert_eq!(b.lookup(&k32(5)).unwrap(), k32(5));
+    // map_lookup_elem: BPF_F_LOCK needs a spin lock, which no bloom
+    // filter's value has; other flags are EINVAL before anything.
+    assert_eq!(b.lookup_flags(&k32(5), 0).unwrap(), k32(5));
+    assert_eq!(b.lookup_flags(&k32(5), BPF_F_LOCK), Err(MapError::Invalid));
+    assert_eq!(b.lookup_flags(&k32(5), 8), Err(MapError::Invalid));
     assert_eq!(b.delete(&[]), Err(MapError::NotSupported));
     assert_eq!(b.next_key(None), Err(MapError::NotSupported));
     assert_eq!(b.lookup_and_delete(&[]), Err(MapError::NotSupported));

@@ -48,6 +48,13 @@ fn queue_is_fifo_and_stack_lifo() {
     }
     assert_eq!(q.lookup(&[]).unwrap(), k32(1));
     assert_eq!(s.lookup(&[]).unwrap(), k32(3));
+    // map_lookup_elem: BPF_F_LOCK needs a spin lock (none here), other
+    // flags are EINVAL.
+    for m in [&q, &s] {
+        assert_eq!(m.lookup_flags(&[], 0).unwrap(), m.lookup(&[]).unwrap());
+        assert_eq!(m.lookup_flags(&[], BPF_F_LOCK), Err(MapError::Invalid));
+        assert_eq!(m.lookup_flags(&[], 8), Err(MapError::Invalid));
+    }
     // BPF_EXIST on a full map drops the oldest value, for a stack too
     // (Linux 6.18: stack of 2, push 1, 2, then 3 with BPF_EXIST pops 3, 2).
     q.update(&[], &k32(4), BPF_EXIST).unwrap();

@@ -27,7 +27,7 @@
 use std::collections::BTreeMap;
 
 use bpfkit_object::kinds::MapType;
-use bpfkit_object::map::{Map, MapError, MapSpec, BPF_F_LOCK};
+use bpfkit_object::map::{Map, MapError, MapSpec};
 
 mod update;
 
@@ -395,11 +395,7 @@ impl HashMap {
 
     /// `BPF_MAP_LOOKUP_ELEM` with flags (`BPF_F_LOCK` needs a spin lock).
     pub fn lookup_flags(&self, key: &[u8], flags: u64) -> Result<Vec<u8>, MapError> {
-        if flags & !BPF_F_LOCK != 0 {
-            return Err(MapError::Invalid);
-        }
-        self.access.sys_read()?;
-        self.layout.check_lock_flag(flags)?;
+        self.access.lookup_checks(flags, self.layout.has_lock())?;
         check_len(key, self.spec.key_size as usize)?;
         let slot = self.find(key).ok_or(MapError::NotFound)?;
         Ok(self.copy_value(slot))
