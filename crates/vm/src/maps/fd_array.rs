@@ -49,6 +49,40 @@ impl<T: Clone> FdArray<T> {
         index_key(key)
     }
 
+    /// A syscall update's checks before the value is resolved: write
+    /// access, a 4-byte value, then [`FdArray::check_update`]'s. The slot's
+    /// index.
+    pub(crate) fn sys_update_checks(
+        &self,
+        key: &[u8],
+        value: &[u8],
+        flags: u64,
+    ) -> Result<u32, MapError> {
+        self.access.sys_write()?;
+        check_len(value, 4)?;
+        self.check_update(key, flags)
+    }
+
+    /// A syscall delete: write access, then [`FdArray::remove`].
+    pub(crate) fn sys_delete(&mut self, key: &[u8]) -> Result<(), MapError> {
+        self.access.sys_write()?;
+        self.remove(key).map(|_| ())
+    }
+
+    /// `BPF_MAP_LOOKUP_AND_DELETE_ELEM`, which no fd array has: the access
+    /// and key checks, then `ENOTSUPP`.
+    pub(crate) fn sys_lookup_and_delete(&self, key: &[u8]) -> Result<Vec<u8>, MapError> {
+        self.access.sys_read()?;
+        self.access.sys_write()?;
+        self.index(key)?;
+        Err(MapError::NotSupported)
+    }
+
+    /// `BPF_MAP_FREEZE` (no fd array's value has a spin lock).
+    pub(crate) fn freeze(&mut self) -> Result<(), MapError> {
+        self.access.freeze(false)
+    }
+
     /// The checks of `bpf_fd_array_map_update_elem` before the value is
     /// resolved.
     pub(crate) fn check_update(&self, key: &[u8], flags: u64) -> Result<u32, MapError> {

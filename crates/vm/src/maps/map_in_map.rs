@@ -127,17 +127,14 @@ impl Map for ArrayOfMaps {
 
     /// Stores the map whose id is the `u32` value.
     fn update(&mut self, key: &[u8], value: &[u8], flags: u64) -> Result<(), MapError> {
-        self.slots.access.sys_write()?;
-        check_len(value, 4)?;
-        let index = self.slots.check_update(key, flags)?;
+        let index = self.slots.sys_update_checks(key, value, flags)?;
         let id = resolve(&self.dir, &self.template, value)?;
         self.slots.set(index, id);
         Ok(())
     }
 
     fn delete(&mut self, key: &[u8]) -> Result<(), MapError> {
-        self.slots.access.sys_write()?;
-        self.slots.remove(key).map(|_| ())
+        self.slots.sys_delete(key)
     }
 
     fn next_key(&self, key: Option<&[u8]>) -> Result<Vec<u8>, MapError> {
@@ -145,14 +142,11 @@ impl Map for ArrayOfMaps {
     }
 
     fn lookup_and_delete(&mut self, key: &[u8]) -> Result<Vec<u8>, MapError> {
-        self.slots.access.sys_read()?;
-        self.slots.access.sys_write()?;
-        self.slots.index(key)?;
-        Err(MapError::NotSupported)
+        self.slots.sys_lookup_and_delete(key)
     }
 
     fn freeze(&mut self) -> Result<(), MapError> {
-        self.slots.access.freeze(false)
+        self.slots.freeze()
     }
 }
 

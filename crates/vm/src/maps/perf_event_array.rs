@@ -26,7 +26,7 @@ use bpfkit_object::map::{Map, MapError, MapSpec};
 
 use super::attrs::{MapAttrs, PAGE_SIZE};
 use super::fd_array::FdArray;
-use super::value::{check_len, index_key};
+use super::value::index_key;
 
 /// `BPF_F_INDEX_MASK`.
 pub const BPF_F_INDEX_MASK: u64 = 0xffff_ffff;
@@ -211,15 +211,12 @@ impl Map for PerfEventArray {
 
     /// Opens an event on the CPU given as the `u32` value.
     fn update(&mut self, key: &[u8], value: &[u8], flags: u64) -> Result<(), MapError> {
-        self.slots.access.sys_write()?;
-        check_len(value, 4)?;
-        let index = self.slots.check_update(key, flags)?;
+        let index = self.slots.sys_update_checks(key, value, flags)?;
         self.open(index, index_key(value)?, DEFAULT_PAGES)
     }
 
     fn delete(&mut self, key: &[u8]) -> Result<(), MapError> {
-        self.slots.access.sys_write()?;
-        self.slots.remove(key).map(|_| ())
+        self.slots.sys_delete(key)
     }
 
     fn next_key(&self, key: Option<&[u8]>) -> Result<Vec<u8>, MapError> {
@@ -227,13 +224,10 @@ impl Map for PerfEventArray {
     }
 
     fn lookup_and_delete(&mut self, key: &[u8]) -> Result<Vec<u8>, MapError> {
-        self.slots.access.sys_read()?;
-        self.slots.access.sys_write()?;
-        self.slots.index(key)?;
-        Err(MapError::NotSupported)
+        self.slots.sys_lookup_and_delete(key)
     }
 
     fn freeze(&mut self) -> Result<(), MapError> {
-        self.slots.access.freeze(false)
+        self.slots.freeze()
     }
 }

@@ -13,7 +13,7 @@ use bpfkit_object::map::{Map, MapError, MapSpec};
 
 use super::attrs::MapAttrs;
 use super::fd_array::FdArray;
-use super::value::{check_len, index_key};
+use super::value::index_key;
 
 /// `MAX_TAIL_CALL_CNT`: how many tail calls one run may make; the 34th
 /// `bpf_tail_call` falls through as a failed one.
@@ -55,16 +55,13 @@ impl Map for ProgArray {
 
     /// Stores a program id (`BPF_ANY` only).
     fn update(&mut self, key: &[u8], value: &[u8], flags: u64) -> Result<(), MapError> {
-        self.slots.access.sys_write()?;
-        check_len(value, 4)?;
-        let index = self.slots.check_update(key, flags)?;
+        let index = self.slots.sys_update_checks(key, value, flags)?;
         self.slots.set(index, index_key(value)?);
         Ok(())
     }
 
     fn delete(&mut self, key: &[u8]) -> Result<(), MapError> {
-        self.slots.access.sys_write()?;
-        self.slots.remove(key).map(|_| ())
+        self.slots.sys_delete(key)
     }
 
     fn next_key(&self, key: Option<&[u8]>) -> Result<Vec<u8>, MapError> {
@@ -72,13 +69,10 @@ impl Map for ProgArray {
     }
 
     fn lookup_and_delete(&mut self, key: &[u8]) -> Result<Vec<u8>, MapError> {
-        self.slots.access.sys_read()?;
-        self.slots.access.sys_write()?;
-        self.slots.index(key)?;
-        Err(MapError::NotSupported)
+        self.slots.sys_lookup_and_delete(key)
     }
 
     fn freeze(&mut self) -> Result<(), MapError> {
-        self.slots.access.freeze(false)
+        self.slots.freeze()
     }
 }
