@@ -64,3 +64,28 @@ fn addends_that_fit_are_stored_in_place() {
     assert_eq!(&elf[0x44..0x48], &(-8i32).to_le_bytes());
     assert!(elf.windows(4).any(|w| w == 0xfffffff0u32.to_le_bytes()));
 }
+
+#[test]
+fn a_huge_section_alignment_pads_no_file_offset() {
+    // Found by fuzzing asm_object (fuzz/regressions/asm_object/
+    // p2align_31_first): `.p2align 31` at the start of a section made the
+    // writer align the section's file offset to 2 GiB, writing the
+    // padding. The header keeps the alignment; the file stays small.
+    use object::{Object, ObjectSection};
+    let src = "\t.section s,\"ax\",@progbits\n\t.p2align 31\n\tr0 = 0\n\texit\n";
+    let elf = assemble_object(src).unwrap();
+    assert!(elf.len() < 8192, "{} bytes", elf.len());
+    let file = object::File::parse(&*elf).unwrap();
+    let s = file.section_by_name("s").unwrap();
+    assert_eq!((s.align(), s.size()), (1 << 31, 16));
+    assert_eq!(s.data().unwrap()[0], 0xb7);
+    // The fuzzer's own input assembles, or fails, without the padding.
+    let found = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../fuzz/regressions/asm_object/p2align_31_first"
+    );
+    let text = String::from_utf8_lossy(&std::fs::read(found).unwrap()).into_owned();
+    if let Ok(elf) = assemble_object(&text) {
+        assert!(elf.len() < 1 << 20, "{} bytes", elf.len());
+    }
+}

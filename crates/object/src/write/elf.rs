@@ -15,6 +15,19 @@ use super::reloc::Relocation;
 use super::symtab::{Entry, Symtab};
 use super::WriteError;
 
+/// The most a section's file offset is aligned to. `sh_addralign` keeps
+/// the alignment the source asked for (up to 2^31, as llvm-mc allows),
+/// but a relocatable object's file offsets need none of it: aligning them
+/// to 2^31 would write gigabytes of padding (found by fuzzing asm_object:
+/// `fuzz/regressions/asm_object/p2align_31_first`). 4 KiB is more than
+/// any section clang emits asks for, so its layout is unchanged.
+const MAX_FILE_ALIGN: u64 = 4096;
+
+/// The file-offset alignment of a section aligned to `align`.
+fn file_align(align: u64) -> u64 {
+    align.clamp(1, MAX_FILE_ALIGN)
+}
+
 /// A section to write, with the indices and names reserved for it.
 struct Planned {
     name: StringId,
@@ -48,8 +61,8 @@ pub(super) fn emit(
         let name = w.add_section_name(sec.name.as_bytes());
         let index = w.reserve_section_index();
         let offset = match sec.ty {
-            SectionType::ProgBits => w.reserve(datas[i].len() as u64, sec.align.max(1)),
-            SectionType::NoBits => w.reserve(0, sec.align.max(1)),
+            SectionType::ProgBits => w.reserve(datas[i].len() as u64, file_align(sec.align)),
+            SectionType::NoBits => w.reserve(0, file_align(sec.align)),
         };
         let rel = if relocs[i].is_empty() {
             None
@@ -112,7 +125,7 @@ pub(super) fn emit(
     .map_err(|e| WriteError::Elf(e.to_string()))?;
     for (i, sec) in file.sections.iter().enumerate() {
         // `@nobits` sections take no bytes but an aligned offset, as in clang's objects.
-        w.write_align(sec.align.max(1));
+        w.write_align(file_align(sec.align));
         if sec.ty == SectionType::ProgBits {
             w.write(&datas[i]);
         }
