@@ -3,7 +3,7 @@
 //! and every program of what still parses must be usable.
 
 use bpfkit_isa::disasm::DisasmOptions;
-use bpfkit_object::read::{ListingOptions, Object};
+use bpfkit_object::read::{ListingOptions, MapSource, Object};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 
@@ -179,4 +179,32 @@ fn a_bss_that_claims_gigabytes_is_not_allocated() {
     let found = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../../fuzz/regressions/object_parse/bss_claims_4gib");
     exercise("bss_claims_4gib", &std::fs::read(found).unwrap());
+}
+
+#[test]
+fn a_kconfig_extern_that_claims_gigabytes_is_refused_without_the_allocation() {
+    // Found by fuzzing object_parse (fuzz/regressions/object_parse/
+    // kconfig_claims_2gib): a `.kconfig` extern whose BTF type claims
+    // 2 GiB made the reader allocate the map's zeros before it found the
+    // object's other fault (the unit test of `globals::kconfig_map` pins
+    // that the zeros are no longer allocated). The input is refused, naming
+    // the relocation.
+    let found = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fuzz/regressions/object_parse/kconfig_claims_2gib");
+    let bytes = std::fs::read(found).unwrap();
+    let err = Object::parse_named(&bytes, "fuzzed").unwrap_err();
+    assert!(err.to_string().contains("sys_enter_getpid"), "{err}");
+    assert!(!exercise("kconfig_claims_2gib", &bytes));
+    // The real fixture's .kconfig has no bytes as read either.
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ksyms_kconfig.o");
+    let obj = Object::open(path).unwrap();
+    let kconfig = obj
+        .maps
+        .iter()
+        .find(|m| m.source == MapSource::Kconfig)
+        .unwrap();
+    assert_eq!(
+        (kconfig.value_size > 0, kconfig.data.is_none()),
+        (true, true)
+    );
 }

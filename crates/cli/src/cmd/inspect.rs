@@ -412,8 +412,8 @@ fn map_text(o: &mut String, m: &MapDef, indent: &str) {
     }
     let initial = match (&m.data, m.source) {
         (Some(d), _) => Some((d.len(), d.iter().take(16).copied().collect::<Vec<u8>>())),
-        // A `.bss` map as read has no bytes: its zeros.
-        (None, bpfkit_object::read::MapSource::Bss) => {
+        // A `.bss` or `.kconfig` map as read has no bytes: its zeros.
+        (None, bpfkit_object::read::MapSource::Bss | bpfkit_object::read::MapSource::Kconfig) => {
             let n = m.value_size as usize;
             Some((n, vec![0; n.min(16)]))
         }

@@ -136,11 +136,11 @@ fn align_of(btf: &Btf, id: u32) -> u32 {
 }
 
 /// Bytes the kconfig externs take in the `.kconfig` map.
-pub(crate) fn kconfig_size(externs: &[Extern]) -> u32 {
+pub(crate) fn kconfig_size(externs: &[Extern]) -> u64 {
     externs
         .iter()
         .filter(|e| e.kind == ExternKind::Kconfig)
-        .map(|e| e.kconfig_offset.unwrap_or(0) + e.size.unwrap_or(0))
+        .map(|e| u64::from(e.kconfig_offset.unwrap_or(0)) + u64::from(e.size.unwrap_or(0)))
         .max()
         .unwrap_or(0)
 }

@@ -176,7 +176,7 @@ pub(crate) fn kconfig_map(btf: Option<&Btf>, externs: &[Extern], object: &str) -
         ".kconfig",
         0,
         MapSource::Kconfig,
-        u64::from(size),
+        size,
     )
     .ok()?;
     m.value_type = btf.find_by_name(".kconfig", Kind::Datasec).first().copied();
@@ -193,7 +193,9 @@ pub(crate) fn kconfig_map(btf: Option<&Btf>, externs: &[Extern], object: &str) -
         })
         .collect();
     m.variables.sort_by_key(|v| v.offset);
-    m.data = Some(vec![0; size as usize]);
+    // No bytes: the loader lays the values out (found by fuzzing
+    // object_parse: an extern's type can claim gigabytes).
+    m.data = None;
     m.map_flags = BPF_F_RDONLY_PROG | BPF_F_MMAPABLE;
     m.frozen = true;
     Some(m)
@@ -201,7 +203,45 @@ pub(crate) fn kconfig_map(btf: Option<&Btf>, externs: &[Extern], object: &str) -
 
 #[cfg(test)]
 mod tests {
-    use super::internal_map_name;
+    use super::{internal_map_name, kconfig_map};
+    use crate::btf::{Btf, BtfBuilder, Endian, VarSecinfo};
+    use crate::read::externs::{Extern, ExternKind};
+
+    #[test]
+    fn a_kconfig_map_of_any_size_holds_no_bytes() {
+        // Found by fuzzing object_parse: an extern's type claiming 2 GiB
+        // made this allocate the map's zeros.
+        let mut b = BtfBuilder::new();
+        let int = b.int("int", 4, 0);
+        let var = b.var("CONFIG_X", int, 2);
+        b.datasec(
+            ".kconfig",
+            4,
+            &[VarSecinfo {
+                ty: var,
+                offset: 0,
+                size: 4,
+            }],
+        );
+        let btf = Btf::parse(&b.encode(Endian::Little)).unwrap();
+        let ext = |offset, size| Extern {
+            name: "CONFIG_X".into(),
+            kind: ExternKind::Kconfig,
+            weak: false,
+            btf_id: var,
+            type_id: int,
+            type_name: "int".into(),
+            kconfig_offset: Some(offset),
+            size: Some(size),
+        };
+        for (offset, size, value_size) in [(0, 4, Some(4)), (8, 0x8000_0000, Some(0x8000_0008))] {
+            let m = kconfig_map(Some(&btf), &[ext(offset, size)], "o");
+            assert_eq!(m.as_ref().map(|m| m.value_size), value_size);
+            assert!(m.unwrap().data.is_none());
+        }
+        // Past u32 (no overflow on the way): no map.
+        assert!(kconfig_map(Some(&btf), &[ext(u32::MAX, u32::MAX)], "o").is_none());
+    }
 
     #[test]
     fn names_follow_libbpf() {

@@ -253,10 +253,11 @@ pub struct MapDef {
     pub legacy_inner_idx: Option<u32>,
     /// Initial slots of a prog array or map-in-map.
     pub initial_slots: Vec<InitialSlot>,
-    /// Initial value of a global data map. `None` for `.bss` as read
-    /// (its `value_size` zeros, which a new map holds anyway, are not
-    /// allocated from a size the section header merely claims); a loader
-    /// that sets a `.bss` variable fills it in.
+    /// Initial value of a global data map. `None` for `.bss` and
+    /// `.kconfig` as read (their `value_size` zeros, which a new map holds
+    /// anyway, are not allocated from a size the section header or an
+    /// extern's type merely claims); a loader that sets a `.bss` variable
+    /// fills it in, and the loaders lay `.kconfig`'s values out.
     pub data: Option<Vec<u8>>,
     /// Variables of a global data map.
     pub variables: Vec<GlobalVar>,
