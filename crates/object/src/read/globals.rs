@@ -164,11 +164,18 @@ pub(crate) fn data_maps(
 }
 
 /// The `.kconfig` map when there are kconfig externs: its value is the
-/// `.kconfig` DATASEC, filled by the loader.
-pub(crate) fn kconfig_map(btf: Option<&Btf>, externs: &[Extern], object: &str) -> Option<MapDef> {
-    let btf = btf?;
+/// `.kconfig` DATASEC, filled by the loader. An error when the externs
+/// need more bytes than a map value holds.
+pub(crate) fn kconfig_map(
+    btf: Option<&Btf>,
+    externs: &[Extern],
+    object: &str,
+) -> Result<Option<MapDef>, ObjectError> {
+    let Some(btf) = btf else {
+        return Ok(None);
+    };
     if !externs.iter().any(|e| e.kind == ExternKind::Kconfig) {
-        return None;
+        return Ok(None);
     }
     let size = kconfig_size(externs);
     let mut m = internal_map(
@@ -177,8 +184,7 @@ pub(crate) fn kconfig_map(btf: Option<&Btf>, externs: &[Extern], object: &str) -
         0,
         MapSource::Kconfig,
         size,
-    )
-    .ok()?;
+    )?;
     m.value_type = btf.find_by_name(".kconfig", Kind::Datasec).first().copied();
     m.variables = externs
         .iter()
@@ -198,7 +204,7 @@ pub(crate) fn kconfig_map(btf: Option<&Btf>, externs: &[Extern], object: &str) -
     m.data = None;
     m.map_flags = BPF_F_RDONLY_PROG | BPF_F_MMAPABLE;
     m.frozen = true;
-    Some(m)
+    Ok(Some(m))
 }
 
 #[cfg(test)]
@@ -235,12 +241,13 @@ mod tests {
             size: Some(size),
         };
         for (offset, size, value_size) in [(0, 4, Some(4)), (8, 0x8000_0000, Some(0x8000_0008))] {
-            let m = kconfig_map(Some(&btf), &[ext(offset, size)], "o");
+            let m = kconfig_map(Some(&btf), &[ext(offset, size)], "o").unwrap();
             assert_eq!(m.as_ref().map(|m| m.value_size), value_size);
             assert!(m.unwrap().data.is_none());
         }
-        // Past u32 (no overflow on the way): no map.
-        assert!(kconfig_map(Some(&btf), &[ext(u32::MAX, u32::MAX)], "o").is_none());
+        // Past u32 (no overflow on the way): an error naming the section.
+        let err = kconfig_map(Some(&btf), &[ext(u32::MAX, u32::MAX)], "o").unwrap_err();
+        assert!(err.to_string().contains(".kconfig"), "{err}");
     }
 
     #[test]

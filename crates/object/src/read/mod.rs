@@ -302,7 +302,7 @@ fn build(view: &elf::ElfView<'_>, name: &str) -> Result<Object, ObjectError> {
     maps.extend(maps::btf_maps(view, btf.as_ref())?);
     maps.extend(globals::data_maps(view, btf.as_ref(), name)?);
     let externs = externs::collect(view, btf.as_ref())?;
-    if let Some(kconfig) = globals::kconfig_map(btf.as_ref(), &externs, name) {
+    if let Some(kconfig) = globals::kconfig_map(btf.as_ref(), &externs, name)? {
         maps.push(kconfig);
     }
     maps.extend(struct_ops::struct_ops_maps(view, btf.as_ref())?);
