@@ -199,9 +199,8 @@ pub(crate) fn kconfig_map(
         })
         .collect();
     m.variables.sort_by_key(|v| v.offset);
-    // No bytes: the loader lays the values out (found by fuzzing
-    // object_parse: an extern's type can claim gigabytes).
-    m.data = None;
+    // `data` stays `None`: the loaders lay the values out (found by
+    // fuzzing object_parse: an extern's type can claim gigabytes).
     m.map_flags = BPF_F_RDONLY_PROG | BPF_F_MMAPABLE;
     m.frozen = true;
     Ok(Some(m))

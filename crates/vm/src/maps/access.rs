@@ -7,6 +7,7 @@
 use bpfkit_object::map::{MapError, BPF_F_LOCK};
 
 use super::attrs::{BPF_F_RDONLY, BPF_F_RDONLY_PROG, BPF_F_WRONLY};
+use super::value::check_lock_flag;
 
 /// A map's access state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,10 +41,7 @@ impl Access {
             return Err(MapError::Invalid);
         }
         self.sys_read()?;
-        if flags & BPF_F_LOCK != 0 && !has_lock {
-            return Err(MapError::Invalid);
-        }
-        Ok(())
+        check_lock_flag(flags, has_lock)
     }
 
     /// `FMODE_CAN_WRITE` of the syscall side: updates and deletes; a

@@ -55,11 +55,7 @@ impl ValueLayout {
 
     /// `BPF_F_LOCK` on a value without a spin lock is `EINVAL`.
     pub(crate) fn check_lock_flag(&self, flags: u64) -> Result<(), MapError> {
-        if flags & BPF_F_LOCK != 0 && !self.has_lock() {
-            Err(MapError::Invalid)
-        } else {
-            Ok(())
-        }
+        check_lock_flag(flags, self.has_lock())
     }
 
     /// `copy_map_value`: `src` into `dst`, leaving the lock as it is.
@@ -99,4 +95,14 @@ pub(crate) fn check_len(bytes: &[u8], len: usize) -> Result<(), MapError> {
 pub(crate) fn index_key(key: &[u8]) -> Result<u32, MapError> {
     let raw: [u8; 4] = key.try_into().map_err(|_| MapError::Invalid)?;
     Ok(u32::from_le_bytes(raw))
+}
+
+/// `BPF_F_LOCK` in `flags` when the value has no spin lock (`has_lock`
+/// false) is `EINVAL`: for maps without a [`ValueLayout`] as well.
+pub(crate) fn check_lock_flag(flags: u64, has_lock: bool) -> Result<(), MapError> {
+    if flags & BPF_F_LOCK != 0 && !has_lock {
+        Err(MapError::Invalid)
+    } else {
+        Ok(())
+    }
 }
